@@ -1,0 +1,142 @@
+//! Settings, read once per isolate from Worker variables and secrets.
+//! Parsing is separate from reading so it tests on the host.
+
+use crate::protocol::error::{OAuthError, ErrorCode};
+
+/// When a code grant also yields a refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshTokenPolicy {
+    /// Every code grant whose client may use `refresh_token`.
+    Always,
+    /// Only when `offline_access` was granted (OIDC Core §11).
+    OfflineAccess,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `ISSUER`; when unset (development), the request's origin is used.
+    pub issuer: Option<String>,
+    /// `ADMIN_TOKEN` secret: the initial access token for `/register` and
+    /// the bearer token of `/admin/*`.
+    pub admin_token: Option<String>,
+    /// `SIGNING_KEYS` secret: a private JWK set replacing the automatic ring.
+    pub signing_keys: Option<String>,
+    pub access_token_ttl: u64,
+    pub id_token_ttl: u64,
+    pub code_ttl: u64,
+    pub refresh_token_policy: RefreshTokenPolicy,
+    /// A refresh token unused for this long expires.
+    pub refresh_token_idle_ttl: u64,
+    /// A grant's refresh tokens expire this long after the grant, whatever use.
+    pub refresh_token_absolute_ttl: u64,
+    pub session_ttl: u64,
+    /// How long a signing key signs before a new one replaces it.
+    pub key_rotation_interval: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            admin_token: None,
+            signing_keys: None,
+            access_token_ttl: 3600,
+            id_token_ttl: 3600,
+            code_ttl: 60,
+            refresh_token_policy: RefreshTokenPolicy::OfflineAccess,
+            refresh_token_idle_ttl: 30 * 86_400,
+            refresh_token_absolute_ttl: 90 * 86_400,
+            session_ttl: 86_400,
+            key_rotation_interval: 30 * 86_400,
+        }
+    }
+}
+
+impl Config {
+    /// Builds the settings from a variable lookup. A malformed value is an
+    /// error rather than a silent default: a typo in a TTL should not ship.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, OAuthError> {
+        let d = Self::default();
+        let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let secs = |name: &str, default: u64| -> Result<u64, OAuthError> {
+            match non_empty(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    OAuthError::new(ErrorCode::ServerError, format!("{name} must be a positive number of seconds"))
+                }),
+            }
+        };
+        let refresh_token_policy = match non_empty("REFRESH_TOKEN_POLICY").as_deref().map(str::trim) {
+            None | Some("offline_access") => RefreshTokenPolicy::OfflineAccess,
+            Some("always") => RefreshTokenPolicy::Always,
+            Some(_) => {
+                return Err(OAuthError::new(
+                    ErrorCode::ServerError,
+                    "REFRESH_TOKEN_POLICY must be `always` or `offline_access`",
+                ))
+            }
+        };
+        Ok(Self {
+            issuer: non_empty("ISSUER").map(|s| s.trim().trim_end_matches('/').to_string()),
+            admin_token: non_empty("ADMIN_TOKEN"),
+            signing_keys: non_empty("SIGNING_KEYS"),
+            access_token_ttl: secs("ACCESS_TOKEN_TTL", d.access_token_ttl)?,
+            id_token_ttl: secs("ID_TOKEN_TTL", d.id_token_ttl)?,
+            code_ttl: secs("CODE_TTL", d.code_ttl)?,
+            refresh_token_policy,
+            refresh_token_idle_ttl: secs("REFRESH_TOKEN_IDLE_TTL", d.refresh_token_idle_ttl)?,
+            refresh_token_absolute_ttl: secs("REFRESH_TOKEN_ABSOLUTE_TTL", d.refresh_token_absolute_ttl)?,
+            session_ttl: secs("SESSION_TTL", d.session_ttl)?,
+            key_rotation_interval: secs("KEY_ROTATION_INTERVAL", d.key_rotation_interval)?,
+        })
+    }
+
+    /// The longest a token signed with a key stays valid: a retired key must
+    /// stay published at least this long.
+    pub fn max_signed_token_ttl(&self) -> u64 {
+        self.access_token_ttl.max(self.id_token_ttl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, OAuthError> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.access_token_ttl, 3600);
+        assert_eq!(c.code_ttl, 60);
+        assert_eq!(c.refresh_token_policy, RefreshTokenPolicy::OfflineAccess);
+        assert!(c.issuer.is_none() && c.admin_token.is_none());
+    }
+
+    #[test]
+    fn reads_values_and_trims_issuer() {
+        let c = cfg(&[
+            ("ISSUER", "https://id.example.com/"),
+            ("ACCESS_TOKEN_TTL", "600"),
+            ("REFRESH_TOKEN_POLICY", "always"),
+            ("ADMIN_TOKEN", "s3cret"),
+        ])
+        .unwrap();
+        assert_eq!(c.issuer.as_deref(), Some("https://id.example.com"));
+        assert_eq!(c.access_token_ttl, 600);
+        assert_eq!(c.refresh_token_policy, RefreshTokenPolicy::Always);
+        assert_eq!(c.admin_token.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn rejects_malformed_values() {
+        assert!(cfg(&[("ACCESS_TOKEN_TTL", "1h")]).is_err());
+        assert!(cfg(&[("CODE_TTL", "0")]).is_err());
+        assert!(cfg(&[("REFRESH_TOKEN_POLICY", "sometimes")]).is_err());
+        assert!(cfg(&[("ISSUER", "  ")]).unwrap().issuer.is_none());
+    }
+}

@@ -1,0 +1,78 @@
+//! The key-ring Durable Object: the single place signing keys are generated
+//! and rotated, so every isolate worldwide sees the same ring.
+//!
+//! Rotation is lazy: whoever asks for the ring after a key has signed for
+//! `KEY_ROTATION_INTERVAL` triggers its replacement. A replaced key stays
+//! published until every token it can have signed has expired.
+
+use crate::config::Config;
+use crate::platform::{config_from_env, now_secs};
+use crate::protocol::jose::SigningAlg;
+use crate::protocol::keys::{KeyRing as Ring, SigningKey};
+use crate::store::{keys::cache_ttl, webcrypto};
+use std::cell::RefCell;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+
+const STORAGE_KEY: &str = "ring";
+
+#[durable_object]
+pub struct KeyRing {
+    state: State,
+    env: Env,
+    ring: RefCell<Option<Ring>>,
+}
+
+impl KeyRing {
+    async fn load(&self) -> Result<Ring> {
+        if let Some(r) = self.ring.borrow().clone() {
+            return Ok(r);
+        }
+        let stored: Option<Ring> = self.state.storage().get(STORAGE_KEY).await?;
+        Ok(stored.unwrap_or_default())
+    }
+
+    async fn generate(algs: &[SigningAlg], now: u64) -> Result<Vec<SigningKey>> {
+        let mut keys = Vec::with_capacity(algs.len());
+        for alg in algs {
+            let jwk = webcrypto::generate_jwk(alg.as_str()).await.map_err(|e| worker::Error::RustError(e.0))?;
+            keys.push(SigningKey::from_private_jwk(&jwk, now).map_err(worker::Error::RustError)?);
+        }
+        Ok(keys)
+    }
+
+    /// Brings the ring up to date and stores it. Key generation awaits
+    /// WebCrypto, which can let another request in; that request may rotate
+    /// too, so the new keys are installed only onto the latest ring and only
+    /// for algorithms still due.
+    async fn refresh(&self, config: &Config, now: u64, force: bool) -> Result<Ring> {
+        let interval = config.key_rotation_interval;
+        let before = self.load().await?;
+        let due = if force { SigningAlg::ALL.to_vec() } else { before.due(now, interval) };
+        let fresh = Self::generate(&due, now).await?;
+        let mut ring = self.load().await?;
+        let still_due = if force { SigningAlg::ALL.to_vec() } else { ring.due(now, interval) };
+        for key in fresh.into_iter().filter(|k| still_due.contains(&k.alg)) {
+            ring.install(key, now);
+        }
+        ring.prune(now, config.max_signed_token_ttl() + cache_ttl(config));
+        if ring != before {
+            self.state.storage().put(STORAGE_KEY, &ring).await?;
+        }
+        *self.ring.borrow_mut() = Some(ring.clone());
+        Ok(ring)
+    }
+}
+
+impl DurableObject for KeyRing {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env, ring: RefCell::new(None) }
+    }
+
+    /// `GET /keys` returns the ring (private keys: this object is reachable
+    /// only from our own worker), `/rotate` forces a new key per algorithm.
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let config = config_from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let ring = self.refresh(&config, now_secs(), req.path() == "/rotate").await?;
+        Response::from_json(&ring)
+    }
+}

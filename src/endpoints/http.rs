@@ -1,0 +1,137 @@
+//! Request reading and response writing shared by every endpoint: body
+//! limits, content types, bearer tokens, and the one place an
+//! [`OAuthError`] becomes an HTTP response.
+
+use crate::protocol::error::{invalid_request, server_error, OAuthError, OAuthResult};
+use crate::protocol::params::{parse_form, parse_json_params, Params};
+use crate::store::StoreError;
+use serde_json::Value;
+use worker::{Headers, Method, Request, Response};
+
+pub type Reply = OAuthResult<Response>;
+
+/// No protocol request needs more; anything larger is refused unread.
+pub const MAX_BODY: usize = 64 * 1024;
+
+impl From<worker::Error> for OAuthError {
+    fn from(e: worker::Error) -> Self {
+        worker::console_error!("platform error: {e}");
+        server_error()
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        worker::console_error!("store error: {e}");
+        server_error()
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// The media type of the body, without parameters, lower-cased.
+pub fn content_type(req: &Request) -> String {
+    header(req, "content-type")
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Reads the body, refusing it (413) past [`MAX_BODY`] whether or not a
+/// `Content-Length` was sent.
+pub async fn read_body(req: &mut Request) -> OAuthResult<Vec<u8>> {
+    let too_large = || invalid_request(format!("the request body is larger than {MAX_BODY} bytes")).with_status(413);
+    let declared = header(req, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let body = req.bytes().await.map_err(|_| invalid_request("the request body could not be read"))?;
+    if body.len() > MAX_BODY {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
+fn utf8(body: &[u8]) -> OAuthResult<&str> {
+    std::str::from_utf8(body).map_err(|_| invalid_request("the request body is not valid UTF-8"))
+}
+
+/// A JSON document body (`application/json` required).
+pub async fn json_body(req: &mut Request) -> OAuthResult<Value> {
+    if content_type(req) != "application/json" {
+        return Err(invalid_request("the request body must be application/json").with_status(415));
+    }
+    let body = read_body(req).await?;
+    serde_json::from_str(utf8(&body)?).map_err(|e| invalid_request(format!("the request body is not valid JSON: {e}")))
+}
+
+/// Parameters from a form or JSON body: the token-style endpoints accept
+/// both, as rodauth-oauth's clients send JSON.
+pub async fn body_params(req: &mut Request) -> OAuthResult<Params> {
+    match content_type(req).as_str() {
+        "application/x-www-form-urlencoded" => parse_form(utf8(&read_body(req).await?)?),
+        "application/json" => parse_json_params(&json_body(req).await?),
+        "" if matches!(req.method(), Method::Get | Method::Head) => Ok(Params::default()),
+        _ => Err(invalid_request("the request body must be application/x-www-form-urlencoded or application/json")
+            .with_status(415)),
+    }
+}
+
+/// The query string's parameters.
+pub fn query_params(req: &Request) -> OAuthResult<Params> {
+    let url = req.url()?;
+    parse_form(url.query().unwrap_or_default())
+}
+
+/// The credentials of an `Authorization: <scheme> <credentials>` header,
+/// when the scheme matches (case-insensitively, RFC 9110 §11.1).
+pub fn authorization(req: &Request, scheme: &str) -> Option<String> {
+    let value = header(req, "authorization")?;
+    let (s, cred) = value.trim().split_once(' ')?;
+    s.eq_ignore_ascii_case(scheme).then(|| cred.trim().to_string())
+}
+
+fn base_headers(content_type: &str, cacheable: bool) -> Headers {
+    let h = Headers::new();
+    let _ = h.set("content-type", content_type);
+    let _ = h.set("x-content-type-options", "nosniff");
+    if !cacheable {
+        // RFC 6749 §5.1: token responses MUST carry no-store; every other
+        // answer carrying secrets or personal data deserves the same.
+        let _ = h.set("cache-control", "no-store");
+        let _ = h.set("pragma", "no-cache");
+    }
+    h
+}
+
+/// A JSON answer that must not be cached.
+pub fn json(status: u16, body: &Value) -> Reply {
+    Ok(Response::from_bytes(body.to_string().into_bytes())?
+        .with_status(status)
+        .with_headers(base_headers("application/json", false)))
+}
+
+/// A JSON answer shared caches may keep for `max_age` seconds.
+pub fn json_public(body: &Value, max_age: u32) -> Reply {
+    let h = base_headers("application/json", true);
+    h.set("cache-control", &format!("public, max-age={max_age}"))?;
+    h.set("access-control-allow-origin", "*")?;
+    Ok(Response::from_bytes(body.to_string().into_bytes())?.with_headers(h))
+}
+
+pub fn no_content() -> Reply {
+    Ok(Response::empty()?.with_status(204).with_headers(base_headers("text/plain", false)))
+}
+
+/// The one place an error becomes a response: RFC 6749 §5.2 JSON, the
+/// status it carries, and its `WWW-Authenticate` challenge.
+pub fn error_response(e: &OAuthError) -> Response {
+    let h = base_headers("application/json", false);
+    if let Some(challenge) = e.www_authenticate("edge-oidc") {
+        let _ = h.set("www-authenticate", &challenge);
+    }
+    Response::from_bytes(e.to_json().into_bytes())
+        .map(|r| r.with_status(e.status).with_headers(h))
+        .unwrap_or_else(|_| Response::empty().expect("empty response").with_status(e.status))
+}

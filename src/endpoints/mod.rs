@@ -1,0 +1,57 @@
+//! One file per endpoint: read the request, parse and validate it with
+//! `protocol`, do the work through the stores, answer.
+
+pub mod discovery;
+pub mod http;
+pub mod jwks;
+pub mod register;
+pub mod users;
+
+use crate::config::Config;
+use crate::protocol::encoding::{secret_hash, secret_matches};
+use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::error::Challenge;
+use crate::store::kv::KvRecords;
+use std::rc::Rc;
+use worker::{Env, Request};
+
+/// What every endpoint gets besides its request: settings, bindings, the
+/// issuer this request is served under, and the time, read once.
+pub struct Ctx {
+    pub env: Env,
+    pub config: Rc<Config>,
+    pub issuer: String,
+    pub now: u64,
+}
+
+impl Ctx {
+    pub fn records(&self) -> OAuthResult<KvRecords> {
+        Ok(KvRecords(self.env.kv("OIDC_KV")?))
+    }
+
+    /// RFC 6750 bearer check against `ADMIN_TOKEN`, in constant time.
+    pub fn is_admin(&self, req: &Request) -> bool {
+        match (http::authorization(req, "Bearer"), &self.config.admin_token) {
+            (Some(presented), Some(admin)) => secret_matches(&presented, &secret_hash(admin)),
+            _ => false,
+        }
+    }
+
+    pub fn require_admin(&self, req: &Request) -> OAuthResult<()> {
+        if self.is_admin(req) {
+            return Ok(());
+        }
+        Err(bearer_error(http::authorization(req, "Bearer").is_some(), "a valid admin bearer token is required"))
+    }
+}
+
+/// RFC 6750 §3.1: no credentials at all get a bare 401 challenge; wrong
+/// ones get `invalid_token`.
+pub fn bearer_error(token_sent: bool, description: &'static str) -> OAuthError {
+    let e = if token_sent {
+        OAuthError::new(ErrorCode::InvalidToken, description)
+    } else {
+        invalid_request(description).with_status(401)
+    };
+    e.with_challenge(Challenge::Bearer)
+}

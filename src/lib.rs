@@ -1,0 +1,45 @@
+//! edge-oidc: an OAuth 2.0 authorization server and OpenID Connect provider
+//! for Cloudflare Workers.
+//!
+//! Everything outside the wasm32-only modules builds and tests on the host;
+//! that boundary is what keeps `worker` types out of the protocol logic.
+
+pub mod config;
+pub mod grants;
+pub mod protocol;
+pub mod random;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod durable;
+#[cfg(target_arch = "wasm32")]
+mod endpoints;
+#[cfg(target_arch = "wasm32")]
+mod platform;
+#[cfg(target_arch = "wasm32")]
+mod router;
+
+#[cfg(target_arch = "wasm32")]
+#[worker::event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[cfg(target_arch = "wasm32")]
+#[worker::event(fetch)]
+async fn fetch(req: worker::Request, env: worker::Env, _ctx: worker::Context) -> worker::Result<worker::Response> {
+    use endpoints::http::error_response;
+    let config = match platform::config_from_env(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            worker::console_error!("configuration: {e}");
+            return Ok(error_response(&e));
+        }
+    };
+    let issuer = match &config.issuer {
+        Some(i) => i.clone(),
+        None => req.url()?.origin().ascii_serialization(),
+    };
+    let ctx = endpoints::Ctx { env, config, issuer, now: platform::now_secs() };
+    Ok(router::route(req, &ctx).await)
+}

@@ -1,0 +1,868 @@
+//! Client metadata for dynamic registration (RFC 7591) and its management
+//! (RFC 7592), with the OpenID Connect Dynamic Client Registration 1.0 fields
+//! we support. `parse_*` turns a JSON body into validated [`ClientMetadata`];
+//! `build_client_information` turns a stored [`ClientRecord`] back into the
+//! wire response. Secrets are only ever held as hashes.
+
+use crate::protocol::encoding::secret_matches;
+use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::jose::SigningAlg;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use url::{Host, Url};
+
+/// Size limits, so that one registration cannot bloat storage.
+const MAX_URIS: usize = 20;
+const MAX_URI_LEN: usize = 2000;
+const MAX_NAME_LEN: usize = 200;
+const MAX_CONTACTS: usize = 10;
+const MAX_CONTACT_LEN: usize = 320;
+const MAX_SCOPE_LEN: usize = 2000;
+
+/// RFC 7591 §2 `token_endpoint_auth_method` values we accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+
+    /// RFC 6749 §2.1: a confidential client can keep a credential secret;
+    /// `none` marks a public client (RFC 7591 §2).
+    pub fn is_confidential(self) -> bool {
+        self != Self::None
+    }
+}
+
+/// RFC 7591 §2 `grant_types` values we support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::AuthorizationCode,
+            Self::RefreshToken,
+            Self::ClientCredentials,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
+    }
+}
+
+/// OIDC Registration §2 `application_type`: decides which redirect URIs are
+/// acceptable (RFC 8252 for native apps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationType {
+    #[default]
+    Web,
+    Native,
+}
+
+/// Validated, normalised client metadata: what we store and echo back.
+/// Serde defaults here are for reading stored records; the RFC defaults are
+/// applied by [`parse_client_metadata`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientMetadata {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: AuthMethod,
+    /// Always serialised: an empty list differs from the RFC 7591 default.
+    pub grant_types: Vec<GrantType>,
+    /// Always serialised, for the same reason as `grant_types`.
+    pub response_types: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub id_token_signed_response_alg: SigningAlg,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub application_type: ApplicationType,
+}
+
+fn bad_metadata(description: impl Into<String>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClientMetadata, description.into())
+}
+
+fn bad_redirect(description: impl Into<String>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidRedirectUri, description.into())
+}
+
+/// A member of the request object. JSON `null` counts as omitted: RFC 7592
+/// §2.2 treats omitted fields as "null or empty values".
+fn member<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    obj.get(name).filter(|v| !v.is_null())
+}
+
+fn opt_string(obj: &Map<String, Value>, name: &str, max: usize) -> OAuthResult<Option<String>> {
+    let Some(v) = member(obj, name) else {
+        return Ok(None);
+    };
+    let s = v
+        .as_str()
+        .ok_or_else(|| bad_metadata(format!("{name} must be a string")))?;
+    if s.chars().count() > max {
+        return Err(bad_metadata(format!(
+            "{name} is longer than {max} characters"
+        )));
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// An array of strings, at most `max_items` long, each at most `max_len`.
+fn opt_strings(
+    obj: &Map<String, Value>,
+    name: &str,
+    max_items: usize,
+    max_len: usize,
+) -> OAuthResult<Option<Vec<String>>> {
+    let Some(v) = member(obj, name) else {
+        return Ok(None);
+    };
+    let type_error = || bad_metadata(format!("{name} must be an array of strings"));
+    let items = v.as_array().ok_or_else(type_error)?;
+    if items.len() > max_items {
+        return Err(bad_metadata(format!(
+            "{name} has more than {max_items} entries"
+        )));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let s = item.as_str().ok_or_else(type_error)?;
+        if s.chars().count() > max_len {
+            return Err(bad_metadata(format!(
+                "{name} has an entry longer than {max_len} characters"
+            )));
+        }
+        out.push(s.to_owned());
+    }
+    Ok(Some(out))
+}
+
+fn is_loopback(host: Option<Host<&str>>) -> bool {
+    match host {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip == Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => ip == Ipv6Addr::LOCALHOST,
+        None => false,
+    }
+}
+
+/// An absolute `https` URL, or `http` on a loopback host, without userinfo.
+/// Returns why not, for the caller to wrap in its own error code.
+fn check_web_url(raw: &str) -> Result<Url, &'static str> {
+    let url = Url::parse(raw).map_err(|_| "is not an absolute URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain userinfo");
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(url.host()) => Ok(url),
+        _ => Err("must use https (http is allowed only on loopback hosts)"),
+    }
+}
+
+/// RFC 8252 §7.1: a private-use scheme "based on a domain name ... in
+/// reverse order", which we recognise by the '.' it must contain.
+fn is_private_use_scheme(scheme: &str) -> bool {
+    scheme.contains('.')
+}
+
+/// RFC 6749 §3.1.2: "The redirection endpoint URI MUST be an absolute URI"
+/// and "MUST NOT include a fragment component". RFC 9700 §2.6 and RFC 8252
+/// §8.3 decide which schemes and hosts are acceptable.
+fn validate_redirect_uri(field: &str, raw: &str, app: ApplicationType) -> OAuthResult<()> {
+    let fail = |why: &str| bad_redirect(format!("{field}: {raw:?} {why}"));
+    let url = Url::parse(raw).map_err(|_| fail("is not an absolute URL"))?;
+    if url.fragment().is_some() {
+        return Err(fail("must not contain a fragment"));
+    }
+    if app == ApplicationType::Native && is_private_use_scheme(url.scheme()) {
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(fail("must not contain userinfo"));
+        }
+        return Ok(());
+    }
+    check_web_url(raw).map(|_| ()).map_err(fail)
+}
+
+fn redirect_list(
+    obj: &Map<String, Value>,
+    field: &str,
+    app: ApplicationType,
+) -> OAuthResult<Vec<String>> {
+    let uris = opt_strings(obj, field, MAX_URIS, MAX_URI_LEN)?.unwrap_or_default();
+    for uri in &uris {
+        validate_redirect_uri(field, uri, app)?;
+    }
+    Ok(uris)
+}
+
+fn informational_uri(obj: &Map<String, Value>, field: &str) -> OAuthResult<Option<String>> {
+    let uri = opt_string(obj, field, MAX_URI_LEN)?;
+    if let Some(raw) = &uri {
+        check_web_url(raw).map_err(|why| bad_metadata(format!("{field} {why}")))?;
+    }
+    Ok(uri)
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, joined by
+/// single spaces. Duplicates are refused rather than silently merged.
+fn validate_scope(scope: &str) -> OAuthResult<()> {
+    let allowed = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
+    let mut seen: Vec<&str> = Vec::new();
+    for token in scope.split(' ') {
+        if token.is_empty() || !token.bytes().all(allowed) {
+            return Err(bad_metadata(format!(
+                "scope has an invalid scope token {token:?}"
+            )));
+        }
+        if seen.contains(&token) {
+            return Err(bad_metadata(format!("scope lists {token:?} twice")));
+        }
+        seen.push(token);
+    }
+    Ok(())
+}
+
+fn parse_enum<T>(
+    obj: &Map<String, Value>,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+) -> OAuthResult<Option<T>> {
+    match opt_string(obj, field, MAX_NAME_LEN)? {
+        None => Ok(None),
+        Some(s) => parse(&s)
+            .map(Some)
+            .ok_or_else(|| bad_metadata(format!("{field} {s:?} is not supported"))),
+    }
+}
+
+fn parse_application_type(s: &str) -> Option<ApplicationType> {
+    match s {
+        "web" => Some(ApplicationType::Web),
+        "native" => Some(ApplicationType::Native),
+        _ => None,
+    }
+}
+
+/// `grant_types` and `response_types` with their RFC 7591 §2 defaults
+/// (`authorization_code` / `code`). When only one of the two is sent, the
+/// other defaults to its consistent counterpart, so a client registering
+/// `grant_types: ["client_credentials"]` need not also send
+/// `response_types: []`.
+fn grants_and_response_types(
+    obj: &Map<String, Value>,
+) -> OAuthResult<(Vec<GrantType>, Vec<String>)> {
+    let grants = match opt_strings(obj, "grant_types", 8, MAX_NAME_LEN)? {
+        None => None,
+        Some(names) => {
+            let mut grants: Vec<GrantType> = Vec::new();
+            for name in &names {
+                let g = GrantType::parse(name)
+                    .ok_or_else(|| bad_metadata(format!("grant type {name:?} is not supported")))?;
+                if !grants.contains(&g) {
+                    grants.push(g);
+                }
+            }
+            Some(grants)
+        }
+    };
+    let mut responses = opt_strings(obj, "response_types", 8, MAX_NAME_LEN)?;
+    if let Some(list) = &mut responses {
+        if let Some(bad) = list.iter().find(|r| *r != "code") {
+            return Err(bad_metadata(format!(
+                "response type {bad:?} is not supported"
+            )));
+        }
+        list.dedup();
+    }
+    Ok(match (grants, responses) {
+        (Some(g), Some(r)) => (g, r),
+        (Some(g), None) => {
+            let r = if g.contains(&GrantType::AuthorizationCode) {
+                vec!["code".into()]
+            } else {
+                vec![]
+            };
+            (g, r)
+        }
+        (None, Some(r)) if r.is_empty() => (vec![], r),
+        (None, _) => (vec![GrantType::AuthorizationCode], vec!["code".into()]),
+    })
+}
+
+/// RFC 7591 §2.1: grant types and response types must agree; we refuse
+/// inconsistent combinations rather than guess.
+fn validate_consistency(m: &ClientMetadata) -> OAuthResult<()> {
+    let has = |g| m.grant_types.contains(&g);
+    if m.grant_types.is_empty() {
+        return Err(bad_metadata("grant_types must not be empty"));
+    }
+    if has(GrantType::AuthorizationCode) != m.response_types.iter().any(|r| r == "code") {
+        return Err(bad_metadata(
+            "response type \"code\" and grant type \"authorization_code\" must be registered together",
+        ));
+    }
+    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
+        return Err(bad_metadata(
+            "grant type \"refresh_token\" requires \"authorization_code\"",
+        ));
+    }
+    if has(GrantType::ClientCredentials) && !m.token_endpoint_auth_method.is_confidential() {
+        return Err(bad_metadata(
+            "grant type \"client_credentials\" requires a client authentication method other than \"none\"",
+        ));
+    }
+    if has(GrantType::AuthorizationCode) && m.redirect_uris.is_empty() {
+        return Err(bad_redirect(
+            "redirect_uris is required for the authorization_code grant",
+        ));
+    }
+    Ok(())
+}
+
+/// Parses and validates an RFC 7591 §2 registration request.
+/// RFC 7591 §2: "The authorization server MUST ignore any client metadata
+/// sent by the client that it does not understand", so unknown members are
+/// dropped.
+pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| bad_metadata("the request body must be a JSON object"))?;
+    let application_type =
+        parse_enum(obj, "application_type", parse_application_type)?.unwrap_or_default();
+    let (grant_types, response_types) = grants_and_response_types(obj)?;
+    let scope = opt_string(obj, "scope", MAX_SCOPE_LEN)?;
+    if let Some(s) = &scope {
+        validate_scope(s)?;
+    }
+    let metadata = ClientMetadata {
+        redirect_uris: redirect_list(obj, "redirect_uris", application_type)?,
+        token_endpoint_auth_method: parse_enum(
+            obj,
+            "token_endpoint_auth_method",
+            AuthMethod::parse,
+        )?
+        .unwrap_or_default(),
+        grant_types,
+        response_types,
+        client_name: opt_string(obj, "client_name", MAX_NAME_LEN)?,
+        client_uri: informational_uri(obj, "client_uri")?,
+        logo_uri: informational_uri(obj, "logo_uri")?,
+        policy_uri: informational_uri(obj, "policy_uri")?,
+        tos_uri: informational_uri(obj, "tos_uri")?,
+        contacts: opt_strings(obj, "contacts", MAX_CONTACTS, MAX_CONTACT_LEN)?.unwrap_or_default(),
+        scope,
+        id_token_signed_response_alg: parse_enum(
+            obj,
+            "id_token_signed_response_alg",
+            SigningAlg::parse,
+        )?
+        .unwrap_or_default(),
+        post_logout_redirect_uris: redirect_list(
+            obj,
+            "post_logout_redirect_uris",
+            application_type,
+        )?,
+        application_type,
+    };
+    validate_consistency(&metadata)?;
+    Ok(metadata)
+}
+
+/// A registered client as stored in KV. Secrets are kept only as hashes
+/// (`encoding::secret_hash`); the raw values are shown once, at issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_hash: Option<String>,
+    pub registration_access_token_hash: String,
+    pub client_id_issued_at: u64,
+    #[serde(flatten)]
+    pub metadata: ClientMetadata,
+}
+
+impl ClientRecord {
+    pub fn is_confidential(&self) -> bool {
+        self.metadata.token_endpoint_auth_method.is_confidential()
+    }
+
+    /// Constant-time check of a presented client secret; a public client has
+    /// no secret, so nothing matches.
+    pub fn verify_secret(&self, presented: &str) -> bool {
+        match &self.client_secret_hash {
+            Some(hash) if self.is_confidential() => secret_matches(presented, hash),
+            _ => false,
+        }
+    }
+
+    /// RFC 7592 §1: the registration access token authenticates every call
+    /// to the client configuration endpoint.
+    pub fn verify_registration_token(&self, presented: &str) -> bool {
+        secret_matches(presented, &self.registration_access_token_hash)
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.metadata.grant_types.contains(&grant)
+    }
+
+    /// RFC 9700 §4.1.3: redirect URIs are compared by exact string match.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.metadata.redirect_uris.iter().any(|u| u == uri)
+    }
+}
+
+/// RFC 7591 §3.2.1 / RFC 7592 §3 client information response: "all
+/// registered metadata about the client" plus the server-issued values.
+/// `client_secret` and `registration_access_token` appear only when the
+/// caller has just issued them; the stored hashes never do.
+pub fn build_client_information(
+    record: &ClientRecord,
+    client_secret: Option<&str>,
+    registration_access_token: Option<&str>,
+    registration_client_uri: &str,
+) -> Value {
+    let mut out = match serde_json::to_value(&record.metadata) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    out.insert("client_id".into(), record.client_id.clone().into());
+    out.insert(
+        "client_id_issued_at".into(),
+        record.client_id_issued_at.into(),
+    );
+    if let Some(secret) = client_secret {
+        out.insert("client_secret".into(), secret.into());
+    }
+    if record.is_confidential() {
+        // RFC 7591 §3.2.1: REQUIRED if a secret was issued; 0 = never expires.
+        out.insert("client_secret_expires_at".into(), 0.into());
+    }
+    if let Some(token) = registration_access_token {
+        out.insert("registration_access_token".into(), token.into());
+    }
+    out.insert(
+        "registration_client_uri".into(),
+        registration_client_uri.into(),
+    );
+    Value::Object(out)
+}
+
+/// RFC 7592 §2.2 client update (PUT): a full replacement of the metadata.
+/// "The client MUST include its client_id field in the request, and it MUST
+/// be the same as its currently issued client identifier." "If the client
+/// includes the client_secret field in the request, the value of this field
+/// MUST match the currently issued client secret." The server-issued fields
+/// (`registration_access_token`, `registration_client_uri`,
+/// `client_secret_expires_at`, `client_id_issued_at`) are ignored, since
+/// clients commonly echo the whole read response back.
+pub fn apply_update(existing: &ClientRecord, body: &Value) -> OAuthResult<ClientMetadata> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| invalid_request("the request body must be a JSON object"))?;
+    match obj.get("client_id").and_then(Value::as_str) {
+        Some(id) if id == existing.client_id => {}
+        _ => {
+            return Err(invalid_request(
+                "client_id must be present and equal the registered client_id",
+            ))
+        }
+    }
+    if let Some(secret) = obj.get("client_secret").filter(|v| !v.is_null()) {
+        let matches = secret.as_str().is_some_and(|s| existing.verify_secret(s));
+        if !matches {
+            return Err(invalid_request(
+                "client_secret does not match the issued client secret",
+            ));
+        }
+    }
+    parse_client_metadata(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::encoding::secret_hash;
+    use serde_json::json;
+
+    const CB: &str = "https://app.example/cb";
+
+    /// A minimal valid body with `extra` merged over it (`null` removes).
+    fn body(extra: Value) -> Value {
+        let mut base = json!({ "redirect_uris": [CB] });
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                base.as_object_mut().unwrap().remove(k);
+            } else {
+                base[k] = v.clone();
+            }
+        }
+        base
+    }
+
+    fn code_of(result: OAuthResult<ClientMetadata>) -> Option<ErrorCode> {
+        result.err().map(|e| e.code)
+    }
+
+    const OK: Option<ErrorCode> = None;
+    const META: Option<ErrorCode> = Some(ErrorCode::InvalidClientMetadata);
+    const REDIRECT: Option<ErrorCode> = Some(ErrorCode::InvalidRedirectUri);
+
+    #[test]
+    fn defaults_follow_rfc_7591_section_2() {
+        let m = parse_client_metadata(&body(json!({}))).unwrap();
+        assert_eq!(m.grant_types, vec![GrantType::AuthorizationCode]);
+        assert_eq!(m.response_types, vec!["code"]);
+        assert_eq!(m.token_endpoint_auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(m.id_token_signed_response_alg, SigningAlg::RS256);
+        assert_eq!(m.application_type, ApplicationType::Web);
+        assert_eq!(m.redirect_uris, vec![CB]);
+    }
+
+    /// Runs `(expected error, body overrides)` cases through the parser.
+    fn check(cases: &[(Option<ErrorCode>, Value)]) {
+        for (expected, extra) in cases {
+            let got = code_of(parse_client_metadata(&body(extra.clone())));
+            assert_eq!(got, *expected, "{extra}");
+        }
+    }
+
+    #[test]
+    fn field_types_and_sizes() {
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        let many: Vec<String> = (0..=MAX_URIS).map(|i| format!("{CB}{i}")).collect();
+        check(&[
+            (OK, json!({"software_id": 7, "jwks": {}})), // RFC 7591 §2: ignored
+            (OK, json!({"client_name": "App"})),
+            (META, json!({"client_name": 5})),
+            (META, json!({"client_name": long})),
+            (OK, json!({"contacts": ["ops@example.com"]})),
+            (META, json!({"contacts": "ops@example.com"})),
+            (META, json!({"contacts": [1]})),
+            (META, json!({"redirect_uris": CB})),
+            (META, json!({"redirect_uris": many})),
+        ]);
+    }
+
+    #[test]
+    fn enumerated_values() {
+        check(&[
+            (
+                OK,
+                json!({"token_endpoint_auth_method": "client_secret_post"}),
+            ),
+            (OK, json!({"token_endpoint_auth_method": "none"})),
+            (
+                META,
+                json!({"token_endpoint_auth_method": "private_key_jwt"}),
+            ),
+            (META, json!({"token_endpoint_auth_method": true})),
+            (OK, json!({"id_token_signed_response_alg": "ES256"})),
+            (OK, json!({"id_token_signed_response_alg": "EdDSA"})),
+            (META, json!({"id_token_signed_response_alg": "none"})),
+            (OK, json!({"application_type": "native"})),
+            (META, json!({"application_type": "desktop"})),
+        ]);
+    }
+
+    #[test]
+    fn scope_rules() {
+        check(&[
+            (OK, json!({"scope": "openid profile offline_access"})),
+            (META, json!({"scope": ["openid"]})),
+            (META, json!({"scope": "openid  profile"})),
+            (META, json!({"scope": " openid"})),
+            (META, json!({"scope": ""})),
+            (META, json!({"scope": "open\"id"})),
+            (META, json!({"scope": "a\\b"})),
+            (META, json!({"scope": "caf\u{e9}"})),
+            (META, json!({"scope": "openid openid"})),
+        ]);
+    }
+
+    #[test]
+    fn informational_uris() {
+        check(&[
+            (OK, json!({"client_uri": "https://app.example/"})),
+            (OK, json!({"logo_uri": "http://127.0.0.1:8080/l.png"})),
+            (META, json!({"policy_uri": "http://app.example/p"})),
+            (META, json!({"tos_uri": "/tos"})),
+            (META, json!({"tos_uri": 1})),
+            (META, json!({"client_uri": "https://u:p@app.example/"})),
+        ]);
+    }
+
+    #[test]
+    fn null_counts_as_omitted() {
+        let b =
+            json!({"redirect_uris": [CB], "client_uri": null, "scope": null, "grant_types": null});
+        let m = parse_client_metadata(&b).unwrap();
+        assert_eq!((m.client_uri, m.scope), (None, None));
+        assert_eq!(m.grant_types, vec![GrantType::AuthorizationCode]);
+    }
+
+    #[test]
+    fn body_must_be_an_object() {
+        for b in [json!([]), json!("x"), Value::Null] {
+            assert_eq!(code_of(parse_client_metadata(&b)), META);
+        }
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        let long = format!("{CB}?q={}", "a".repeat(MAX_URI_LEN));
+        let cases = [
+            (OK, "https://app.example/cb?x=1"),
+            (OK, "http://127.0.0.1:9000/cb"), // RFC 8252 §7.3 loopback
+            (OK, "http://[::1]/cb"),
+            (OK, "http://localhost:3000/cb"),
+            (REDIRECT, "http://app.example/cb"),
+            (REDIRECT, "/cb"),
+            (REDIRECT, "https://app.example/cb#x"),
+            (REDIRECT, "https://app.example/cb#"),
+            (REDIRECT, "https://user:pw@app.example/cb"),
+            (REDIRECT, "com.example.app:/cb"), // private-use: native only
+            (REDIRECT, "javascript:alert(1)"),
+            (META, long.as_str()),
+        ];
+        for (expected, uri) in cases {
+            for field in ["redirect_uris", "post_logout_redirect_uris"] {
+                let got = code_of(parse_client_metadata(&body(json!({ field: [uri] }))));
+                assert_eq!(got, expected, "{field}: {uri}");
+            }
+        }
+    }
+
+    #[test]
+    fn native_apps_may_use_private_use_schemes() {
+        let cases = [
+            (OK, "com.example.app:/cb"),
+            (OK, "http://127.0.0.1/cb"),
+            (OK, "https://app.example/cb"),
+            (REDIRECT, "myapp:/cb"),
+            (REDIRECT, "com.example.app:/cb#frag"),
+            (REDIRECT, "com.example.app://user@host/cb"),
+        ];
+        for (expected, uri) in cases {
+            let b = body(json!({ "application_type": "native", "redirect_uris": [uri] }));
+            assert_eq!(code_of(parse_client_metadata(&b)), expected, "{uri}");
+        }
+    }
+
+    #[test]
+    fn grant_and_response_type_consistency() {
+        let cc = "client_credentials";
+        check(&[
+            (
+                OK,
+                json!({"grant_types": ["authorization_code", "refresh_token"]}),
+            ),
+            (META, json!({"grant_types": ["password"]})),
+            (META, json!({"grant_types": ["implicit"]})),
+            (META, json!({"grant_types": "authorization_code"})),
+            (META, json!({"response_types": ["token"]})),
+            (META, json!({"response_types": ["code id_token"]})),
+            // RFC 7591 §2.1: `code` ⇔ `authorization_code`.
+            (
+                META,
+                json!({"grant_types": [cc], "response_types": ["code"]}),
+            ),
+            (
+                META,
+                json!({"grant_types": ["authorization_code"], "response_types": []}),
+            ),
+            (
+                META,
+                json!({"grant_types": ["refresh_token"], "response_types": []}),
+            ),
+            (META, json!({"grant_types": [], "response_types": []})),
+            (OK, json!({"grant_types": [cc], "redirect_uris": null})),
+            (
+                META,
+                json!({"grant_types": [cc], "token_endpoint_auth_method": "none"}),
+            ),
+            (REDIRECT, json!({"redirect_uris": null})),
+            (REDIRECT, json!({"redirect_uris": []})),
+        ]);
+    }
+
+    #[test]
+    fn response_types_default_from_grant_types() {
+        let m = parse_client_metadata(&json!({"grant_types": ["client_credentials"]})).unwrap();
+        assert!(m.response_types.is_empty());
+        assert!(m.redirect_uris.is_empty());
+        let m = parse_client_metadata(&body(
+            json!({"grant_types": ["authorization_code", "authorization_code"]}),
+        ));
+        assert_eq!(m.unwrap().grant_types, vec![GrantType::AuthorizationCode]);
+    }
+
+    fn record(method: &str) -> ClientRecord {
+        let metadata = parse_client_metadata(&body(json!({
+            "token_endpoint_auth_method": method,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "client_name": "App",
+        })))
+        .unwrap();
+        let confidential = metadata.token_endpoint_auth_method.is_confidential();
+        ClientRecord {
+            client_id: "c1".into(),
+            client_secret_hash: confidential.then(|| secret_hash("s3cret")),
+            registration_access_token_hash: secret_hash("rat"),
+            client_id_issued_at: 1_700_000_000,
+            metadata,
+        }
+    }
+
+    #[test]
+    fn record_checks() {
+        let conf = record("client_secret_basic");
+        assert!(conf.is_confidential());
+        assert!(conf.verify_secret("s3cret"));
+        assert!(!conf.verify_secret("s3creT"));
+        assert!(conf.verify_registration_token("rat"));
+        assert!(!conf.verify_registration_token("rat2"));
+        assert!(conf.allows_grant(GrantType::RefreshToken));
+        assert!(!conf.allows_grant(GrantType::ClientCredentials));
+        assert!(conf.has_redirect_uri(CB));
+        assert!(!conf.has_redirect_uri("https://app.example/cb/"));
+        assert!(!conf.has_redirect_uri("https://APP.example/cb"));
+
+        let public = record("none");
+        assert!(!public.is_confidential());
+        assert!(!public.verify_secret(""));
+        // Even a stray stored hash does not make a public client verifiable.
+        let odd = ClientRecord {
+            client_secret_hash: Some(secret_hash("x")),
+            ..public
+        };
+        assert!(!odd.verify_secret("x"));
+    }
+
+    #[test]
+    fn record_round_trips_through_json() {
+        let rec = record("client_secret_post");
+        let stored = serde_json::to_string(&rec).unwrap();
+        assert_eq!(serde_json::from_str::<ClientRecord>(&stored).unwrap(), rec);
+        let v: Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(v["token_endpoint_auth_method"], "client_secret_post");
+        assert_eq!(
+            v["grant_types"],
+            json!(["authorization_code", "refresh_token"])
+        );
+        assert!(v.get("logo_uri").is_none() && v.get("contacts").is_none());
+    }
+
+    #[test]
+    fn client_information_response() {
+        let rec = record("client_secret_basic");
+        let v =
+            build_client_information(&rec, Some("s3cret"), Some("rat"), "https://op/register/c1");
+        assert_eq!(v["client_id"], "c1");
+        assert_eq!(v["client_id_issued_at"], 1_700_000_000);
+        assert_eq!(v["client_secret"], "s3cret");
+        assert_eq!(v["client_secret_expires_at"], 0);
+        assert_eq!(v["registration_access_token"], "rat");
+        assert_eq!(v["registration_client_uri"], "https://op/register/c1");
+        assert_eq!(v["redirect_uris"], json!([CB]));
+        assert_eq!(v["client_name"], "App");
+        assert_eq!(v["id_token_signed_response_alg"], "RS256");
+        assert_eq!(v["application_type"], "web");
+        let text = v.to_string();
+        assert!(!text.contains("hash") && !text.contains(&secret_hash("s3cret")));
+
+        let read = build_client_information(&rec, None, None, "https://op/register/c1");
+        assert!(read.get("client_secret").is_none());
+        assert!(read.get("registration_access_token").is_none());
+
+        let public = build_client_information(&record("none"), None, None, "u");
+        assert!(public.get("client_secret_expires_at").is_none());
+    }
+
+    #[test]
+    fn update_rules() {
+        let rec = record("client_secret_basic");
+        let ok = json!({
+            "client_id": "c1", "client_secret": "s3cret", "redirect_uris": ["https://new.example/cb"],
+            "registration_access_token": "rat", "registration_client_uri": "u",
+            "client_secret_expires_at": 0, "client_id_issued_at": 1,
+        });
+        let m = apply_update(&rec, &ok).unwrap();
+        assert_eq!(m.redirect_uris, vec!["https://new.example/cb"]);
+        // A full replacement: omitted fields fall back to their defaults.
+        assert_eq!(m.client_name, None);
+        assert_eq!(m.grant_types, vec![GrantType::AuthorizationCode]);
+
+        let bad = Some(ErrorCode::InvalidRequest);
+        let cases = [
+            (OK, json!({"client_id": "c1", "redirect_uris": [CB]})),
+            (bad, json!({"redirect_uris": [CB]})),
+            (bad, json!({"client_id": "c2", "redirect_uris": [CB]})),
+            (
+                bad,
+                json!({"client_id": "c1", "client_secret": "nope", "redirect_uris": [CB]}),
+            ),
+            (
+                bad,
+                json!({"client_id": "c1", "client_secret": 1, "redirect_uris": [CB]}),
+            ),
+            (bad, json!(["c1"])),
+            (
+                REDIRECT,
+                json!({"client_id": "c1", "redirect_uris": ["http://x/cb"]}),
+            ),
+        ];
+        for (expected, b) in cases {
+            assert_eq!(code_of(apply_update(&rec, &b)), expected, "{b}");
+        }
+        // A public client has no secret, so any presented one is wrong.
+        let b = json!({"client_id": "c1", "client_secret": "", "redirect_uris": [CB]});
+        assert_eq!(code_of(apply_update(&record("none"), &b)), bad);
+    }
+}

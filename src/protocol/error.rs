@@ -1,0 +1,207 @@
+//! The one error type. Every failure a client can see is an [`OAuthError`]:
+//! an RFC error code, a description that is safe to show, and the HTTP status.
+//! Internal detail never goes into `error_description`; callers log it.
+
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// Error codes from RFC 6749 §4.1.2.1 / §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2,
+/// RFC 7009, and OIDC Core §3.1.2.6, serialised by their wire names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    UnsupportedTokenType,
+    InvalidScope,
+    AccessDenied,
+    ServerError,
+    TemporarilyUnavailable,
+    InvalidToken,
+    InsufficientScope,
+    LoginRequired,
+    ConsentRequired,
+    InteractionRequired,
+    InvalidRedirectUri,
+    InvalidClientMetadata,
+    /// Not an RFC code: an unknown path. Kept in the same JSON shape.
+    NotFound,
+    /// Not an RFC code: a known path with the wrong method.
+    MethodNotAllowed,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+
+    /// The status each code carries unless a call site says otherwise.
+    /// RFC 6749 §5.2: 400 for all token errors except `invalid_client` (401).
+    fn default_status(self) -> u16 {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::InsufficientScope | Self::AccessDenied => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+/// Which `WWW-Authenticate` challenge a 401 answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// RFC 6749 §5.2: the client tried HTTP Basic authentication.
+    Basic,
+    /// RFC 6750 §3: a protected resource (userinfo).
+    Bearer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: Cow<'static, str>,
+    pub status: u16,
+    pub challenge: Option<Challenge>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    error_description: &'a str,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+            status: code.default_status(),
+            challenge: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
+    /// RFC 6749 §5.2 body: `{"error": ..., "error_description": ...}`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&ErrorBody {
+            error: self.code.as_str(),
+            error_description: &self.description,
+        })
+        .unwrap_or_default()
+    }
+
+    /// The `WWW-Authenticate` value, when this error needs one.
+    /// RFC 6750 §3: a request without any token gets a bare challenge, one
+    /// with a bad token gets `error="invalid_token"`.
+    pub fn www_authenticate(&self, realm: &str) -> Option<String> {
+        match self.challenge? {
+            Challenge::Basic => Some(format!("Basic realm=\"{}\"", realm)),
+            Challenge::Bearer if self.code == ErrorCode::InvalidRequest && self.status == 401 => {
+                Some(format!("Bearer realm=\"{}\"", realm))
+            }
+            Challenge::Bearer => Some(format!(
+                "Bearer realm=\"{}\", error=\"{}\", error_description=\"{}\"",
+                realm,
+                self.code.as_str(),
+                self.description.replace(['"', '\\'], "'")
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+/// Shorthands used across the protocol module.
+pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidRequest, d)
+}
+
+pub fn server_error() -> OAuthError {
+    OAuthError::new(ErrorCode::ServerError, "the server could not complete the request")
+}
+
+pub type OAuthResult<T> = Result<T, OAuthError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_uses_rfc_field_names() {
+        let e = OAuthError::new(ErrorCode::InvalidGrant, "code \"x\" expired");
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["error"], "invalid_grant");
+        assert_eq!(v["error_description"], "code \"x\" expired");
+        assert_eq!(v.as_object().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn statuses_follow_rfc_6749_section_5_2() {
+        assert_eq!(OAuthError::new(ErrorCode::InvalidClient, "").status, 401);
+        for code in [
+            ErrorCode::InvalidRequest,
+            ErrorCode::InvalidGrant,
+            ErrorCode::UnauthorizedClient,
+            ErrorCode::UnsupportedGrantType,
+            ErrorCode::InvalidScope,
+        ] {
+            assert_eq!(OAuthError::new(code, "").status, 400, "{:?}", code);
+        }
+        assert_eq!(OAuthError::new(ErrorCode::NotFound, "").status, 404);
+    }
+
+
+    #[test]
+    fn challenges() {
+        let basic = OAuthError::new(ErrorCode::InvalidClient, "bad").with_challenge(Challenge::Basic);
+        assert_eq!(basic.www_authenticate("r").unwrap(), "Basic realm=\"r\"");
+        let missing = invalid_request("no token").with_status(401).with_challenge(Challenge::Bearer);
+        assert_eq!(missing.www_authenticate("r").unwrap(), "Bearer realm=\"r\"");
+        let bad = OAuthError::new(ErrorCode::InvalidToken, "token \"expired\"").with_challenge(Challenge::Bearer);
+        assert_eq!(
+            bad.www_authenticate("r").unwrap(),
+            "Bearer realm=\"r\", error=\"invalid_token\", error_description=\"token 'expired'\""
+        );
+        assert!(OAuthError::new(ErrorCode::InvalidGrant, "").www_authenticate("r").is_none());
+    }
+}

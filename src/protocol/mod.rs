@@ -1,0 +1,14 @@
+//! Pure OAuth 2.0 / OpenID Connect logic: no `worker` types, no I/O, no
+//! clock, no randomness. Callers pass `now` and random values in, which
+//! keeps every rule here testable with plain `cargo test`.
+
+pub mod client;
+pub mod discovery;
+pub mod encoding;
+pub mod error;
+pub mod jose;
+pub mod keys;
+pub mod params;
+pub mod user;
+
+pub use error::{ErrorCode, OAuthError, OAuthResult};

@@ -1,0 +1,574 @@
+//! User accounts: the admin API bodies (`POST/PUT /admin/users`), the stored
+//! record, and the OIDC Core §5.4 mapping from scopes to claims. Password
+//! hashing itself is done by the platform (WebCrypto PBKDF2); this module
+//! only describes the stored hash.
+
+use crate::protocol::error::{invalid_request, OAuthResult};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// PBKDF2-HMAC-SHA256 iteration count. workerd's WebCrypto refuses PBKDF2
+/// with more than 100,000 iterations, so this is the most we can use; the
+/// count is stored with each hash so it can be raised if the cap is lifted.
+pub const PBKDF2_ITERATIONS: u32 = 100_000;
+
+/// The `alg` of every [`PasswordHash`] we write.
+pub const PASSWORD_HASH_ALG: &str = "pbkdf2-sha256";
+
+const USERNAME_MAX: usize = 64;
+/// NIST SP 800-63B §5.1.1.2: at least 8 characters, and a maximum of at
+/// least 64; no composition rules.
+const PASSWORD_MIN: usize = 8;
+const PASSWORD_MAX: usize = 1024;
+const CLAIMS_MAX_BYTES: usize = 8 * 1024;
+
+/// The JSON type OIDC Core §5.1 gives each standard claim.
+#[derive(Clone, Copy)]
+enum ClaimType {
+    String,
+    Boolean,
+    Number,
+    Address,
+}
+
+/// OIDC Core §5.1 standard claims an administrator may set. `sub` is absent:
+/// the server assigns it and it never changes.
+const STANDARD_CLAIMS: &[(&str, ClaimType)] = &[
+    ("name", ClaimType::String),
+    ("given_name", ClaimType::String),
+    ("family_name", ClaimType::String),
+    ("middle_name", ClaimType::String),
+    ("nickname", ClaimType::String),
+    ("preferred_username", ClaimType::String),
+    ("profile", ClaimType::String),
+    ("picture", ClaimType::String),
+    ("website", ClaimType::String),
+    ("email", ClaimType::String),
+    ("email_verified", ClaimType::Boolean),
+    ("gender", ClaimType::String),
+    ("birthdate", ClaimType::String),
+    ("zoneinfo", ClaimType::String),
+    ("locale", ClaimType::String),
+    ("phone_number", ClaimType::String),
+    ("phone_number_verified", ClaimType::Boolean),
+    ("address", ClaimType::Address),
+    ("updated_at", ClaimType::Number),
+];
+
+/// OIDC Core §5.1.1 Address Claim members.
+const ADDRESS_MEMBERS: &[&str] = &[
+    "formatted",
+    "street_address",
+    "locality",
+    "region",
+    "postal_code",
+    "country",
+];
+
+/// OIDC Core §5.4: the claims each scope value requests.
+const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
+    (
+        "profile",
+        &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+    ),
+    ("email", &["email", "email_verified"]),
+    ("address", &["address"]),
+    ("phone", &["phone_number", "phone_number_verified"]),
+];
+
+/// `POST /admin/users` body, validated. `Debug` hides the password.
+#[derive(Clone, PartialEq)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub claims: Map<String, Value>,
+}
+
+/// `PUT /admin/users/{username}` body, validated: each `Some` replaces the
+/// stored value (`claims` replaces all claims); `None` keeps it.
+#[derive(Clone, PartialEq, Default)]
+pub struct UserUpdate {
+    pub password: Option<String>,
+    pub claims: Option<Map<String, Value>>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for UserUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserUpdate")
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+/// A stored PBKDF2 password hash; `salt` and `hash` are base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordHash {
+    pub alg: String,
+    pub iterations: u32,
+    pub salt: String,
+    pub hash: String,
+}
+
+/// A user as stored in KV.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub username: String,
+    /// OIDC Core §2: "A locally unique and never reassigned identifier".
+    pub sub: String,
+    pub password: PasswordHash,
+    #[serde(default)]
+    pub claims: Map<String, Value>,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+impl UserRecord {
+    /// The `GET /admin/users/{username}` view: everything but the password.
+    pub fn public_view(&self) -> Value {
+        serde_json::json!({
+            "username": self.username,
+            "sub": self.sub,
+            "claims": self.claims,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+/// 1–64 characters of `[A-Za-z0-9._@+-]`: enough for e-mail-like names,
+/// nothing that needs escaping in a URL path or a KV key.
+pub fn validate_username(username: &str) -> OAuthResult<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._@+-".contains(c);
+    if username.is_empty() || username.len() > USERNAME_MAX || !username.chars().all(allowed) {
+        return Err(invalid_request(
+            "username must be 1 to 64 characters of letters, digits and . _ @ + -",
+        ));
+    }
+    Ok(())
+}
+
+/// NIST SP 800-63B: length is the only rule; it is counted in characters.
+pub fn validate_password(password: &str) -> OAuthResult<()> {
+    let n = password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
+        return Err(invalid_request(
+            "password must be 8 to 1024 characters long",
+        ));
+    }
+    Ok(())
+}
+
+fn type_matches(value: &Value, ty: ClaimType) -> bool {
+    match ty {
+        ClaimType::String => value.is_string(),
+        ClaimType::Boolean => value.is_boolean(),
+        // OIDC Core §5.1: seconds since the epoch.
+        ClaimType::Number => value.as_f64().is_some_and(|n| n >= 0.0),
+        ClaimType::Address => value.as_object().is_some_and(|o| {
+            o.iter()
+                .all(|(k, v)| ADDRESS_MEMBERS.contains(&k.as_str()) && v.is_string())
+        }),
+    }
+}
+
+fn type_name(ty: ClaimType) -> &'static str {
+    match ty {
+        ClaimType::String => "a string",
+        ClaimType::Boolean => "a boolean",
+        ClaimType::Number => "a non-negative number",
+        ClaimType::Address => "an object of strings (formatted, street_address, locality, region, postal_code, country)",
+    }
+}
+
+/// Checks a `claims` object: standard claims only, each of its JSON type,
+/// at most 8 KiB in all.
+pub fn validate_claims(claims: &Map<String, Value>) -> OAuthResult<()> {
+    let unknown: Vec<&str> = claims
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !STANDARD_CLAIMS.iter().any(|(name, _)| name == k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(invalid_request(format!(
+            "unsupported claims: {} (only OIDC standard claims other than sub are allowed)",
+            unknown.join(", ")
+        )));
+    }
+    for (name, ty) in STANDARD_CLAIMS {
+        if let Some(v) = claims.get(*name) {
+            if !type_matches(v, *ty) {
+                return Err(invalid_request(format!(
+                    "claim {name} must be {}",
+                    type_name(*ty)
+                )));
+            }
+        }
+    }
+    let size = serde_json::to_string(claims)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX);
+    if size > CLAIMS_MAX_BYTES {
+        return Err(invalid_request("claims must be at most 8 KiB of JSON"));
+    }
+    Ok(())
+}
+
+fn body_object(body: &Value) -> OAuthResult<&Map<String, Value>> {
+    body.as_object()
+        .ok_or_else(|| invalid_request("the request body must be a JSON object"))
+}
+
+fn string_field<'a>(
+    obj: &'a Map<String, Value>,
+    name: &'static str,
+) -> OAuthResult<Option<&'a str>> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid_request(format!("{name} must be a string"))),
+    }
+}
+
+fn claims_field(obj: &Map<String, Value>) -> OAuthResult<Option<Map<String, Value>>> {
+    match obj.get("claims") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(claims)) => {
+            validate_claims(claims)?;
+            Ok(Some(claims.clone()))
+        }
+        Some(_) => Err(invalid_request("claims must be a JSON object")),
+    }
+}
+
+/// Parses `POST /admin/users`: `{"username", "password", "claims"?}`.
+pub fn parse_new_user(body: &Value) -> OAuthResult<NewUser> {
+    let obj = body_object(body)?;
+    let username =
+        string_field(obj, "username")?.ok_or_else(|| invalid_request("username is required"))?;
+    validate_username(username)?;
+    let password =
+        string_field(obj, "password")?.ok_or_else(|| invalid_request("password is required"))?;
+    validate_password(password)?;
+    Ok(NewUser {
+        username: username.to_owned(),
+        password: password.to_owned(),
+        claims: claims_field(obj)?.unwrap_or_default(),
+    })
+}
+
+/// Parses `PUT /admin/users/{username}`. A `username` in the body must equal
+/// the one in the path: accounts are not renamed, since `sub` and the KV key
+/// hang off the name.
+pub fn parse_user_update(path_username: &str, body: &Value) -> OAuthResult<UserUpdate> {
+    let obj = body_object(body)?;
+    if let Some(name) = string_field(obj, "username")? {
+        if name != path_username {
+            return Err(invalid_request("username cannot be changed"));
+        }
+    }
+    let password = string_field(obj, "password")?;
+    if let Some(p) = password {
+        validate_password(p)?;
+    }
+    Ok(UserUpdate {
+        password: password.map(str::to_owned),
+        claims: claims_field(obj)?,
+    })
+}
+
+/// OIDC Core §5.4: the claims a set of granted scopes releases. `sub` is
+/// always present (§5.3.2: "The sub Claim MUST always be returned"); other
+/// claims only when the user has them.
+pub fn claims_for_scopes(user: &UserRecord, scopes: &[&str]) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("sub".into(), user.sub.clone().into());
+    for (scope, names) in SCOPE_CLAIMS {
+        if !scopes.contains(scope) {
+            continue;
+        }
+        for name in *names {
+            if let Some(v) = user.claims.get(*name) {
+                out.insert((*name).to_owned(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::error::ErrorCode;
+    use serde_json::json;
+
+    fn error_of<T>(r: OAuthResult<T>) -> Option<String> {
+        r.err().map(|e| {
+            assert_eq!(e.code, ErrorCode::InvalidRequest);
+            e.description.into_owned()
+        })
+    }
+
+    fn user() -> UserRecord {
+        let claims = json!({
+            "name": "Ada Lovelace", "given_name": "Ada", "email": "ada@example.com",
+            "email_verified": true, "updated_at": 1_700_000_000,
+            "address": {"locality": "London", "country": "UK"},
+        });
+        UserRecord {
+            username: "ada".into(),
+            sub: "u-123".into(),
+            password: PasswordHash {
+                alg: PASSWORD_HASH_ALG.into(),
+                iterations: PBKDF2_ITERATIONS,
+                salt: "c2FsdA".into(),
+                hash: "aGFzaA".into(),
+            },
+            claims: claims.as_object().unwrap().clone(),
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    #[test]
+    fn username_rules() {
+        let long = "a".repeat(USERNAME_MAX + 1);
+        let max = "a".repeat(USERNAME_MAX);
+        let cases = [
+            ("ada", true),
+            ("ada.lovelace+test@example-1.org", true),
+            ("A_b", true),
+            (max.as_str(), true),
+            ("", false),
+            (long.as_str(), false),
+            ("ada lovelace", false),
+            ("ada/x", false),
+            ("adé", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(validate_username(name).is_ok(), ok, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn password_rules() {
+        let cases = [
+            ("12345678".to_owned(), true),
+            ("ééééééééé".to_owned(), true), // 9 characters, 18 bytes
+            ("1234567".to_owned(), false),
+            ("ééé4567".to_owned(), false), // 7 characters, 10 bytes
+            ("x".repeat(PASSWORD_MAX), true),
+            ("x".repeat(PASSWORD_MAX + 1), false),
+        ];
+        for (pw, ok) in cases {
+            assert_eq!(
+                validate_password(&pw).is_ok(),
+                ok,
+                "{} chars",
+                pw.chars().count()
+            );
+        }
+    }
+
+    #[test]
+    fn claim_rules() {
+        let big = "x".repeat(CLAIMS_MAX_BYTES);
+        let cases: Vec<(Value, Option<&str>)> = vec![
+            (json!({}), None),
+            (
+                json!({"email": "a@b.c", "email_verified": false, "phone_number_verified": true}),
+                None,
+            ),
+            (json!({"updated_at": 1_700_000_000}), None),
+            (
+                json!({"address": {"formatted": "1 Main St", "postal_code": "123"}}),
+                None,
+            ),
+            (json!({"sub": "x"}), Some("sub")),
+            (json!({"role": "admin", "groups": []}), Some("groups, role")),
+            (
+                json!({"email_verified": "true"}),
+                Some("email_verified must be a boolean"),
+            ),
+            (json!({"name": 5}), Some("name must be a string")),
+            (json!({"name": null}), Some("name must be a string")),
+            (json!({"updated_at": "2024"}), Some("updated_at must be")),
+            (json!({"updated_at": -1}), Some("updated_at must be")),
+            (json!({"address": "London"}), Some("address must be")),
+            (
+                json!({"address": {"city": "London"}}),
+                Some("address must be"),
+            ),
+            (json!({"address": {"country": 44}}), Some("address must be")),
+            (json!({"name": big}), Some("8 KiB")),
+        ];
+        for (claims, expected) in cases {
+            let got = error_of(validate_claims(claims.as_object().unwrap()));
+            match expected {
+                None => assert_eq!(got, None, "{claims}"),
+                Some(part) => assert!(
+                    got.as_deref().is_some_and(|d| d.contains(part)),
+                    "{claims}: {got:?}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn new_user_bodies() {
+        let ok =
+            json!({"username": "ada", "password": "correct horse", "claims": {"email": "a@b.c"}});
+        let u = parse_new_user(&ok).unwrap();
+        assert_eq!(
+            (u.username.as_str(), u.password.as_str()),
+            ("ada", "correct horse")
+        );
+        assert_eq!(u.claims["email"], "a@b.c");
+        assert!(!format!("{u:?}").contains("correct horse"));
+        assert!(
+            parse_new_user(&json!({"username": "ada", "password": "12345678"}))
+                .unwrap()
+                .claims
+                .is_empty()
+        );
+
+        let cases: Vec<(Value, &str)> = vec![
+            (json!("ada"), "JSON object"),
+            (json!({"password": "12345678"}), "username is required"),
+            (
+                json!({"username": 1, "password": "12345678"}),
+                "username must be a string",
+            ),
+            (
+                json!({"username": "a b", "password": "12345678"}),
+                "username must be",
+            ),
+            (json!({"username": "ada"}), "password is required"),
+            (
+                json!({"username": "ada", "password": "short"}),
+                "password must be",
+            ),
+            (
+                json!({"username": "ada", "password": "12345678", "claims": []}),
+                "claims must be a JSON object",
+            ),
+            (
+                json!({"username": "ada", "password": "12345678", "claims": {"x": 1}}),
+                "unsupported claims: x",
+            ),
+        ];
+        for (body, part) in cases {
+            let got = error_of(parse_new_user(&body));
+            assert!(
+                got.as_deref().is_some_and(|d| d.contains(part)),
+                "{body}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn update_bodies() {
+        let u = parse_user_update("ada", &json!({})).unwrap();
+        assert_eq!(u, UserUpdate::default());
+        let u = parse_user_update(
+            "ada",
+            &json!({"username": "ada", "password": "new password"}),
+        )
+        .unwrap();
+        assert_eq!(u.password.as_deref(), Some("new password"));
+        assert!(u.claims.is_none());
+        assert!(!format!("{u:?}").contains("new password"));
+        let u = parse_user_update("ada", &json!({"claims": {}})).unwrap();
+        assert_eq!(u.claims, Some(Map::new()));
+
+        let cases: Vec<(Value, &str)> = vec![
+            (json!([]), "JSON object"),
+            (json!({"username": "bob"}), "username cannot be changed"),
+            (json!({"password": "short"}), "password must be"),
+            (json!({"password": 12345678}), "password must be a string"),
+            (json!({"claims": {"sub": "x"}}), "unsupported claims: sub"),
+        ];
+        for (body, part) in cases {
+            let got = error_of(parse_user_update("ada", &body));
+            assert!(
+                got.as_deref().is_some_and(|d| d.contains(part)),
+                "{body}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_view_hides_the_password() {
+        let v = user().public_view();
+        assert_eq!(v["username"], "ada");
+        assert_eq!(v["sub"], "u-123");
+        assert_eq!(v["claims"]["email"], "ada@example.com");
+        assert_eq!(
+            (v["created_at"].as_u64(), v["updated_at"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert!(v.get("password").is_none() && !v.to_string().contains("aGFzaA"));
+    }
+
+    #[test]
+    fn record_round_trips_through_json() {
+        let u = user();
+        let stored = serde_json::to_string(&u).unwrap();
+        assert_eq!(serde_json::from_str::<UserRecord>(&stored).unwrap(), u);
+    }
+
+    #[test]
+    fn claims_follow_scopes() {
+        let u = user();
+        let keys = |scopes: &[&str]| -> Vec<String> {
+            let mut k: Vec<String> = claims_for_scopes(&u, scopes).keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&["openid"]), ["sub"]);
+        assert_eq!(
+            keys(&["openid", "profile"]),
+            ["given_name", "name", "sub", "updated_at"]
+        );
+        assert_eq!(
+            keys(&["openid", "email"]),
+            ["email", "email_verified", "sub"]
+        );
+        assert_eq!(keys(&["address"]), ["address", "sub"]);
+        // The user has no phone claims, so the phone scope releases nothing.
+        assert_eq!(keys(&["phone"]), ["sub"]);
+        let all = claims_for_scopes(&u, &["openid", "profile", "email", "address", "phone"]);
+        assert_eq!(all.len(), 7);
+        assert_eq!(all["sub"], "u-123");
+    }
+
+    #[test]
+    fn iterations_respect_the_workerd_cap() {
+        assert_eq!(PBKDF2_ITERATIONS, 100_000);
+    }
+}

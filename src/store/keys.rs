@@ -1,0 +1,81 @@
+//! Signing keys as the worker sees them: the key-ring Durable Object's ring
+//! (or the `SIGNING_KEYS` secret), cached per isolate so a request signs
+//! without a round trip, and the WebCrypto calls that sign and verify.
+
+use super::webcrypto;
+use super::{StoreError, StoreResult};
+use crate::config::Config;
+use crate::protocol::jose::{attach_signature, parse_jws, signing_input, SigningAlg};
+use crate::protocol::keys::KeyRing;
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+use worker::Env;
+
+/// How long an isolate uses its copy of the ring before asking again. A key
+/// retired by rotation stays published this much longer than the tokens it
+/// signed, since a stale copy may still sign with it.
+pub fn cache_ttl(config: &Config) -> u64 {
+    300.min(config.key_rotation_interval / 2).max(1)
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<(u64, Rc<KeyRing>)>> = const { RefCell::new(None) };
+}
+
+/// Forgets this isolate's copy (after a forced rotation).
+pub fn invalidate() {
+    CACHE.with(|c| c.borrow_mut().take());
+}
+
+async fn fetch_ring(env: &Env, config: &Config, now: u64, path: &str) -> StoreResult<KeyRing> {
+    if let Some(secret) = &config.signing_keys {
+        return KeyRing::from_jwk_set(secret, now).map_err(StoreError);
+    }
+    let err = |e: worker::Error| StoreError(format!("key ring: {e}"));
+    let stub = env.durable_object("KEYRING").map_err(err)?.id_from_name("keyring").map_err(err)?.get_stub().map_err(err)?;
+    let mut resp = stub.fetch_with_str(&format!("https://keyring{path}")).await.map_err(err)?;
+    if resp.status_code() != 200 {
+        return Err(StoreError(format!("key ring answered {}", resp.status_code())));
+    }
+    resp.json::<KeyRing>().await.map_err(err)
+}
+
+/// The ring, from this isolate's cache when fresh enough.
+pub async fn ring(env: &Env, config: &Config, now: u64) -> StoreResult<Rc<KeyRing>> {
+    let ttl = if config.signing_keys.is_some() { u64::MAX } else { cache_ttl(config) };
+    if let Some(r) = CACHE.with(|c| c.borrow().as_ref().filter(|(at, _)| now < at.saturating_add(ttl)).map(|(_, r)| r.clone())) {
+        return Ok(r);
+    }
+    let fresh = Rc::new(fetch_ring(env, config, now, "/keys").await?);
+    CACHE.with(|c| *c.borrow_mut() = Some((now, fresh.clone())));
+    Ok(fresh)
+}
+
+/// Asks the key ring to rotate every algorithm now (key compromise, or a
+/// test of rotation), then drops the cached copy.
+pub async fn rotate(env: &Env, config: &Config, now: u64) -> StoreResult<KeyRing> {
+    let r = fetch_ring(env, config, now, "/rotate").await?;
+    invalidate();
+    Ok(r)
+}
+
+/// Signs `claims` as a compact JWS with the current key for `alg`.
+pub async fn sign_jwt(env: &Env, config: &Config, now: u64, alg: SigningAlg, typ: &str, claims: &Value) -> StoreResult<String> {
+    let ring = ring(env, config, now).await?;
+    let key = ring.current(alg).ok_or_else(|| StoreError(format!("no {} key", alg.as_str())))?;
+    let input = signing_input(alg, &key.kid, typ, claims);
+    let sig = webcrypto::sign(alg.as_str(), &key.kid, &key.jwk, input.as_bytes()).await?;
+    Ok(attach_signature(&input, &sig))
+}
+
+/// Verifies a JWS we issued; `None` when it is malformed, its key is not
+/// ours (any more), or the signature fails. Claims are not checked here.
+pub async fn verify_jwt(env: &Env, config: &Config, now: u64, token: &str) -> StoreResult<Option<(String, Map<String, Value>)>> {
+    let Ok(jws) = parse_jws(token) else { return Ok(None) };
+    let Some(kid) = jws.kid.as_deref() else { return Ok(None) };
+    let ring = ring(env, config, now).await?;
+    let Some(key) = ring.find(kid).filter(|k| k.alg == jws.alg) else { return Ok(None) };
+    let ok = webcrypto::verify(jws.alg.as_str(), kid, &key.jwk, jws.signing_input.as_bytes(), &jws.signature).await?;
+    Ok(ok.then(|| (jws.typ.unwrap_or_default(), jws.claims)))
+}
