@@ -1,7 +1,8 @@
 //! Settings, read once per isolate from Worker variables and secrets.
 //! Parsing is separate from reading so it tests on the host.
 
-use crate::protocol::error::{OAuthError, ErrorCode};
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::jose::SigningAlg;
 
 /// When a code grant also yields a refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct Config {
     /// `SIGNING_KEYS` secret: a private JWK set replacing the automatic ring.
     pub signing_keys: Option<String>,
     pub access_token_ttl: u64,
+    /// `ACCESS_TOKEN_SIGNING_ALG`: what JWT access tokens are signed with.
+    pub access_token_alg: SigningAlg,
     pub id_token_ttl: u64,
     pub code_ttl: u64,
     pub refresh_token_policy: RefreshTokenPolicy,
@@ -41,6 +44,7 @@ impl Default for Config {
             admin_token: None,
             signing_keys: None,
             access_token_ttl: 3600,
+            access_token_alg: SigningAlg::ES256,
             id_token_ttl: 3600,
             code_ttl: 60,
             refresh_token_policy: RefreshTokenPolicy::OfflineAccess,
@@ -61,12 +65,21 @@ impl Config {
         let secs = |name: &str, default: u64| -> Result<u64, OAuthError> {
             match non_empty(name) {
                 None => Ok(default),
-                Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    OAuthError::new(ErrorCode::ServerError, format!("{name} must be a positive number of seconds"))
-                }),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        OAuthError::new(
+                            ErrorCode::ServerError,
+                            format!("{name} must be a positive number of seconds"),
+                        )
+                    }),
             }
         };
-        let refresh_token_policy = match non_empty("REFRESH_TOKEN_POLICY").as_deref().map(str::trim) {
+        let refresh_token_policy = match non_empty("REFRESH_TOKEN_POLICY").as_deref().map(str::trim)
+        {
             None | Some("offline_access") => RefreshTokenPolicy::OfflineAccess,
             Some("always") => RefreshTokenPolicy::Always,
             Some(_) => {
@@ -76,16 +89,29 @@ impl Config {
                 ))
             }
         };
+        let access_token_alg = match non_empty("ACCESS_TOKEN_SIGNING_ALG") {
+            None => d.access_token_alg,
+            Some(v) => SigningAlg::parse(v.trim()).ok_or_else(|| {
+                OAuthError::new(
+                    ErrorCode::ServerError,
+                    "ACCESS_TOKEN_SIGNING_ALG must be RS256, ES256 or EdDSA",
+                )
+            })?,
+        };
         Ok(Self {
             issuer: non_empty("ISSUER").map(|s| s.trim().trim_end_matches('/').to_string()),
             admin_token: non_empty("ADMIN_TOKEN"),
             signing_keys: non_empty("SIGNING_KEYS"),
             access_token_ttl: secs("ACCESS_TOKEN_TTL", d.access_token_ttl)?,
+            access_token_alg,
             id_token_ttl: secs("ID_TOKEN_TTL", d.id_token_ttl)?,
             code_ttl: secs("CODE_TTL", d.code_ttl)?,
             refresh_token_policy,
             refresh_token_idle_ttl: secs("REFRESH_TOKEN_IDLE_TTL", d.refresh_token_idle_ttl)?,
-            refresh_token_absolute_ttl: secs("REFRESH_TOKEN_ABSOLUTE_TTL", d.refresh_token_absolute_ttl)?,
+            refresh_token_absolute_ttl: secs(
+                "REFRESH_TOKEN_ABSOLUTE_TTL",
+                d.refresh_token_absolute_ttl,
+            )?,
             session_ttl: secs("SESSION_TTL", d.session_ttl)?,
             key_rotation_interval: secs("KEY_ROTATION_INTERVAL", d.key_rotation_interval)?,
         })
@@ -104,7 +130,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, OAuthError> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -137,6 +166,13 @@ mod tests {
         assert!(cfg(&[("ACCESS_TOKEN_TTL", "1h")]).is_err());
         assert!(cfg(&[("CODE_TTL", "0")]).is_err());
         assert!(cfg(&[("REFRESH_TOKEN_POLICY", "sometimes")]).is_err());
+        assert!(cfg(&[("ACCESS_TOKEN_SIGNING_ALG", "HS256")]).is_err());
+        assert_eq!(
+            cfg(&[("ACCESS_TOKEN_SIGNING_ALG", "RS256")])
+                .unwrap()
+                .access_token_alg,
+            SigningAlg::RS256
+        );
         assert!(cfg(&[("ISSUER", "  ")]).unwrap().issuer.is_none());
     }
 }

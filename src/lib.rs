@@ -6,9 +6,11 @@
 
 pub mod config;
 pub mod grants;
+pub mod log;
 pub mod protocol;
 pub mod random;
 pub mod store;
+pub mod ui;
 
 #[cfg(target_arch = "wasm32")]
 mod durable;
@@ -27,7 +29,11 @@ fn start() {
 
 #[cfg(target_arch = "wasm32")]
 #[worker::event(fetch)]
-async fn fetch(req: worker::Request, env: worker::Env, _ctx: worker::Context) -> worker::Result<worker::Response> {
+async fn fetch(
+    req: worker::Request,
+    env: worker::Env,
+    _ctx: worker::Context,
+) -> worker::Result<worker::Response> {
     use endpoints::http::error_response;
     let config = match platform::config_from_env(&env) {
         Ok(c) => c,
@@ -40,6 +46,11 @@ async fn fetch(req: worker::Request, env: worker::Env, _ctx: worker::Context) ->
         Some(i) => i.clone(),
         None => req.url()?.origin().ascii_serialization(),
     };
-    let ctx = endpoints::Ctx { env, config, issuer, now: platform::now_secs() };
+    let ctx = endpoints::Ctx {
+        env,
+        config,
+        issuer,
+        now: platform::now_secs(),
+    };
     Ok(router::route(req, &ctx).await)
 }

@@ -22,7 +22,10 @@ pub fn config_from_env(env: &Env) -> Result<Rc<Config>, OAuthError> {
         return Ok(c);
     }
     let lookup = |name: &str| {
-        env.var(name).map(|v| v.to_string()).or_else(|_| env.secret(name).map(|s| s.to_string())).ok()
+        env.var(name)
+            .map(|v| v.to_string())
+            .or_else(|_| env.secret(name).map(|s| s.to_string()))
+            .ok()
     };
     let config = Rc::new(Config::from_lookup(lookup)?);
     CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));

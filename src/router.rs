@@ -3,28 +3,36 @@
 //! for django-oidc-provider expect.
 
 use crate::endpoints::http::{error_response, Reply};
-use crate::endpoints::{discovery, jwks, register, users, Ctx};
+use crate::endpoints::{authorize, discovery, jwks, register, users, Ctx};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use worker::{Method, Request, Response};
 
 fn not_allowed(allowed: &'static str) -> Reply {
-    Err(OAuthError::new(ErrorCode::MethodNotAllowed, format!("this endpoint accepts {allowed}")))
+    Err(OAuthError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("this endpoint accepts {allowed}"),
+    ))
 }
 
 /// The single path segment after `prefix`, if that is all there is.
 fn tail<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
-    path.strip_prefix(prefix).filter(|t| !t.is_empty() && !t.contains('/'))
+    path.strip_prefix(prefix)
+        .filter(|t| !t.is_empty() && !t.contains('/'))
 }
 
 async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
     let m = req.method();
     let get = matches!(m, Method::Get | Method::Head);
     match path {
-        "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" if get => discovery::get(ctx),
-        "/jwks.json" if get => jwks::get(ctx).await,
-        "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" | "/jwks.json" => {
-            not_allowed("GET")
+        "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" if get => {
+            discovery::get(ctx)
         }
+        "/jwks.json" if get => jwks::get(ctx).await,
+        "/.well-known/openid-configuration"
+        | "/.well-known/oauth-authorization-server"
+        | "/jwks.json" => not_allowed("GET"),
+        "/authorize" if get || m == Method::Post => authorize::handle(req, ctx).await,
+        "/authorize" => not_allowed("GET, POST"),
         "/register" if m == Method::Post => register::create(req, ctx).await,
         "/register" => not_allowed("POST"),
         "/admin/users" if m == Method::Post => users::create(req, ctx).await,
@@ -34,13 +42,17 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         _ => {
             if let Some(client_id) = tail(path, "/register/") {
                 return match m {
-                    Method::Get | Method::Put | Method::Delete => register::manage(req, ctx, client_id).await,
+                    Method::Get | Method::Put | Method::Delete => {
+                        register::manage(req, ctx, client_id).await
+                    }
                     _ => not_allowed("GET, PUT, DELETE"),
                 };
             }
             if let Some(username) = tail(path, "/admin/users/") {
                 return match m {
-                    Method::Get | Method::Put | Method::Delete => users::manage(req, ctx, username).await,
+                    Method::Get | Method::Put | Method::Delete => {
+                        users::manage(req, ctx, username).await
+                    }
                     _ => not_allowed("GET, PUT, DELETE"),
                 };
             }
@@ -56,5 +68,7 @@ pub async fn route(req: Request, ctx: &Ctx) -> Response {
         p => p,
     };
     let trimmed = trimmed.to_string();
-    dispatch(req, ctx, &trimmed).await.unwrap_or_else(|e| error_response(&e))
+    dispatch(req, ctx, &trimmed)
+        .await
+        .unwrap_or_else(|e| error_response(&e))
 }

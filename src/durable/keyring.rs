@@ -34,7 +34,9 @@ impl KeyRing {
     async fn generate(algs: &[SigningAlg], now: u64) -> Result<Vec<SigningKey>> {
         let mut keys = Vec::with_capacity(algs.len());
         for alg in algs {
-            let jwk = webcrypto::generate_jwk(alg.as_str()).await.map_err(|e| worker::Error::RustError(e.0))?;
+            let jwk = webcrypto::generate_jwk(alg.as_str())
+                .await
+                .map_err(|e| worker::Error::RustError(e.0))?;
             keys.push(SigningKey::from_private_jwk(&jwk, now).map_err(worker::Error::RustError)?);
         }
         Ok(keys)
@@ -47,14 +49,25 @@ impl KeyRing {
     async fn refresh(&self, config: &Config, now: u64, force: bool) -> Result<Ring> {
         let interval = config.key_rotation_interval;
         let before = self.load().await?;
-        let due = if force { SigningAlg::ALL.to_vec() } else { before.due(now, interval) };
+        let due = if force {
+            SigningAlg::ALL.to_vec()
+        } else {
+            before.due(now, interval)
+        };
         let fresh = Self::generate(&due, now).await?;
         let mut ring = self.load().await?;
-        let still_due = if force { SigningAlg::ALL.to_vec() } else { ring.due(now, interval) };
+        let still_due = if force {
+            SigningAlg::ALL.to_vec()
+        } else {
+            ring.due(now, interval)
+        };
         for key in fresh.into_iter().filter(|k| still_due.contains(&k.alg)) {
             ring.install(key, now);
         }
         ring.prune(now, config.max_signed_token_ttl() + cache_ttl(config));
+        if ring.form_secret.is_empty() {
+            ring.form_secret = crate::random::token();
+        }
         if ring != before {
             self.state.storage().put(STORAGE_KEY, &ring).await?;
         }
@@ -65,14 +78,21 @@ impl KeyRing {
 
 impl DurableObject for KeyRing {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, ring: RefCell::new(None) }
+        Self {
+            state,
+            env,
+            ring: RefCell::new(None),
+        }
     }
 
     /// `GET /keys` returns the ring (private keys: this object is reachable
     /// only from our own worker), `/rotate` forces a new key per algorithm.
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let config = config_from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let ring = self.refresh(&config, now_secs(), req.path() == "/rotate").await?;
+        let config =
+            config_from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let ring = self
+            .refresh(&config, now_secs(), req.path() == "/rotate")
+            .await?;
         Response::from_json(&ring)
     }
 }

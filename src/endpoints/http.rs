@@ -4,7 +4,6 @@
 
 use crate::protocol::error::{invalid_request, server_error, OAuthError, OAuthResult};
 use crate::protocol::params::{parse_form, parse_json_params, Params};
-use crate::store::StoreError;
 use serde_json::Value;
 use worker::{Headers, Method, Request, Response};
 
@@ -20,13 +19,6 @@ impl From<worker::Error> for OAuthError {
     }
 }
 
-impl From<StoreError> for OAuthError {
-    fn from(e: StoreError) -> Self {
-        worker::console_error!("store error: {e}");
-        server_error()
-    }
-}
-
 fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
@@ -34,26 +26,38 @@ fn header(req: &Request, name: &str) -> Option<String> {
 /// The media type of the body, without parameters, lower-cased.
 pub fn content_type(req: &Request) -> String {
     header(req, "content-type")
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
 /// Reads the body, refusing it (413) past [`MAX_BODY`] whether or not a
 /// `Content-Length` was sent.
 pub async fn read_body(req: &mut Request) -> OAuthResult<Vec<u8>> {
-    let too_large = || invalid_request(format!("the request body is larger than {MAX_BODY} bytes")).with_status(413);
+    let too_large = || {
+        invalid_request(format!("the request body is larger than {MAX_BODY} bytes"))
+            .with_status(413)
+    };
     let declared = header(req, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
-    let body = req.bytes().await.map_err(|_| invalid_request("the request body could not be read"))?;
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| invalid_request("the request body could not be read"))?;
     if body.len() > MAX_BODY {
         return Err(too_large());
     }
     Ok(body)
 }
 
-fn utf8(body: &[u8]) -> OAuthResult<&str> {
+pub fn utf8(body: &[u8]) -> OAuthResult<&str> {
     std::str::from_utf8(body).map_err(|_| invalid_request("the request body is not valid UTF-8"))
 }
 
@@ -63,7 +67,8 @@ pub async fn json_body(req: &mut Request) -> OAuthResult<Value> {
         return Err(invalid_request("the request body must be application/json").with_status(415));
     }
     let body = read_body(req).await?;
-    serde_json::from_str(utf8(&body)?).map_err(|e| invalid_request(format!("the request body is not valid JSON: {e}")))
+    serde_json::from_str(utf8(&body)?)
+        .map_err(|e| invalid_request(format!("the request body is not valid JSON: {e}")))
 }
 
 /// Parameters from a form or JSON body: the token-style endpoints accept
@@ -73,8 +78,10 @@ pub async fn body_params(req: &mut Request) -> OAuthResult<Params> {
         "application/x-www-form-urlencoded" => parse_form(utf8(&read_body(req).await?)?),
         "application/json" => parse_json_params(&json_body(req).await?),
         "" if matches!(req.method(), Method::Get | Method::Head) => Ok(Params::default()),
-        _ => Err(invalid_request("the request body must be application/x-www-form-urlencoded or application/json")
-            .with_status(415)),
+        _ => Err(invalid_request(
+            "the request body must be application/x-www-form-urlencoded or application/json",
+        )
+        .with_status(415)),
     }
 }
 
@@ -89,7 +96,8 @@ pub fn query_params(req: &Request) -> OAuthResult<Params> {
 pub fn authorization(req: &Request, scheme: &str) -> Option<String> {
     let value = header(req, "authorization")?;
     let (s, cred) = value.trim().split_once(' ')?;
-    s.eq_ignore_ascii_case(scheme).then(|| cred.trim().to_string())
+    s.eq_ignore_ascii_case(scheme)
+        .then(|| cred.trim().to_string())
 }
 
 fn base_headers(content_type: &str, cacheable: bool) -> Headers {
@@ -121,7 +129,9 @@ pub fn json_public(body: &Value, max_age: u32) -> Reply {
 }
 
 pub fn no_content() -> Reply {
-    Ok(Response::empty()?.with_status(204).with_headers(base_headers("text/plain", false)))
+    Ok(Response::empty()?
+        .with_status(204)
+        .with_headers(base_headers("text/plain", false)))
 }
 
 /// The one place an error becomes a response: RFC 6749 §5.2 JSON, the
@@ -133,5 +143,43 @@ pub fn error_response(e: &OAuthError) -> Response {
     }
     Response::from_bytes(e.to_json().into_bytes())
         .map(|r| r.with_status(e.status).with_headers(h))
-        .unwrap_or_else(|_| Response::empty().expect("empty response").with_status(e.status))
+        .unwrap_or_else(|_| {
+            Response::empty()
+                .expect("empty response")
+                .with_status(e.status)
+        })
+}
+
+/// A page for a person, with the pages' security headers and any cookies.
+pub fn html(status: u16, body: String, cookies: &[String]) -> Reply {
+    let h = Headers::new();
+    for (k, v) in crate::ui::HTML_HEADERS {
+        h.set(k, v)?;
+    }
+    for c in cookies {
+        h.append("set-cookie", c)?;
+    }
+    Ok(Response::from_bytes(body.into_bytes())?
+        .with_status(status)
+        .with_headers(h))
+}
+
+/// A redirect (302 after GET, 303 after a form POST so the browser follows
+/// with GET), with any cookies.
+pub fn redirect(after_post: bool, location: &str, cookies: &[String]) -> Reply {
+    let h = Headers::new();
+    h.set("location", location)?;
+    h.set("cache-control", "no-store")?;
+    h.set("referrer-policy", "no-referrer")?;
+    for c in cookies {
+        h.append("set-cookie", c)?;
+    }
+    Ok(Response::empty()?
+        .with_status(if after_post { 303 } else { 302 })
+        .with_headers(h))
+}
+
+/// The value of cookie `name`.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    crate::protocol::cookie::get(&header(req, "cookie")?, name).map(str::to_string)
 }

@@ -18,9 +18,17 @@ pub async fn get(ctx: &Ctx) -> Reply {
 pub async fn rotate(req: &Request, ctx: &Ctx) -> Reply {
     ctx.require_admin(req)?;
     if ctx.config.signing_keys.is_some() {
-        return Err(invalid_request("signing keys come from the SIGNING_KEYS secret: rotate them there").with_status(409));
+        return Err(invalid_request(
+            "signing keys come from the SIGNING_KEYS secret: rotate them there",
+        )
+        .with_status(409));
     }
     let ring = keys::rotate(&ctx.env, &ctx.config, ctx.now).await?;
-    let kids: Vec<_> = ring.keys.iter().filter(|k| k.retired_at.is_none()).map(|k| json!({"kid": k.kid, "alg": k.alg})).collect();
+    let kids: Vec<_> = ring
+        .keys
+        .iter()
+        .filter(|k| k.retired_at.is_none())
+        .map(|k| json!({"kid": k.kid, "alg": k.alg}))
+        .collect();
     json(200, &json!({ "signing_keys": kids }))
 }

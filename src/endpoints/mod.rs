@@ -1,6 +1,7 @@
 //! One file per endpoint: read the request, parse and validate it with
 //! `protocol`, do the work through the stores, answer.
 
+pub mod authorize;
 pub mod discovery;
 pub mod http;
 pub mod jwks;
@@ -9,8 +10,8 @@ pub mod users;
 
 use crate::config::Config;
 use crate::protocol::encoding::{secret_hash, secret_matches};
-use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::error::Challenge;
+use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::store::kv::KvRecords;
 use std::rc::Rc;
 use worker::{Env, Request};
@@ -41,7 +42,10 @@ impl Ctx {
         if self.is_admin(req) {
             return Ok(());
         }
-        Err(bearer_error(http::authorization(req, "Bearer").is_some(), "a valid admin bearer token is required"))
+        Err(bearer_error(
+            http::authorization(req, "Bearer").is_some(),
+            "a valid admin bearer token is required",
+        ))
     }
 }
 

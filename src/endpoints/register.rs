@@ -9,7 +9,9 @@
 
 use super::http::{json, json_body, no_content, Reply};
 use super::{bearer_error, http, Ctx};
-use crate::protocol::client::{apply_update, build_client_information, parse_client_metadata, ClientMetadata, ClientRecord};
+use crate::protocol::client::{
+    apply_update, build_client_information, parse_client_metadata, ClientMetadata, ClientRecord,
+};
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::random;
@@ -22,7 +24,10 @@ fn client_uri(ctx: &Ctx, client_id: &str) -> String {
 
 /// A secret for a confidential client, none for a public one.
 fn new_secret(metadata: &ClientMetadata) -> Option<String> {
-    metadata.token_endpoint_auth_method.is_confidential().then(random::token)
+    metadata
+        .token_endpoint_auth_method
+        .is_confidential()
+        .then(random::token)
 }
 
 pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
@@ -39,7 +44,12 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         metadata,
     };
     ctx.records()?.put(&record).await?;
-    let body = build_client_information(&record, secret.as_deref(), Some(&registration_token), &client_uri(ctx, &client_id));
+    let body = build_client_information(
+        &record,
+        secret.as_deref(),
+        Some(&registration_token),
+        &client_uri(ctx, &client_id),
+    );
     json(201, &body)
 }
 
@@ -48,10 +58,22 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
 /// endpoint does not tell which client ids exist.
 async fn authorized_client(req: &Request, ctx: &Ctx, client_id: &str) -> OAuthResult<ClientRecord> {
     let token = http::authorization(req, "Bearer");
-    let denied = || bearer_error(token.is_some(), "a valid registration access token is required");
+    let denied = || {
+        bearer_error(
+            token.is_some(),
+            "a valid registration access token is required",
+        )
+    };
     let record: Option<ClientRecord> = ctx.records()?.get(client_id).await?;
     match record {
-        Some(r) if ctx.is_admin(req) || token.as_deref().is_some_and(|t| r.verify_registration_token(t)) => Ok(r),
+        Some(r)
+            if ctx.is_admin(req)
+                || token
+                    .as_deref()
+                    .is_some_and(|t| r.verify_registration_token(t)) =>
+        {
+            Ok(r)
+        }
         _ => Err(denied()),
     }
 }
@@ -68,7 +90,10 @@ pub async fn manage(mut req: Request, ctx: &Ctx, client_id: &str) -> Reply {
         let metadata = apply_update(&record, &json_body(&mut req).await?)?;
         // A client turning confidential needs a secret; one turning public
         // must lose it.
-        record.client_secret_hash = match (record.client_secret_hash.take(), metadata.token_endpoint_auth_method.is_confidential()) {
+        record.client_secret_hash = match (
+            record.client_secret_hash.take(),
+            metadata.token_endpoint_auth_method.is_confidential(),
+        ) {
             (Some(h), true) => Some(h),
             (None, true) => {
                 secret = new_secret(&metadata);
@@ -81,5 +106,13 @@ pub async fn manage(mut req: Request, ctx: &Ctx, client_id: &str) -> Reply {
     let registration_token = random::token();
     record.registration_access_token_hash = secret_hash(&registration_token);
     store.put(&record).await?;
-    json(200, &build_client_information(&record, secret.as_deref(), Some(&registration_token), &client_uri(ctx, client_id)))
+    json(
+        200,
+        &build_client_information(
+            &record,
+            secret.as_deref(),
+            Some(&registration_token),
+            &client_uri(ctx, client_id),
+        ),
+    )
 }

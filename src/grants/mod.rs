@@ -1,4 +1,40 @@
 //! Orchestration of each grant and of logins: async, generic over the store
 //! traits, tested on the host with the in-memory stores.
 
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod mint;
 pub mod password;
+pub mod refresh_token;
+
+#[cfg(test)]
+pub mod testing;
+
+use crate::config::Config;
+use crate::protocol::error::OAuthError;
+use crate::protocol::grant::Refusal;
+
+/// What every grant needs to know about where and when it runs.
+pub struct Site<'a> {
+    pub issuer: &'a str,
+    pub config: &'a Config,
+    pub now: u64,
+}
+
+/// Codes and refresh tokens are `<grant id>.<secret>`: the grant id finds
+/// the grant's Durable Object without a lookup; only the secret's hash is
+/// stored.
+pub fn compose_token(grant_id: &str, secret: &str) -> String {
+    format!("{grant_id}.{secret}")
+}
+
+pub fn split_token(token: &str) -> Option<(&str, &str)> {
+    token
+        .split_once('.')
+        .filter(|(id, secret)| !id.is_empty() && !secret.is_empty())
+}
+
+/// A refusal as its RFC 6749 §5.2 error.
+pub fn invalid_grant(refusal: Refusal) -> OAuthError {
+    refusal.error()
+}

@@ -290,6 +290,22 @@ fn parse_application_type(s: &str) -> Option<ApplicationType> {
     }
 }
 
+/// `grant_types` as sent (duplicates merged), or `None` when omitted.
+fn parse_grant_types(obj: &Map<String, Value>) -> OAuthResult<Option<Vec<GrantType>>> {
+    let Some(names) = opt_strings(obj, "grant_types", 8, MAX_NAME_LEN)? else {
+        return Ok(None);
+    };
+    let mut grants = Vec::new();
+    for name in &names {
+        let g = GrantType::parse(name)
+            .ok_or_else(|| bad_metadata(format!("grant type {name:?} is not supported")))?;
+        if !grants.contains(&g) {
+            grants.push(g);
+        }
+    }
+    Ok(Some(grants))
+}
+
 /// `grant_types` and `response_types` with their RFC 7591 §2 defaults
 /// (`authorization_code` / `code`). When only one of the two is sent, the
 /// other defaults to its consistent counterpart, so a client registering
@@ -298,20 +314,7 @@ fn parse_application_type(s: &str) -> Option<ApplicationType> {
 fn grants_and_response_types(
     obj: &Map<String, Value>,
 ) -> OAuthResult<(Vec<GrantType>, Vec<String>)> {
-    let grants = match opt_strings(obj, "grant_types", 8, MAX_NAME_LEN)? {
-        None => None,
-        Some(names) => {
-            let mut grants: Vec<GrantType> = Vec::new();
-            for name in &names {
-                let g = GrantType::parse(name)
-                    .ok_or_else(|| bad_metadata(format!("grant type {name:?} is not supported")))?;
-                if !grants.contains(&g) {
-                    grants.push(g);
-                }
-            }
-            Some(grants)
-        }
-    };
+    let grants = parse_grant_types(obj)?;
     let mut responses = opt_strings(obj, "response_types", 8, MAX_NAME_LEN)?;
     if let Some(list) = &mut responses {
         if let Some(bad) = list.iter().find(|r| *r != "code") {
@@ -381,14 +384,11 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
     if let Some(s) = &scope {
         validate_scope(s)?;
     }
+    let auth_method = parse_enum(obj, "token_endpoint_auth_method", AuthMethod::parse)?;
+    let alg = parse_enum(obj, "id_token_signed_response_alg", SigningAlg::parse)?;
     let metadata = ClientMetadata {
         redirect_uris: redirect_list(obj, "redirect_uris", application_type)?,
-        token_endpoint_auth_method: parse_enum(
-            obj,
-            "token_endpoint_auth_method",
-            AuthMethod::parse,
-        )?
-        .unwrap_or_default(),
+        token_endpoint_auth_method: auth_method.unwrap_or_default(),
         grant_types,
         response_types,
         client_name: opt_string(obj, "client_name", MAX_NAME_LEN)?,
@@ -398,12 +398,7 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
         tos_uri: informational_uri(obj, "tos_uri")?,
         contacts: opt_strings(obj, "contacts", MAX_CONTACTS, MAX_CONTACT_LEN)?.unwrap_or_default(),
         scope,
-        id_token_signed_response_alg: parse_enum(
-            obj,
-            "id_token_signed_response_alg",
-            SigningAlg::parse,
-        )?
-        .unwrap_or_default(),
+        id_token_signed_response_alg: alg.unwrap_or_default(),
         post_logout_redirect_uris: redirect_list(
             obj,
             "post_logout_redirect_uris",

@@ -3,13 +3,45 @@
 use super::jose::SigningAlg;
 use serde_json::{json, Value};
 
-pub const SCOPES_SUPPORTED: [&str; 6] = ["openid", "profile", "email", "address", "phone", "offline_access"];
+pub const SCOPES_SUPPORTED: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 pub const CLAIMS_SUPPORTED: [&str; 29] = [
-    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
-    "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile",
-    "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
-    "email", "email_verified", "address", "phone_number", "phone_number_verified",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "azp",
+    "sid",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "updated_at",
+    "email",
+    "email_verified",
+    "address",
+    "phone_number",
+    "phone_number_verified",
 ];
 
 /// The metadata document for `issuer` (no trailing slash). Both discovery
@@ -68,10 +100,22 @@ mod tests {
         let m = provider_metadata("https://i");
         assert_eq!(m["response_types_supported"], json!(["code"]));
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
-        assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256", "ES256", "EdDSA"]));
-        assert_eq!(m["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "none"]));
-        assert!(m["scopes_supported"].as_array().unwrap().contains(&json!("offline_access")));
-        assert!(m["claims_supported"].as_array().unwrap().contains(&json!("phone_number")));
+        assert_eq!(
+            m["id_token_signing_alg_values_supported"],
+            json!(["RS256", "ES256", "EdDSA"])
+        );
+        assert_eq!(
+            m["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "client_secret_post", "none"])
+        );
+        assert!(m["scopes_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("offline_access")));
+        assert!(m["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("phone_number")));
         assert_eq!(m["request_uri_parameter_supported"], false);
     }
 }

@@ -25,6 +25,9 @@ pub enum ErrorCode {
     LoginRequired,
     ConsentRequired,
     InteractionRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    RegistrationNotSupported,
     InvalidRedirectUri,
     InvalidClientMetadata,
     /// Not an RFC code: an unknown path. Kept in the same JSON shape.
@@ -52,6 +55,9 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::RegistrationNotSupported => "registration_not_supported",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
             Self::NotFound => "not_found",
@@ -157,7 +163,10 @@ pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> OAuthError {
 }
 
 pub fn server_error() -> OAuthError {
-    OAuthError::new(ErrorCode::ServerError, "the server could not complete the request")
+    OAuthError::new(
+        ErrorCode::ServerError,
+        "the server could not complete the request",
+    )
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
@@ -190,18 +199,23 @@ mod tests {
         assert_eq!(OAuthError::new(ErrorCode::NotFound, "").status, 404);
     }
 
-
     #[test]
     fn challenges() {
-        let basic = OAuthError::new(ErrorCode::InvalidClient, "bad").with_challenge(Challenge::Basic);
+        let basic =
+            OAuthError::new(ErrorCode::InvalidClient, "bad").with_challenge(Challenge::Basic);
         assert_eq!(basic.www_authenticate("r").unwrap(), "Basic realm=\"r\"");
-        let missing = invalid_request("no token").with_status(401).with_challenge(Challenge::Bearer);
+        let missing = invalid_request("no token")
+            .with_status(401)
+            .with_challenge(Challenge::Bearer);
         assert_eq!(missing.www_authenticate("r").unwrap(), "Bearer realm=\"r\"");
-        let bad = OAuthError::new(ErrorCode::InvalidToken, "token \"expired\"").with_challenge(Challenge::Bearer);
+        let bad = OAuthError::new(ErrorCode::InvalidToken, "token \"expired\"")
+            .with_challenge(Challenge::Bearer);
         assert_eq!(
             bad.www_authenticate("r").unwrap(),
             "Bearer realm=\"r\", error=\"invalid_token\", error_description=\"token 'expired'\""
         );
-        assert!(OAuthError::new(ErrorCode::InvalidGrant, "").www_authenticate("r").is_none());
+        assert!(OAuthError::new(ErrorCode::InvalidGrant, "")
+            .www_authenticate("r")
+            .is_none());
     }
 }

@@ -2,6 +2,7 @@
 //! published, and when a key is replaced. Generation is the caller's job
 //! (WebCrypto); this module only decides.
 
+use super::encoding::{b64url, sha256};
 use super::jose::{jwk_alg, public_jwk, thumbprint, SigningAlg};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -23,7 +24,8 @@ impl SigningKey {
     /// Wraps a freshly generated private JWK: its `kid` is its RFC 7638
     /// thumbprint, so the same key always has the same id.
     pub fn from_private_jwk(jwk_json: &str, now: u64) -> Result<Self, String> {
-        let mut jwk: Value = serde_json::from_str(jwk_json).map_err(|e| format!("not a JWK: {e}"))?;
+        let mut jwk: Value =
+            serde_json::from_str(jwk_json).map_err(|e| format!("not a JWK: {e}"))?;
         if jwk.get("d").is_none() {
             return Err("a signing key must be a private JWK (with `d`)".into());
         }
@@ -35,17 +37,28 @@ impl SigningKey {
         jwk["kid"] = json!(kid);
         jwk["alg"] = json!(alg.as_str());
         jwk["use"] = json!("sig");
-        Ok(Self { kid, alg, jwk: jwk.to_string(), created_at: now, retired_at: None })
+        Ok(Self {
+            kid,
+            alg,
+            jwk: jwk.to_string(),
+            created_at: now,
+            retired_at: None,
+        })
     }
 
     pub fn public_jwk(&self) -> Value {
-        serde_json::from_str(&self.jwk).map(|v| public_jwk(&v)).unwrap_or(Value::Null)
+        serde_json::from_str(&self.jwk)
+            .map(|v| public_jwk(&v))
+            .unwrap_or(Value::Null)
     }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct KeyRing {
     pub keys: Vec<SigningKey>,
+    /// The HMAC key for sealed form fields and CSRF tokens (`handle`).
+    #[serde(default)]
+    pub form_secret: String,
 }
 
 impl KeyRing {
@@ -54,17 +67,29 @@ impl KeyRing {
     /// verification (keys being phased out). All three algorithms are
     /// required, because clients may pick any of them.
     pub fn from_jwk_set(json: &str, now: u64) -> Result<Self, String> {
-        let set: Value = serde_json::from_str(json).map_err(|e| format!("SIGNING_KEYS is not JSON: {e}"))?;
-        let keys = set["keys"].as_array().ok_or("SIGNING_KEYS must be a JWK set: {\"keys\": [...]}")?;
-        let mut ring = KeyRing::default();
+        let set: Value =
+            serde_json::from_str(json).map_err(|e| format!("SIGNING_KEYS is not JSON: {e}"))?;
+        let keys = set["keys"]
+            .as_array()
+            .ok_or("SIGNING_KEYS must be a JWK set: {\"keys\": [...]}")?;
+        // The form secret follows from the signing keys: as secret as they
+        // are, and the same in every isolate without being stored.
+        let mut ring = KeyRing {
+            keys: Vec::new(),
+            form_secret: b64url(&sha256(format!("form-secret\0{json}").as_bytes())),
+        };
         for (i, k) in keys.iter().enumerate() {
-            let mut key = SigningKey::from_private_jwk(&k.to_string(), now).map_err(|e| format!("SIGNING_KEYS key {i}: {e}"))?;
+            let mut key = SigningKey::from_private_jwk(&k.to_string(), now)
+                .map_err(|e| format!("SIGNING_KEYS key {i}: {e}"))?;
             if ring.current(key.alg).is_some() {
                 key.retired_at = Some(now);
             }
             ring.keys.push(key);
         }
-        match SigningAlg::ALL.into_iter().find(|a| ring.current(*a).is_none()) {
+        match SigningAlg::ALL
+            .into_iter()
+            .find(|a| ring.current(*a).is_none())
+        {
             Some(missing) => Err(format!("SIGNING_KEYS has no {} key", missing.as_str())),
             None => Ok(ring),
         }
@@ -72,7 +97,10 @@ impl KeyRing {
 
     /// The key that signs for `alg`: the newest one not retired.
     pub fn current(&self, alg: SigningAlg) -> Option<&SigningKey> {
-        self.keys.iter().filter(|k| k.alg == alg && k.retired_at.is_none()).max_by_key(|k| k.created_at)
+        self.keys
+            .iter()
+            .filter(|k| k.alg == alg && k.retired_at.is_none())
+            .max_by_key(|k| k.created_at)
     }
 
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {
@@ -84,13 +112,20 @@ impl KeyRing {
     pub fn due(&self, now: u64, interval: u64) -> Vec<SigningAlg> {
         SigningAlg::ALL
             .into_iter()
-            .filter(|a| self.current(*a).is_none_or(|k| k.created_at.saturating_add(interval) <= now))
+            .filter(|a| {
+                self.current(*a)
+                    .is_none_or(|k| k.created_at.saturating_add(interval) <= now)
+            })
             .collect()
     }
 
     /// Makes `key` the signing key for its algorithm, retiring the previous one.
     pub fn install(&mut self, key: SigningKey, now: u64) {
-        for k in self.keys.iter_mut().filter(|k| k.alg == key.alg && k.retired_at.is_none()) {
+        for k in self
+            .keys
+            .iter_mut()
+            .filter(|k| k.alg == key.alg && k.retired_at.is_none())
+        {
             k.retired_at = Some(now);
         }
         self.keys.push(key);
@@ -98,12 +133,19 @@ impl KeyRing {
 
     /// Drops retired keys once nothing they signed can still be valid.
     pub fn prune(&mut self, now: u64, keep_retired_for: u64) {
-        self.keys.retain(|k| k.retired_at.is_none_or(|r| r.saturating_add(keep_retired_for) > now));
+        self.keys.retain(|k| {
+            k.retired_at
+                .is_none_or(|r| r.saturating_add(keep_retired_for) > now)
+        });
     }
 
     /// When the next key is due, for scheduling.
     pub fn next_rotation(&self, interval: u64) -> Option<u64> {
-        SigningAlg::ALL.into_iter().filter_map(|a| self.current(a)).map(|k| k.created_at + interval).min()
+        SigningAlg::ALL
+            .into_iter()
+            .filter_map(|a| self.current(a))
+            .map(|k| k.created_at + interval)
+            .min()
     }
 
     /// RFC 7517 JWK set of every published key, public members only.
@@ -166,23 +208,41 @@ mod tests {
 
     #[test]
     fn from_private_jwk_rejects_public_and_unknown_keys() {
-        assert!(SigningKey::from_private_jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"x"}"#, 0).is_err());
-        assert!(SigningKey::from_private_jwk(r#"{"kty":"EC","crv":"P-521","x":"x","y":"y","d":"d"}"#, 0).is_err());
+        assert!(
+            SigningKey::from_private_jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"x"}"#, 0).is_err()
+        );
+        assert!(SigningKey::from_private_jwk(
+            r#"{"kty":"EC","crv":"P-521","x":"x","y":"y","d":"d"}"#,
+            0
+        )
+        .is_err());
         assert!(SigningKey::from_private_jwk("nope", 0).is_err());
     }
 
     #[test]
     fn jwk_set_secret_needs_all_algorithms_and_keeps_extra_keys_published() {
-        let keys: Vec<Value> = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA, SigningAlg::ES256]
-            .iter()
-            .enumerate()
-            .map(|(i, a)| serde_json::from_str(&key(*a, &format!("x{i}"), 0).jwk).unwrap())
-            .collect();
+        let keys: Vec<Value> = [
+            SigningAlg::RS256,
+            SigningAlg::ES256,
+            SigningAlg::EdDSA,
+            SigningAlg::ES256,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, a)| serde_json::from_str(&key(*a, &format!("x{i}"), 0).jwk).unwrap())
+        .collect();
         let ring = KeyRing::from_jwk_set(&json!({ "keys": keys }).to_string(), 0).unwrap();
         assert_eq!(ring.keys.len(), 4);
-        assert_eq!(ring.current(SigningAlg::ES256).unwrap().kid, ring.keys[1].kid);
+        assert_eq!(
+            ring.current(SigningAlg::ES256).unwrap().kid,
+            ring.keys[1].kid
+        );
+        assert_eq!(ring.form_secret.len(), 43);
         let partial = json!({ "keys": &keys[..2] }).to_string();
-        assert_eq!(KeyRing::from_jwk_set(&partial, 0).unwrap_err(), "SIGNING_KEYS has no EdDSA key");
+        assert_eq!(
+            KeyRing::from_jwk_set(&partial, 0).unwrap_err(),
+            "SIGNING_KEYS has no EdDSA key"
+        );
         assert!(KeyRing::from_jwk_set("{}", 0).is_err());
     }
 

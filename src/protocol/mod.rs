@@ -2,13 +2,22 @@
 //! clock, no randomness. Callers pass `now` and random values in, which
 //! keeps every rule here testable with plain `cargo test`.
 
+pub mod authorize;
 pub mod client;
+pub mod client_auth;
+pub mod cookie;
 pub mod discovery;
 pub mod encoding;
 pub mod error;
+pub mod grant;
+pub mod handle;
 pub mod jose;
 pub mod keys;
 pub mod params;
+pub mod pkce;
+pub mod scope;
+pub mod session;
+pub mod token;
 pub mod user;
 
 pub use error::{ErrorCode, OAuthError, OAuthResult};

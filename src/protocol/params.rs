@@ -8,40 +8,52 @@ use percent_encoding::percent_decode_str;
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// Parameters by name. A repeated parameter keeps its first value and is
+/// remembered, so a caller can decide how to answer: the authorization
+/// endpoint must first learn where it may redirect before it reports one.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Params(HashMap<String, String>);
+pub struct Params {
+    values: HashMap<String, String>,
+    repeated: Vec<String>,
+}
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.values.get(name).map(String::as_str)
     }
 
     pub fn require(&self, name: &'static str) -> OAuthResult<&str> {
-        self.get(name).ok_or_else(|| invalid_request(format!("the `{name}` parameter is required")))
+        self.get(name)
+            .ok_or_else(|| invalid_request(format!("the `{name}` parameter is required")))
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.values.contains_key(name)
     }
 
-    fn insert(&mut self, name: String, value: String) -> OAuthResult<()> {
+    pub fn is_repeated(&self, name: &str) -> bool {
+        self.repeated.iter().any(|r| r == name)
+    }
+
+    /// The strict reading, for every endpoint but `/authorize`.
+    pub fn reject_repeated(self) -> OAuthResult<Params> {
+        match self.repeated.first() {
+            Some(name) => Err(invalid_request(format!(
+                "the `{name}` parameter is repeated"
+            ))),
+            None => Ok(self),
+        }
+    }
+
+    fn insert(&mut self, name: String, value: String) {
         if value.is_empty() {
-            return Ok(());
+            return;
         }
-        if self.0.contains_key(&name) {
-            return Err(invalid_request(format!("the `{name}` parameter is repeated")));
+        if self.values.contains_key(&name) {
+            self.repeated.push(name);
+        } else {
+            self.values.insert(name, value);
         }
-        self.0.insert(name, value);
-        Ok(())
-    }
-
-    /// Merges another source (a POST body into the query, for instance);
-    /// a parameter present in both is a repetition.
-    pub fn merge(mut self, other: Params) -> OAuthResult<Params> {
-        for (k, v) in other.0 {
-            self.insert(k, v)?;
-        }
-        Ok(self)
     }
 }
 
@@ -53,20 +65,28 @@ fn decode(part: &str) -> OAuthResult<String> {
         .map_err(|_| invalid_request("parameters must be UTF-8"))
 }
 
-/// `application/x-www-form-urlencoded` (also a URL's query string).
-pub fn parse_form(body: &str) -> OAuthResult<Params> {
+/// `application/x-www-form-urlencoded` (also a URL's query string),
+/// keeping note of repeated parameters.
+pub fn parse_form_lenient(body: &str) -> OAuthResult<Params> {
     let mut params = Params::default();
     for pair in body.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        params.insert(decode(k)?, decode(v)?)?;
+        params.insert(decode(k)?, decode(v)?);
     }
     Ok(params)
+}
+
+/// `application/x-www-form-urlencoded`, refusing repeated parameters.
+pub fn parse_form(body: &str) -> OAuthResult<Params> {
+    parse_form_lenient(body)?.reject_repeated()
 }
 
 /// A JSON object body whose members are strings (numbers and booleans are
 /// taken as their text; arrays and objects are not parameters).
 pub fn parse_json_params(body: &Value) -> OAuthResult<Params> {
-    let obj = body.as_object().ok_or_else(|| invalid_request("the JSON body must be an object"))?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| invalid_request("the JSON body must be an object"))?;
     let mut params = Params::default();
     for (k, v) in obj {
         let text = match v {
@@ -74,9 +94,13 @@ pub fn parse_json_params(body: &Value) -> OAuthResult<Params> {
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Null => continue,
-            _ => return Err(invalid_request(format!("the `{k}` parameter must be a string"))),
+            _ => {
+                return Err(invalid_request(format!(
+                    "the `{k}` parameter must be a string"
+                )))
+            }
         };
-        params.insert(k.clone(), text)?;
+        params.insert(k.clone(), text);
     }
     Ok(params)
 }
@@ -101,18 +125,23 @@ mod tests {
         let e = parse_form("scope=a&scope=b").unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
         assert!(e.description.contains("scope"));
-        let q = parse_form("a=1").unwrap();
-        assert!(q.merge(parse_form("a=2").unwrap()).is_err());
+        let lenient = parse_form_lenient("a=1&a=2&b=3").unwrap();
+        assert!(lenient.is_repeated("a") && !lenient.is_repeated("b"));
+        assert_eq!(lenient.get("a"), Some("1"));
     }
 
     #[test]
     fn invalid_utf8_is_a_client_error() {
-        assert_eq!(parse_form("a=%FF%FE").unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            parse_form("a=%FF%FE").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
     fn json_bodies() {
-        let p = parse_json_params(&json!({"grant_type": "client_credentials", "n": 5, "x": null})).unwrap();
+        let p = parse_json_params(&json!({"grant_type": "client_credentials", "n": 5, "x": null}))
+            .unwrap();
         assert_eq!(p.get("grant_type"), Some("client_credentials"));
         assert_eq!(p.get("n"), Some("5"));
         assert!(!p.contains("x"));

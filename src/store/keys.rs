@@ -33,18 +33,39 @@ async fn fetch_ring(env: &Env, config: &Config, now: u64, path: &str) -> StoreRe
         return KeyRing::from_jwk_set(secret, now).map_err(StoreError);
     }
     let err = |e: worker::Error| StoreError(format!("key ring: {e}"));
-    let stub = env.durable_object("KEYRING").map_err(err)?.id_from_name("keyring").map_err(err)?.get_stub().map_err(err)?;
-    let mut resp = stub.fetch_with_str(&format!("https://keyring{path}")).await.map_err(err)?;
+    let stub = env
+        .durable_object("KEYRING")
+        .map_err(err)?
+        .id_from_name("keyring")
+        .map_err(err)?
+        .get_stub()
+        .map_err(err)?;
+    let mut resp = stub
+        .fetch_with_str(&format!("https://keyring{path}"))
+        .await
+        .map_err(err)?;
     if resp.status_code() != 200 {
-        return Err(StoreError(format!("key ring answered {}", resp.status_code())));
+        return Err(StoreError(format!(
+            "key ring answered {}",
+            resp.status_code()
+        )));
     }
     resp.json::<KeyRing>().await.map_err(err)
 }
 
 /// The ring, from this isolate's cache when fresh enough.
 pub async fn ring(env: &Env, config: &Config, now: u64) -> StoreResult<Rc<KeyRing>> {
-    let ttl = if config.signing_keys.is_some() { u64::MAX } else { cache_ttl(config) };
-    if let Some(r) = CACHE.with(|c| c.borrow().as_ref().filter(|(at, _)| now < at.saturating_add(ttl)).map(|(_, r)| r.clone())) {
+    let ttl = if config.signing_keys.is_some() {
+        u64::MAX
+    } else {
+        cache_ttl(config)
+    };
+    if let Some(r) = CACHE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(at, _)| now < at.saturating_add(ttl))
+            .map(|(_, r)| r.clone())
+    }) {
         return Ok(r);
     }
     let fresh = Rc::new(fetch_ring(env, config, now, "/keys").await?);
@@ -61,9 +82,18 @@ pub async fn rotate(env: &Env, config: &Config, now: u64) -> StoreResult<KeyRing
 }
 
 /// Signs `claims` as a compact JWS with the current key for `alg`.
-pub async fn sign_jwt(env: &Env, config: &Config, now: u64, alg: SigningAlg, typ: &str, claims: &Value) -> StoreResult<String> {
+pub async fn sign_jwt(
+    env: &Env,
+    config: &Config,
+    now: u64,
+    alg: SigningAlg,
+    typ: &str,
+    claims: &Value,
+) -> StoreResult<String> {
     let ring = ring(env, config, now).await?;
-    let key = ring.current(alg).ok_or_else(|| StoreError(format!("no {} key", alg.as_str())))?;
+    let key = ring
+        .current(alg)
+        .ok_or_else(|| StoreError(format!("no {} key", alg.as_str())))?;
     let input = signing_input(alg, &key.kid, typ, claims);
     let sig = webcrypto::sign(alg.as_str(), &key.kid, &key.jwk, input.as_bytes()).await?;
     Ok(attach_signature(&input, &sig))
@@ -71,11 +101,29 @@ pub async fn sign_jwt(env: &Env, config: &Config, now: u64, alg: SigningAlg, typ
 
 /// Verifies a JWS we issued; `None` when it is malformed, its key is not
 /// ours (any more), or the signature fails. Claims are not checked here.
-pub async fn verify_jwt(env: &Env, config: &Config, now: u64, token: &str) -> StoreResult<Option<(String, Map<String, Value>)>> {
-    let Ok(jws) = parse_jws(token) else { return Ok(None) };
-    let Some(kid) = jws.kid.as_deref() else { return Ok(None) };
+pub async fn verify_jwt(
+    env: &Env,
+    config: &Config,
+    now: u64,
+    token: &str,
+) -> StoreResult<Option<(String, Map<String, Value>)>> {
+    let Ok(jws) = parse_jws(token) else {
+        return Ok(None);
+    };
+    let Some(kid) = jws.kid.as_deref() else {
+        return Ok(None);
+    };
     let ring = ring(env, config, now).await?;
-    let Some(key) = ring.find(kid).filter(|k| k.alg == jws.alg) else { return Ok(None) };
-    let ok = webcrypto::verify(jws.alg.as_str(), kid, &key.jwk, jws.signing_input.as_bytes(), &jws.signature).await?;
+    let Some(key) = ring.find(kid).filter(|k| k.alg == jws.alg) else {
+        return Ok(None);
+    };
+    let ok = webcrypto::verify(
+        jws.alg.as_str(),
+        kid,
+        &key.jwk,
+        jws.signing_input.as_bytes(),
+        &jws.signature,
+    )
+    .await?;
     Ok(ok.then(|| (jws.typ.unwrap_or_default(), jws.claims)))
 }

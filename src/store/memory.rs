@@ -2,7 +2,8 @@
 //! matter to callers: values are copies (no shared mutation), and a deleted
 //! key reads as absent.
 
-use super::{Record, RecordStore, StoreResult};
+use super::{GrantStore, Record, RecordStore, StoreResult};
+use crate::protocol::grant::{apply, Grant, GrantOp, GrantReply};
 use async_trait::async_trait;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -21,11 +22,43 @@ impl<R: Record> RecordStore<R> for MemoryStore<R> {
         Ok(self.0.borrow().get(key).cloned())
     }
     async fn put(&self, record: &R) -> StoreResult<()> {
-        self.0.borrow_mut().insert(record.key().to_string(), record.clone());
+        self.0
+            .borrow_mut()
+            .insert(record.key().to_string(), record.clone());
         Ok(())
     }
     async fn delete(&self, key: &str) -> StoreResult<()> {
         self.0.borrow_mut().remove(key);
         Ok(())
+    }
+}
+
+/// Grants in memory: the same `apply` the Durable Object runs, so the
+/// host tests exercise the real decision code.
+#[derive(Default)]
+pub struct MemoryGrants {
+    grants: RefCell<HashMap<String, Option<Grant>>>,
+}
+
+#[async_trait(?Send)]
+impl GrantStore for MemoryGrants {
+    async fn create(&self, grant: Grant, now: u64) -> StoreResult<String> {
+        let id = crate::random::id();
+        let mut slot = None;
+        apply(
+            &mut slot,
+            GrantOp::Create {
+                grant: Box::new(grant),
+            },
+            now,
+        );
+        self.grants.borrow_mut().insert(id.clone(), slot);
+        Ok(id)
+    }
+
+    async fn apply(&self, id: &str, op: GrantOp, now: u64) -> StoreResult<GrantReply> {
+        let mut grants = self.grants.borrow_mut();
+        let slot = grants.entry(id.to_string()).or_default();
+        Ok(apply(slot, op, now))
     }
 }

@@ -4,11 +4,15 @@
 //! grants and endpoints logic can be tested on the host.
 
 use crate::protocol::client::ClientRecord;
+use crate::protocol::grant::{Grant, GrantOp, GrantReply};
+use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::user::UserRecord;
 use async_trait::async_trait;
 
 pub mod memory;
 
+#[cfg(target_arch = "wasm32")]
+pub mod durable;
 #[cfg(target_arch = "wasm32")]
 pub mod keys;
 #[cfg(target_arch = "wasm32")]
@@ -29,11 +33,41 @@ impl std::fmt::Display for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A store failure reaches the client as a bare `server_error`; the detail
+/// goes to the log.
+impl From<StoreError> for crate::protocol::error::OAuthError {
+    fn from(e: StoreError) -> Self {
+        crate::log::error(&format!("store error: {e}"));
+        crate::protocol::error::server_error()
+    }
+}
+
 /// A record kept in KV under `PREFIX` + its key. KV suits these: they change
 /// rarely and may take a minute to reach other locations.
 pub trait Record: Clone + serde::Serialize + serde::de::DeserializeOwned {
     const PREFIX: &'static str;
     fn key(&self) -> &str;
+    /// When the store may forget the record (unix seconds).
+    fn expires_at(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl Record for SessionRecord {
+    const PREFIX: &'static str = "session:";
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
+impl Record for ConsentRecord {
+    const PREFIX: &'static str = "consent:";
+    fn key(&self) -> &str {
+        &self.key
+    }
 }
 
 impl Record for ClientRecord {
@@ -61,5 +95,31 @@ pub trait RecordStore<R: Record> {
 /// 100,000 iterations in wasm would cost far more CPU.
 #[async_trait(?Send)]
 pub trait PasswordHasher {
-    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> StoreResult<Vec<u8>>;
+    async fn pbkdf2_sha256(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> StoreResult<Vec<u8>>;
+}
+
+/// Grants, one per authorization. Each operation on one grant runs
+/// atomically with respect to every other (`protocol::grant::apply`); ids are
+/// opaque and carried inside codes and refresh tokens.
+#[async_trait(?Send)]
+pub trait GrantStore {
+    async fn create(&self, grant: Grant, now: u64) -> StoreResult<String>;
+    async fn apply(&self, id: &str, op: GrantOp, now: u64) -> StoreResult<GrantReply>;
+}
+
+/// Signs JWTs with the current key for an algorithm (WebCrypto and the key
+/// ring on the platform; a transparent fake in host tests).
+#[async_trait(?Send)]
+pub trait TokenSigner {
+    async fn sign(
+        &self,
+        alg: crate::protocol::jose::SigningAlg,
+        typ: &str,
+        claims: &serde_json::Value,
+    ) -> StoreResult<String>;
 }

@@ -1,0 +1,102 @@
+//! The consent step: the page listing what the client asks for, and its
+//! submission (`step=consent`, `decision=allow|deny`).
+
+use super::{
+    display_name, form_fields, load_client, open_form, page_error, proceed, redirect_error,
+    stale_form, Browser, Pending,
+};
+use crate::endpoints::http::{html, Reply};
+use crate::endpoints::Ctx;
+use crate::protocol::authorize::{scope_descriptions, AuthorizationRequest};
+use crate::protocol::client::ClientRecord;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::Params;
+use crate::protocol::session::{ConsentRecord, SessionRecord};
+use crate::store::RecordStore;
+use crate::ui::{consent_page, FormContext};
+
+pub async fn page(
+    req: AuthorizationRequest,
+    client: &ClientRecord,
+    ctx: &Ctx,
+    browser: &mut Browser,
+    session: &SessionRecord,
+    fresh_login: bool,
+) -> Reply {
+    let pending = Pending {
+        req,
+        fresh_login,
+        sub: Some(session.sub.clone()),
+    };
+    let (handle, csrf) = form_fields(ctx, browser, "consent", &pending).await?;
+    let form = FormContext {
+        action: "/authorize",
+        handle: &handle,
+        csrf: &csrf,
+    };
+    let body = consent_page(
+        &form,
+        display_name(client),
+        &session.username,
+        &scope_descriptions(&pending.req.scopes),
+    );
+    html(200, body, &browser.cookies)
+}
+
+/// Remembers the allowed scopes together with any allowed before.
+async fn remember(
+    ctx: &Ctx,
+    sub: &str,
+    client_id: &str,
+    scopes: &[String],
+) -> crate::protocol::error::OAuthResult<()> {
+    let store = ctx.records()?;
+    let key = ConsentRecord::key_for(sub, client_id);
+    let mut record: ConsentRecord = store.get(&key).await?.unwrap_or(ConsentRecord {
+        key,
+        scopes: Vec::new(),
+        granted_at: ctx.now,
+    });
+    for s in scopes {
+        if !record.scopes.contains(s) {
+            record.scopes.push(s.clone());
+        }
+    }
+    record.granted_at = ctx.now;
+    Ok(store.put(&record).await?)
+}
+
+pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
+    let Some(pending) = open_form(params, ctx, browser, "consent").await? else {
+        return stale_form(browser);
+    };
+    let Some(client) = load_client(ctx, &pending.req.client_id).await? else {
+        return stale_form(browser);
+    };
+    // The consent must come from the person it was asked of; if the session
+    // ended or changed hands meanwhile, start over from the login step.
+    let same_person = browser.session.as_ref().map(|s| &s.sub) == pending.sub.as_ref();
+    if !same_person {
+        return proceed(pending.req, &client, ctx, browser, false, false).await;
+    }
+    match params.get("decision") {
+        Some("allow") => {
+            let sub = pending.sub.as_deref().unwrap_or_default();
+            remember(ctx, sub, &client.client_id, &pending.req.scopes).await?;
+            proceed(
+                pending.req,
+                &client,
+                ctx,
+                browser,
+                pending.fresh_login,
+                true,
+            )
+            .await
+        }
+        Some("deny") => {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+            redirect_error(&pending.req, error, ctx, browser)
+        }
+        _ => page_error(browser, "Choose Allow or Deny."),
+    }
+}

@@ -1,0 +1,246 @@
+//! The authorization code grant (RFC 6749 §4.1, OIDC Core §3.1): issuing a
+//! code once the person has logged in and consented, and exchanging it at
+//! the token endpoint.
+
+use super::mint::{mint, Subject};
+use super::{compose_token, invalid_grant, split_token, Site};
+use crate::config::RefreshTokenPolicy;
+use crate::protocol::authorize::AuthorizationRequest;
+use crate::protocol::client::{ClientRecord, GrantType};
+use crate::protocol::encoding::secret_hash;
+use crate::protocol::error::OAuthResult;
+use crate::protocol::grant::{CodeBinding, CodeRedemption, Grant, GrantOp, GrantReply, Refusal};
+use crate::protocol::session::SessionRecord;
+use crate::protocol::user::UserRecord;
+use crate::random;
+use crate::store::{GrantStore, StoreResult, TokenSigner};
+use serde_json::Value;
+
+/// Creates the grant for an approved authorization request and returns its
+/// code: 256 random bits, stored only as a hash, valid `CODE_TTL` seconds.
+pub async fn issue_code(
+    grants: &dyn GrantStore,
+    site: &Site<'_>,
+    req: &AuthorizationRequest,
+    user: &UserRecord,
+    session: &SessionRecord,
+) -> StoreResult<String> {
+    let secret = random::token();
+    let grant = Grant {
+        client_id: req.client_id.clone(),
+        sub: user.sub.clone(),
+        scopes: req.scopes.clone(),
+        claims: user.claims.clone(),
+        auth_time: session.auth_time,
+        nonce: req.nonce.clone(),
+        sid: Some(session.key.clone()),
+        created_at: site.now,
+        code: Some(CodeBinding {
+            hash: secret_hash(&secret),
+            redirect_uri: req.redirect_uri.clone(),
+            code_challenge: req.code_challenge.clone(),
+            expires_at: site.now + site.config.code_ttl,
+            used: false,
+        }),
+        refresh: None,
+        tokens_valid_until: 0,
+        revoked: false,
+    };
+    let id = grants.create(grant, site.now).await?;
+    Ok(compose_token(&id, &secret))
+}
+
+/// RFC 6749 §4.1.3 / §4.1.4: redeems `code` for tokens. The grant store
+/// checks and consumes the code in one step; a replay revokes the grant.
+pub async fn exchange(
+    grants: &dyn GrantStore,
+    signer: &dyn TokenSigner,
+    site: &Site<'_>,
+    client: &ClientRecord,
+    code: &str,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+) -> OAuthResult<Value> {
+    let (grant_id, secret) = split_token(code).ok_or(invalid_grant(Refusal::Mismatch))?;
+    let refresh_token = client
+        .allows_grant(GrantType::RefreshToken)
+        .then(random::token);
+    let redemption = CodeRedemption {
+        code_hash: secret_hash(secret),
+        client_id: client.client_id.clone(),
+        redirect_uri,
+        code_verifier,
+        refresh_hash: refresh_token.as_deref().map(secret_hash),
+        refresh_needs_offline_access: site.config.refresh_token_policy
+            == RefreshTokenPolicy::OfflineAccess,
+        refresh_ttl: site.config.refresh_token_absolute_ttl,
+        access_token_exp: site.now + site.config.access_token_ttl,
+    };
+    let grant = match grants
+        .apply(grant_id, GrantOp::RedeemCode(redemption), site.now)
+        .await?
+    {
+        GrantReply::Ok { grant } => grant,
+        GrantReply::Refused { refusal } => return Err(invalid_grant(refusal)),
+    };
+    // The grant decides whether the chain started (policy and scopes).
+    let refresh_token = refresh_token
+        .filter(|_| grant.refresh.is_some())
+        .map(|t| compose_token(grant_id, &t));
+    let subject = Subject {
+        sub: &grant.sub,
+        client,
+        scopes: &grant.scopes,
+        auth_time: Some(grant.auth_time),
+        nonce: grant.nonce.as_deref(),
+        sid: grant.sid.as_deref(),
+        grant_id: Some(grant_id),
+    };
+    Ok(mint(signer, site, &subject, refresh_token.as_deref()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::grants::testing::{claims_of, confidential_client, session, user, FakeSigner};
+    use crate::protocol::authorize::{AuthorizationRequest, Prompt};
+    use crate::protocol::error::ErrorCode;
+    use crate::protocol::jose::SigningAlg;
+    use crate::store::memory::MemoryGrants;
+    use futures::executor::block_on;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn request(scopes: &[&str]) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: "client-1".into(),
+            redirect_uri: "https://rp.example/cb".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            state: Some("st".into()),
+            nonce: Some("n-0S6_WzA2Mj".into()),
+            code_challenge: Some(CHALLENGE.into()),
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+        }
+    }
+
+    fn site(config: &Config, now: u64) -> Site<'_> {
+        Site {
+            issuer: "https://op.example",
+            config,
+            now,
+        }
+    }
+
+    fn code_for(grants: &MemoryGrants, config: &Config, scopes: &[&str]) -> String {
+        block_on(issue_code(
+            grants,
+            &site(config, 1000),
+            &request(scopes),
+            &user(),
+            &session(990),
+        ))
+        .unwrap()
+    }
+
+    fn redeem(grants: &MemoryGrants, config: &Config, code: &str, now: u64) -> OAuthResult<Value> {
+        let client = confidential_client();
+        block_on(exchange(
+            grants,
+            &FakeSigner,
+            &site(config, now),
+            &client,
+            code,
+            Some("https://rp.example/cb".into()),
+            Some(VERIFIER.into()),
+        ))
+    }
+
+    #[test]
+    fn code_exchange_yields_rfc_9068_access_token_and_id_token() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let code = code_for(&grants, &config, &["openid", "email", "offline_access"]);
+        let body = redeem(&grants, &config, &code, 1010).unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        assert_eq!(body["scope"], "openid email offline_access");
+        assert!(body["refresh_token"].as_str().unwrap().contains('.'));
+        let (alg, typ, at) = claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!((alg, typ.as_str()), (SigningAlg::ES256, "at+jwt"));
+        assert_eq!(at["sub"], "sub-alice");
+        assert_eq!(at["client_id"], "client-1");
+        assert_eq!(at["exp"], 1010 + 3600);
+        let (alg, _, id) = claims_of(body["id_token"].as_str().unwrap());
+        assert_eq!(alg, SigningAlg::RS256);
+        assert_eq!(id["aud"], "client-1");
+        assert_eq!(id["nonce"], "n-0S6_WzA2Mj");
+        assert_eq!(id["auth_time"], 990);
+        assert!(id["at_hash"].is_string());
+        assert!(id.get("email").is_none(), "scope claims go to userinfo");
+    }
+
+    #[test]
+    fn refresh_token_follows_offline_access_policy() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let code = code_for(&grants, &config, &["openid"]);
+        assert!(redeem(&grants, &config, &code, 1010)
+            .unwrap()
+            .get("refresh_token")
+            .is_none());
+        let always = Config {
+            refresh_token_policy: RefreshTokenPolicy::Always,
+            ..Config::default()
+        };
+        let code = code_for(&grants, &always, &["openid"]);
+        assert!(redeem(&grants, &always, &code, 1010).unwrap()["refresh_token"].is_string());
+    }
+
+    #[test]
+    fn replay_fails_and_revokes_the_grant() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let code = code_for(&grants, &config, &["openid"]);
+        redeem(&grants, &config, &code, 1010).unwrap();
+        let e = redeem(&grants, &config, &code, 1011).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidGrant);
+        let (id, _) = split_token(&code).unwrap();
+        let reply = block_on(grants.apply(id, GrantOp::Get, 1012)).unwrap();
+        assert_eq!(
+            reply,
+            GrantReply::Refused {
+                refusal: Refusal::Revoked
+            }
+        );
+    }
+
+    #[test]
+    fn expired_malformed_and_foreign_codes() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let code = code_for(&grants, &config, &["openid"]);
+        assert_eq!(
+            redeem(&grants, &config, &code, 1060)
+                .unwrap_err()
+                .description,
+            Refusal::Expired.description()
+        );
+        for bad in ["", "nodot", ".x", "x.", "unknown.secret"] {
+            assert_eq!(
+                redeem(&grants, &config, bad, 1010).unwrap_err().code,
+                ErrorCode::InvalidGrant,
+                "{bad}"
+            );
+        }
+        let (id, _) = split_token(&code).unwrap();
+        let forged = compose_token(id, "guess");
+        assert_eq!(
+            redeem(&grants, &config, &forged, 1010).unwrap_err().code,
+            ErrorCode::InvalidGrant
+        );
+        assert!(
+            redeem(&grants, &config, &code, 1010).is_ok(),
+            "a wrong guess does not burn the code"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! Minting the tokens of a token response: the JWT access token (RFC 9068),
+//! the ID token (OIDC Core §3.1.3.6) and the response body (RFC 6749 §5.1).
+
+use super::Site;
+use crate::protocol::client::ClientRecord;
+use crate::protocol::scope;
+use crate::protocol::token::{
+    access_token_claims, id_token_claims, token_response, AccessTokenClaims, IdTokenClaims,
+    TokenResponse,
+};
+use crate::random;
+use crate::store::{StoreResult, TokenSigner};
+use serde_json::Value;
+
+/// Who and what the tokens are for.
+pub struct Subject<'a> {
+    pub sub: &'a str,
+    pub client: &'a ClientRecord,
+    pub scopes: &'a [String],
+    pub auth_time: Option<u64>,
+    pub nonce: Option<&'a str>,
+    pub sid: Option<&'a str>,
+    pub grant_id: Option<&'a str>,
+}
+
+/// The audience of our access tokens: without resource indicators the one
+/// resource we know is our own userinfo endpoint.
+pub fn audience(issuer: &str) -> String {
+    format!("{issuer}/userinfo")
+}
+
+/// Signs the access token and, for OpenID requests, the ID token, and
+/// builds the token response.
+pub async fn mint(
+    signer: &dyn TokenSigner,
+    site: &Site<'_>,
+    s: &Subject<'_>,
+    refresh_token: Option<&str>,
+) -> StoreResult<Value> {
+    let scope = scope::join(s.scopes);
+    let audience = audience(site.issuer);
+    let jti = random::id();
+    let ttl = site.config.access_token_ttl;
+    let at_claims = access_token_claims(&AccessTokenClaims {
+        issuer: site.issuer,
+        audience: &audience,
+        sub: s.sub,
+        client_id: &s.client.client_id,
+        scope: &scope,
+        now: site.now,
+        ttl,
+        jti: &jti,
+        grant_id: s.grant_id,
+        auth_time: s.auth_time,
+    });
+    let access_token = signer
+        .sign(site.config.access_token_alg, "at+jwt", &at_claims)
+        .await?;
+    let id_token = match (s.scopes.iter().any(|x| x == "openid"), s.auth_time) {
+        (true, Some(auth_time)) => {
+            let alg = s.client.metadata.id_token_signed_response_alg;
+            let claims = id_token_claims(&IdTokenClaims {
+                issuer: site.issuer,
+                sub: s.sub,
+                client_id: &s.client.client_id,
+                now: site.now,
+                ttl: site.config.id_token_ttl,
+                auth_time,
+                nonce: s.nonce,
+                access_token: Some(&access_token),
+                alg,
+                sid: s.sid,
+            });
+            Some(signer.sign(alg, "JWT", &claims).await?)
+        }
+        _ => None,
+    };
+    Ok(token_response(&TokenResponse {
+        access_token: &access_token,
+        expires_in: ttl,
+        scope: &scope,
+        id_token: id_token.as_deref(),
+        refresh_token,
+    }))
+}

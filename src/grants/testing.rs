@@ -1,0 +1,78 @@
+//! Host-test doubles: a signer whose tokens can be read back, and fixtures.
+
+use crate::protocol::client::{parse_client_metadata, ClientRecord};
+use crate::protocol::encoding::{b64url, secret_hash};
+use crate::protocol::jose::{attach_signature, parse_jws, signing_input, SigningAlg};
+use crate::protocol::session::SessionRecord;
+use crate::protocol::user::{PasswordHash, UserRecord};
+use crate::store::{StoreResult, TokenSigner};
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+/// Signs with a fixed tag; tests decode the claims with `claims_of`.
+pub struct FakeSigner;
+
+#[async_trait(?Send)]
+impl TokenSigner for FakeSigner {
+    async fn sign(&self, alg: SigningAlg, typ: &str, claims: &Value) -> StoreResult<String> {
+        Ok(attach_signature(
+            &signing_input(alg, "test-kid", typ, claims),
+            b"fake",
+        ))
+    }
+}
+
+/// (alg, typ, claims) of a token from [`FakeSigner`].
+pub fn claims_of(token: &str) -> (SigningAlg, String, Map<String, Value>) {
+    let jws = parse_jws(token).expect("a JWS");
+    (jws.alg, jws.typ.unwrap_or_default(), jws.claims)
+}
+
+pub fn client(metadata: Value) -> ClientRecord {
+    let metadata = parse_client_metadata(&metadata).expect("valid metadata");
+    ClientRecord {
+        client_id: "client-1".into(),
+        client_secret_hash: metadata
+            .token_endpoint_auth_method
+            .is_confidential()
+            .then(|| secret_hash("s3cret")),
+        registration_access_token_hash: secret_hash("rat"),
+        client_id_issued_at: 0,
+        metadata,
+    }
+}
+
+pub fn confidential_client() -> ClientRecord {
+    client(
+        json!({"redirect_uris": ["https://rp.example/cb"], "grant_types": ["authorization_code", "refresh_token"]}),
+    )
+}
+
+pub fn user() -> UserRecord {
+    let mut claims = Map::new();
+    claims.insert("email".into(), json!("alice@example.com"));
+    claims.insert("name".into(), json!("Alice"));
+    UserRecord {
+        username: "alice".into(),
+        sub: "sub-alice".into(),
+        password: PasswordHash {
+            alg: "pbkdf2-sha256".into(),
+            iterations: 1,
+            salt: b64url(b"s"),
+            hash: b64url(b"h"),
+        },
+        claims,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+pub fn session(auth_time: u64) -> SessionRecord {
+    SessionRecord {
+        key: "sid-hash".into(),
+        username: "alice".into(),
+        sub: "sub-alice".into(),
+        auth_time,
+        expires_at: auth_time + 3600,
+    }
+}

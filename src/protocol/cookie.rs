@@ -1,0 +1,46 @@
+//! Reading the `Cookie` header and writing `Set-Cookie` (RFC 6265).
+
+/// The value of cookie `name`, if the browser sent it.
+pub fn get<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value: HttpOnly and SameSite=Lax always (the login
+/// session must survive the redirect back from a relying party, so Strict
+/// would break it); `Secure` only when served over https, because most HTTP
+/// clients will not send a Secure cookie to `http://127.0.0.1`.
+/// `max_age: 0` deletes the cookie.
+pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_named_cookie() {
+        let h = "a=1; oidc_session=abc; b=\"q\"; empty=";
+        assert_eq!(get(h, "oidc_session"), Some("abc"));
+        assert_eq!(get(h, "b"), Some("q"));
+        assert_eq!(get(h, "empty"), None);
+        assert_eq!(get(h, "missing"), None);
+        assert_eq!(get("", "a"), None);
+    }
+
+    #[test]
+    fn set_cookie_attributes() {
+        assert_eq!(
+            set_cookie("s", "v", 60, false),
+            "s=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"
+        );
+        assert!(set_cookie("s", "v", 60, true).ends_with("; Secure"));
+        assert!(set_cookie("s", "", 0, false).contains("Max-Age=0"));
+    }
+}

@@ -1,0 +1,291 @@
+//! One grant: everything issued from one authorization (its code, its
+//! refresh token chain, its revocation), as a state machine without I/O.
+//! The grant's Durable Object and the in-memory store both run exactly this
+//! code, one operation at a time, so "use once" and "rotate once" are
+//! decided here and nowhere else.
+
+use super::encoding::ct_eq;
+use super::pkce;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// How many superseded refresh tokens a grant remembers to recognise reuse.
+/// An older one presented is merely invalid, not proof of theft.
+const REMEMBERED_REFRESH_TOKENS: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeBinding {
+    pub hash: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub expires_at: u64,
+    pub used: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshState {
+    pub current_hash: String,
+    pub previous_hashes: Vec<String>,
+    pub last_used_at: u64,
+    /// The absolute end of the chain, whatever its use.
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub client_id: String,
+    pub sub: String,
+    pub scopes: Vec<String>,
+    /// The user's claims when the grant was made, for `/userinfo`.
+    pub claims: Map<String, Value>,
+    pub auth_time: u64,
+    pub nonce: Option<String>,
+    pub sid: Option<String>,
+    pub created_at: u64,
+    pub code: Option<CodeBinding>,
+    pub refresh: Option<RefreshState>,
+    /// The latest expiry of any access token issued from this grant.
+    pub tokens_valid_until: u64,
+    pub revoked: bool,
+}
+
+/// What the token endpoint presents to redeem a code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeRedemption {
+    pub code_hash: String,
+    pub client_id: String,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    /// The refresh token to start the chain with, when the client may have one.
+    pub refresh_hash: Option<String>,
+    /// `REFRESH_TOKEN_POLICY=offline_access`: start the chain only when
+    /// `offline_access` was granted (OIDC Core §11).
+    pub refresh_needs_offline_access: bool,
+    pub refresh_ttl: u64,
+    pub access_token_exp: u64,
+}
+
+/// What the token endpoint presents to rotate a refresh token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshRotation {
+    /// RFC 6749 §6: a narrower scope may be asked for; `None` keeps all.
+    pub requested_scopes: Option<Vec<String>>,
+    pub presented_hash: String,
+    pub new_hash: String,
+    pub client_id: String,
+    pub idle_ttl: u64,
+    pub access_token_exp: u64,
+}
+
+/// The operations a grant store performs atomically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum GrantOp {
+    Create { grant: Box<Grant> },
+    RedeemCode(CodeRedemption),
+    RotateRefresh(RefreshRotation),
+    Get,
+    Revoke,
+}
+
+/// Why an operation was refused. Every case is `invalid_grant` on the wire;
+/// the distinction matters to the store (replay revokes) and to logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    NotFound,
+    Revoked,
+    Mismatch,
+    Expired,
+    WrongClient,
+    WrongRedirectUri,
+    PkceFailed,
+    /// A refresh asked for a scope the grant does not have.
+    ScopeExceeded,
+    /// A used code or a superseded refresh token came back: RFC 6749
+    /// §4.1.2 / RFC 9700 §4.14 — the grant is now revoked.
+    Replayed,
+}
+
+impl Refusal {
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::NotFound | Self::Mismatch => "the grant is invalid",
+            Self::Revoked => "the grant has been revoked",
+            Self::Expired => "the grant has expired",
+            Self::WrongClient => "the grant was issued to another client",
+            Self::WrongRedirectUri => "redirect_uri does not match the authorization request",
+            Self::PkceFailed => "code_verifier does not match the code_challenge",
+            Self::Replayed => {
+                "the grant was already used; every token issued from it is now revoked"
+            }
+            Self::ScopeExceeded => "the requested scope exceeds the scope originally granted",
+        }
+    }
+
+    /// The RFC 6749 §5.2 error this refusal is on the wire.
+    pub fn error(self) -> super::error::OAuthError {
+        use super::error::{ErrorCode, OAuthError};
+        let code = if self == Self::ScopeExceeded {
+            ErrorCode::InvalidScope
+        } else {
+            ErrorCode::InvalidGrant
+        };
+        OAuthError::new(code, self.description())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantReply {
+    Ok { grant: Box<Grant> },
+    Refused { refusal: Refusal },
+}
+
+fn same(a: &str, b: &str) -> bool {
+    ct_eq(a.as_bytes(), b.as_bytes())
+}
+
+impl Grant {
+    /// RFC 6749 §4.1.3 checks, then consumes the code. Checks that a thief
+    /// without the client's verifier would fail do not consume it, so the
+    /// rightful client can still redeem.
+    fn redeem_code(&mut self, r: &CodeRedemption, now: u64) -> Result<(), Refusal> {
+        let code = self.code.as_mut().ok_or(Refusal::Mismatch)?;
+        if !same(&code.hash, &r.code_hash) {
+            return Err(Refusal::Mismatch);
+        }
+        if code.used {
+            self.revoked = true;
+            return Err(Refusal::Replayed);
+        }
+        if now >= code.expires_at {
+            return Err(Refusal::Expired);
+        }
+        if self.client_id != r.client_id {
+            return Err(Refusal::WrongClient);
+        }
+        // "redirect_uri: REQUIRED, if the redirect_uri parameter was
+        // included in the authorization request ... their values MUST be
+        // identical." We always record it, so it is always required.
+        if r.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
+            return Err(Refusal::WrongRedirectUri);
+        }
+        // RFC 7636 §4.6, and RFC 9700 §4.8.2: a verifier without a
+        // challenge is a downgrade attempt and is refused too.
+        match (&code.code_challenge, &r.code_verifier) {
+            (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
+            (None, None) => {}
+            _ => return Err(Refusal::PkceFailed),
+        }
+        code.used = true;
+        let offline = self.scopes.iter().any(|s| s == "offline_access");
+        if let Some(hash) = r
+            .refresh_hash
+            .as_ref()
+            .filter(|_| offline || !r.refresh_needs_offline_access)
+        {
+            self.refresh = Some(RefreshState {
+                current_hash: hash.clone(),
+                previous_hashes: Vec::new(),
+                last_used_at: now,
+                expires_at: now.saturating_add(r.refresh_ttl),
+            });
+        }
+        self.tokens_valid_until = self.tokens_valid_until.max(r.access_token_exp);
+        Ok(())
+    }
+
+    /// RFC 6749 §6 with RFC 9700 §4.14.2 rotation: the presented token is
+    /// replaced by a new one; a superseded one presented again revokes the
+    /// whole grant.
+    fn rotate_refresh(&mut self, r: &RefreshRotation, now: u64) -> Result<(), Refusal> {
+        let refresh = self.refresh.as_mut().ok_or(Refusal::Mismatch)?;
+        if refresh
+            .previous_hashes
+            .iter()
+            .any(|h| same(h, &r.presented_hash))
+        {
+            self.revoked = true;
+            return Err(Refusal::Replayed);
+        }
+        if !same(&refresh.current_hash, &r.presented_hash) {
+            return Err(Refusal::Mismatch);
+        }
+        // RFC 6749 §6: the refresh token is bound to the client it was issued to.
+        if self.client_id != r.client_id {
+            return Err(Refusal::WrongClient);
+        }
+        if now >= refresh.expires_at || now >= refresh.last_used_at.saturating_add(r.idle_ttl) {
+            return Err(Refusal::Expired);
+        }
+        // RFC 6749 §6: "MUST NOT include any scope not originally granted".
+        if let Some(requested) = &r.requested_scopes {
+            if !requested.iter().all(|s| self.scopes.contains(s)) {
+                return Err(Refusal::ScopeExceeded);
+            }
+        }
+        let old = std::mem::replace(&mut refresh.current_hash, r.new_hash.clone());
+        refresh.previous_hashes.push(old);
+        let excess = refresh
+            .previous_hashes
+            .len()
+            .saturating_sub(REMEMBERED_REFRESH_TOKENS);
+        refresh.previous_hashes.drain(..excess);
+        refresh.last_used_at = now;
+        self.tokens_valid_until = self.tokens_valid_until.max(r.access_token_exp);
+        Ok(())
+    }
+
+    /// The moment nothing in this grant can be used any more, after which
+    /// its storage can go. A revoked grant can go at once: an absent grant
+    /// and a revoked one are refused alike.
+    pub fn ends_at(&self) -> u64 {
+        if self.revoked {
+            return 0;
+        }
+        let code = self
+            .code
+            .as_ref()
+            .filter(|c| !c.used)
+            .map_or(0, |c| c.expires_at);
+        let refresh = self.refresh.as_ref().map_or(0, |r| r.expires_at);
+        code.max(refresh).max(self.tokens_valid_until)
+    }
+}
+
+/// Applies one operation to the grant held in `slot` (None: no such grant).
+/// This is the whole concurrency contract: callers run it one at a time per
+/// grant and persist `slot` before answering.
+pub fn apply(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> GrantReply {
+    let refused = |refusal| GrantReply::Refused { refusal };
+    if let GrantOp::Create { grant } = op {
+        *slot = Some(*grant.clone());
+        return GrantReply::Ok { grant };
+    }
+    let Some(grant) = slot.as_mut() else {
+        return refused(Refusal::NotFound);
+    };
+    let outcome = match &op {
+        GrantOp::RedeemCode(r) if !grant.revoked => grant.redeem_code(r, now),
+        GrantOp::RotateRefresh(r) if !grant.revoked => grant.rotate_refresh(r, now),
+        GrantOp::Revoke => {
+            grant.revoked = true;
+            Ok(())
+        }
+        GrantOp::Get if grant.revoked => Err(Refusal::Revoked),
+        GrantOp::Get if grant.ends_at() <= now => Err(Refusal::Expired),
+        GrantOp::Get => Ok(()),
+        _ => Err(Refusal::Revoked),
+    };
+    match outcome {
+        Ok(()) => GrantReply::Ok {
+            grant: Box::new(grant.clone()),
+        },
+        Err(refusal) => refused(refusal),
+    }
+}
+
+#[cfg(test)]
+#[path = "grant_tests.rs"]
+mod tests;

@@ -1,0 +1,314 @@
+use super::*;
+
+// RFC 7636 Appendix B.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn grant(challenge: Option<&str>) -> Option<Grant> {
+    Some(Grant {
+        client_id: "c1".into(),
+        sub: "u1".into(),
+        scopes: vec!["openid".into()],
+        claims: Map::new(),
+        auth_time: 90,
+        nonce: None,
+        sid: None,
+        created_at: 100,
+        code: Some(CodeBinding {
+            hash: "code-hash".into(),
+            redirect_uri: "https://rp/cb".into(),
+            code_challenge: challenge.map(str::to_string),
+            expires_at: 160,
+            used: false,
+        }),
+        refresh: None,
+        tokens_valid_until: 0,
+        revoked: false,
+    })
+}
+
+fn redemption() -> CodeRedemption {
+    CodeRedemption {
+        code_hash: "code-hash".into(),
+        client_id: "c1".into(),
+        redirect_uri: Some("https://rp/cb".into()),
+        code_verifier: Some(VERIFIER.into()),
+        refresh_hash: Some("rt1".into()),
+        refresh_needs_offline_access: false,
+        refresh_ttl: 1000,
+        access_token_exp: 3700,
+    }
+}
+
+fn rotation(presented: &str, new: &str) -> GrantOp {
+    GrantOp::RotateRefresh(RefreshRotation {
+        requested_scopes: None,
+        presented_hash: presented.into(),
+        new_hash: new.into(),
+        client_id: "c1".into(),
+        idle_ttl: 300,
+        access_token_exp: 4000,
+    })
+}
+
+fn refusal(reply: GrantReply) -> Refusal {
+    match reply {
+        GrantReply::Refused { refusal } => refusal,
+        GrantReply::Ok { .. } => panic!("expected a refusal"),
+    }
+}
+
+fn redeemed() -> Option<Grant> {
+    let mut slot = grant(Some(CHALLENGE));
+    assert!(matches!(
+        apply(&mut slot, GrantOp::RedeemCode(redemption()), 110),
+        GrantReply::Ok { .. }
+    ));
+    slot
+}
+
+#[test]
+fn code_redeems_once_and_starts_the_refresh_chain() {
+    let slot = redeemed();
+    let g = slot.as_ref().unwrap();
+    assert!(g.code.as_ref().unwrap().used);
+    assert_eq!(g.refresh.as_ref().unwrap().current_hash, "rt1");
+    assert_eq!(g.refresh.as_ref().unwrap().expires_at, 1110);
+    assert_eq!(g.tokens_valid_until, 3700);
+}
+
+#[test]
+fn offline_access_policy_decides_the_refresh_chain() {
+    let mut r = redemption();
+    r.refresh_needs_offline_access = true;
+    let mut slot = grant(Some(CHALLENGE));
+    apply(&mut slot, GrantOp::RedeemCode(r.clone()), 110);
+    assert!(slot.unwrap().refresh.is_none(), "no offline_access granted");
+    let mut slot = grant(Some(CHALLENGE));
+    slot.as_mut().unwrap().scopes.push("offline_access".into());
+    apply(&mut slot, GrantOp::RedeemCode(r), 110);
+    assert!(slot.unwrap().refresh.is_some());
+}
+
+#[test]
+fn replayed_code_revokes_the_grant() {
+    let mut slot = redeemed();
+    assert_eq!(
+        refusal(apply(&mut slot, GrantOp::RedeemCode(redemption()), 111)),
+        Refusal::Replayed
+    );
+    assert!(slot.as_ref().unwrap().revoked);
+    assert_eq!(
+        refusal(apply(&mut slot, GrantOp::Get, 112)),
+        Refusal::Revoked
+    );
+    assert_eq!(
+        refusal(apply(&mut slot, rotation("rt1", "rt2"), 112)),
+        Refusal::Revoked
+    );
+}
+
+#[test]
+fn failed_checks_do_not_consume_the_code() {
+    type Tweak = fn(&mut CodeRedemption);
+    let cases: [(Tweak, Refusal); 5] = [
+        (|r| r.client_id = "other".into(), Refusal::WrongClient),
+        (
+            |r| r.redirect_uri = Some("https://rp/other".into()),
+            Refusal::WrongRedirectUri,
+        ),
+        (|r| r.redirect_uri = None, Refusal::WrongRedirectUri),
+        (
+            |r| r.code_verifier = Some("x".repeat(43)),
+            Refusal::PkceFailed,
+        ),
+        (|r| r.code_verifier = None, Refusal::PkceFailed),
+    ];
+    for (tweak, expected) in cases {
+        let mut slot = grant(Some(CHALLENGE));
+        let mut r = redemption();
+        tweak(&mut r);
+        assert_eq!(
+            refusal(apply(&mut slot, GrantOp::RedeemCode(r), 110)),
+            expected
+        );
+        assert!(
+            !slot.as_ref().unwrap().code.as_ref().unwrap().used,
+            "{expected:?} consumed the code"
+        );
+        assert!(matches!(
+            apply(&mut slot, GrantOp::RedeemCode(redemption()), 110),
+            GrantReply::Ok { .. }
+        ));
+    }
+}
+
+#[test]
+fn verifier_without_challenge_is_a_downgrade() {
+    let mut slot = grant(None);
+    assert_eq!(
+        refusal(apply(&mut slot, GrantOp::RedeemCode(redemption()), 110)),
+        Refusal::PkceFailed
+    );
+    let mut r = redemption();
+    r.code_verifier = None;
+    assert!(matches!(
+        apply(&mut slot, GrantOp::RedeemCode(r), 110),
+        GrantReply::Ok { .. }
+    ));
+}
+
+#[test]
+fn expired_and_unknown_codes() {
+    let mut slot = grant(Some(CHALLENGE));
+    assert_eq!(
+        refusal(apply(&mut slot, GrantOp::RedeemCode(redemption()), 160)),
+        Refusal::Expired
+    );
+    let mut r = redemption();
+    r.code_hash = "other".into();
+    assert_eq!(
+        refusal(apply(&mut slot, GrantOp::RedeemCode(r), 110)),
+        Refusal::Mismatch
+    );
+    assert_eq!(
+        refusal(apply(&mut None, GrantOp::Get, 110)),
+        Refusal::NotFound
+    );
+}
+
+#[test]
+fn refresh_rotates_and_reuse_revokes() {
+    let mut slot = redeemed();
+    assert!(matches!(
+        apply(&mut slot, rotation("rt1", "rt2"), 200),
+        GrantReply::Ok { .. }
+    ));
+    assert!(matches!(
+        apply(&mut slot, rotation("rt2", "rt3"), 300),
+        GrantReply::Ok { .. }
+    ));
+    assert_eq!(slot.as_ref().unwrap().tokens_valid_until, 4000);
+    assert_eq!(
+        refusal(apply(&mut slot, rotation("rt1", "rt9"), 310)),
+        Refusal::Replayed
+    );
+    assert!(slot.as_ref().unwrap().revoked);
+    assert_eq!(
+        refusal(apply(&mut slot, rotation("rt3", "rt4"), 311)),
+        Refusal::Revoked
+    );
+}
+
+#[test]
+fn refresh_is_bound_to_client_and_lifetimes() {
+    let mut slot = redeemed();
+    let mut wrong = rotation("rt1", "rt2");
+    if let GrantOp::RotateRefresh(r) = &mut wrong {
+        r.client_id = "c2".into();
+    }
+    assert_eq!(refusal(apply(&mut slot, wrong, 200)), Refusal::WrongClient);
+    assert_eq!(
+        refusal(apply(&mut slot, rotation("nope", "rt2"), 200)),
+        Refusal::Mismatch
+    );
+    // Idle: last use at 110, idle TTL 300.
+    assert_eq!(
+        refusal(apply(&mut slot, rotation("rt1", "rt2"), 410)),
+        Refusal::Expired
+    );
+    // Absolute: chain ends at 1110 even when used often.
+    let mut slot = redeemed();
+    for (i, t) in (300..1100).step_by(250).enumerate() {
+        let op = rotation(&format!("rt{}", i + 1), &format!("rt{}", i + 2));
+        assert!(
+            matches!(apply(&mut slot, op, t), GrantReply::Ok { .. }),
+            "rotation at {t}"
+        );
+    }
+    assert_eq!(
+        refusal(apply(&mut slot, rotation("rt5", "rt6"), 1110)),
+        Refusal::Expired
+    );
+}
+
+#[test]
+fn remembered_refresh_tokens_are_bounded() {
+    let mut slot = redeemed();
+    for i in 1..100 {
+        let op = rotation(&format!("rt{i}"), &format!("rt{}", i + 1));
+        assert!(matches!(
+            apply(&mut slot, op, 110 + i),
+            GrantReply::Ok { .. }
+        ));
+    }
+    assert_eq!(
+        slot.as_ref()
+            .unwrap()
+            .refresh
+            .as_ref()
+            .unwrap()
+            .previous_hashes
+            .len(),
+        REMEMBERED_REFRESH_TOKENS
+    );
+    // Too old to be remembered: refused, but the grant survives.
+    assert_eq!(
+        refusal(apply(&mut slot, rotation("rt1", "x"), 300)),
+        Refusal::Mismatch
+    );
+    assert!(!slot.as_ref().unwrap().revoked);
+}
+
+#[test]
+fn ends_when_everything_in_it_has_expired() {
+    assert_eq!(grant(None).unwrap().ends_at(), 160);
+    let g = redeemed().unwrap();
+    assert_eq!(g.ends_at(), 3700);
+    let mut slot = redeemed();
+    apply(&mut slot, GrantOp::Revoke, 120);
+    assert_eq!(slot.unwrap().ends_at(), 0);
+    let mut slot = redeemed();
+    assert_eq!(
+        refusal(apply(&mut slot, GrantOp::Get, 3700)),
+        Refusal::Expired
+    );
+}
+
+#[test]
+fn refresh_may_narrow_but_not_widen_scope() {
+    let mut slot = redeemed();
+    let with_scope = |scopes: &[&str], presented: &str, new: &str| match rotation(presented, new) {
+        GrantOp::RotateRefresh(mut r) => {
+            r.requested_scopes = Some(scopes.iter().map(|s| s.to_string()).collect());
+            GrantOp::RotateRefresh(r)
+        }
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        refusal(apply(
+            &mut slot,
+            with_scope(&["openid", "email"], "rt1", "rt2"),
+            200
+        )),
+        Refusal::ScopeExceeded
+    );
+    assert_eq!(
+        slot.as_ref()
+            .unwrap()
+            .refresh
+            .as_ref()
+            .unwrap()
+            .current_hash,
+        "rt1",
+        "a refused refresh does not rotate"
+    );
+    assert!(matches!(
+        apply(&mut slot, with_scope(&["openid"], "rt1", "rt2"), 200),
+        GrantReply::Ok { .. }
+    ));
+    assert_eq!(
+        Refusal::ScopeExceeded.error().code,
+        crate::protocol::ErrorCode::InvalidScope
+    );
+}

@@ -1,0 +1,38 @@
+//! Login sessions and remembered consent: what the authorization endpoint
+//! knows about a person between requests.
+
+use serde::{Deserialize, Serialize};
+
+/// A login session. The browser holds a random session id in a cookie; the
+/// store keys the record by the id's hash, so a leaked store listing does
+/// not yield usable cookies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub key: String,
+    pub username: String,
+    pub sub: String,
+    pub auth_time: u64,
+    pub expires_at: u64,
+}
+
+impl SessionRecord {
+    pub fn is_live(&self, now: u64) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// The scopes a person has allowed a client, remembered so that a later
+/// request for no more than these needs no consent page (and `prompt=none`
+/// can succeed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub key: String,
+    pub scopes: Vec<String>,
+    pub granted_at: u64,
+}
+
+impl ConsentRecord {
+    pub fn key_for(sub: &str, client_id: &str) -> String {
+        format!("{sub}:{client_id}")
+    }
+}

@@ -1,0 +1,97 @@
+//! The consent screen: posts `step=consent` and `decision=allow|deny`.
+
+use super::{decision_form, escape, page, FormContext};
+
+/// Asks `username` whether `client_name` may have `scopes`, each given as
+/// `(scope, words)`: the words are what a person reads, the scope name
+/// follows in smaller text.
+pub fn consent_page(
+    form: &FormContext,
+    client_name: &str,
+    username: &str,
+    scopes: &[(String, String)],
+) -> String {
+    let client = escape(client_name);
+    let list = if scopes.is_empty() {
+        String::new()
+    } else {
+        let items: String = scopes
+            .iter()
+            .map(|(scope, words)| {
+                format!(
+                    "<li>{}<small>{}</small></li>\n",
+                    escape(words),
+                    escape(scope)
+                )
+            })
+            .collect();
+        format!("<p>This will allow {client} to:</p>\n<ul>\n{items}</ul>\n")
+    };
+    let body = format!(
+        "<h1>{client} wants to access your account</h1>\n\
+         <p class=\"sub\">Signed in as <strong>{user}</strong></p>\n\
+         {list}{form}",
+        user = escape(username),
+        form = decision_form(form, "consent", ("allow", "Allow"), ("deny", "Deny")),
+    );
+    page("Allow access?", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    fn scopes() -> Vec<(String, String)> {
+        [
+            ("openid", "Confirm who you are"),
+            ("email", "See your email address"),
+        ]
+        .iter()
+        .map(|(s, w)| (s.to_string(), w.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn has_hidden_fields_scopes_and_both_decisions() {
+        let html = consent_page(&form(), "Example App", "alice", &scopes());
+        assert_hidden_fields(&html, "consent");
+        assert!(html.contains("<h1>Example App wants to access your account</h1>"));
+        assert!(html.contains("Signed in as <strong>alice</strong>"));
+        assert!(html.contains("<li>Confirm who you are<small>openid</small></li>"));
+        assert!(html.contains("<li>See your email address<small>email</small></li>"));
+        let allow = "<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>";
+        let deny = "<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>";
+        assert!(html.contains(allow) && html.contains(deny), "{html}");
+        assert!(
+            html.find(allow) < html.find(deny),
+            "Allow is the primary, first action"
+        );
+        assert!(!html.contains("role=\"alert\""));
+        assert!(
+            !html.contains("<input id="),
+            "no visible inputs, only hidden ones"
+        );
+    }
+
+    #[test]
+    fn no_scope_list_when_nothing_is_asked() {
+        let html = consent_page(&form(), "App", "alice", &[]);
+        assert!(!html.contains("<ul>"));
+        assert!(html.contains("value=\"allow\""));
+    }
+
+    #[test]
+    fn escapes_every_value() {
+        let hostile = vec![(HOSTILE.to_string(), "a \"quoted\" word".to_string())];
+        let html = consent_page(&form(), HOSTILE, "bob\"<b>", &hostile);
+        assert!(!html.contains("<script>") && !html.contains("<b>"));
+        assert!(html.contains(&format!(
+            "<h1>{HOSTILE_ESCAPED} wants to access your account</h1>"
+        )));
+        assert!(html.contains("Signed in as <strong>bob&quot;&lt;b&gt;</strong>"));
+        assert!(html.contains(&format!(
+            "<li>a &quot;quoted&quot; word<small>{HOSTILE_ESCAPED}</small></li>"
+        )));
+    }
+}

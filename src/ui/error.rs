@@ -1,0 +1,38 @@
+//! A person-facing error: a title and a sentence, nothing internal and
+//! nothing that links anywhere.
+
+use super::{escape, page};
+
+/// An error page with `title` as its heading and `message` below it. The
+/// caller passes words meant for a person, never error detail.
+pub fn error_page(title: &str, message: &str) -> String {
+    let body = format!("<h1>{}</h1>\n<p>{}</p>\n", escape(title), escape(message));
+    page(title, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn shows_title_and_message_without_forms_or_links() {
+        let html = error_page("Unknown application", "This sign-in link is not valid.");
+        assert!(html.contains("<title>Unknown application – edge-oidc</title>"));
+        assert!(
+            html.contains("<h1>Unknown application</h1>\n<p>This sign-in link is not valid.</p>")
+        );
+        for absent in ["<form", "<a ", "<button", "role=\"alert\""] {
+            assert!(!html.contains(absent), "unexpected {absent}");
+        }
+    }
+
+    #[test]
+    fn escapes_title_and_message() {
+        let html = error_page(HOSTILE, "say \"hi\" & 'bye'");
+        assert!(!html.contains("<script>"));
+        assert!(html.contains(&format!("<title>{HOSTILE_ESCAPED} – edge-oidc</title>")));
+        assert!(html.contains(&format!("<h1>{HOSTILE_ESCAPED}</h1>")));
+        assert!(html.contains("<p>say &quot;hi&quot; &amp; &#39;bye&#39;</p>"));
+    }
+}

@@ -1,0 +1,131 @@
+//! The sign-in form: posts `step=login`, `username` and `password`.
+
+use super::{escape, form_start, page, FormContext};
+
+/// The sign-in page for `client_name`. `login_hint` prefills the username;
+/// `error` (a generic message that does not say which field was wrong) is
+/// shown above the form in an alert. The password is never echoed back.
+pub fn login_page(
+    form: &FormContext,
+    client_name: &str,
+    login_hint: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let (alert, described_by) = match error {
+        Some(e) => (
+            format!(
+                "<p class=\"alert\" id=\"error\" role=\"alert\">{}</p>\n",
+                escape(e)
+            ),
+            " aria-describedby=\"error\"",
+        ),
+        None => (String::new(), ""),
+    };
+    let body = format!(
+        "<h1>Sign in</h1>\n\
+         <p class=\"sub\">to continue to <strong>{client}</strong></p>\n\
+         {alert}{form}\
+         <label for=\"username\">Username</label>\n\
+         <input id=\"username\" name=\"username\" type=\"text\" value=\"{hint}\" \
+         autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" \
+         required autofocus{described_by}>\n\
+         <label for=\"password\">Password</label>\n\
+         <input id=\"password\" name=\"password\" type=\"password\" \
+         autocomplete=\"current-password\" required{described_by}>\n\
+         <div class=\"actions\">\n<button type=\"submit\">Sign in</button>\n</div>\n\
+         </form>\n",
+        client = escape(client_name),
+        form = form_start(form, "login"),
+        hint = escape(login_hint.unwrap_or("")),
+    );
+    page("Sign in", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    fn input<'h>(html: &'h str, name: &str) -> &'h str {
+        let start = html
+            .find(&format!("<input id=\"{name}\""))
+            .expect("input present");
+        let len = html[start..].find('>').unwrap();
+        &html[start..=start + len]
+    }
+
+    #[test]
+    fn has_hidden_fields_inputs_and_button() {
+        let html = login_page(&form(), "Example App", None, None);
+        assert_hidden_fields(&html, "login");
+        assert!(html.contains("<title>Sign in – edge-oidc</title>"));
+        assert!(html.contains("<h1>Sign in</h1>"));
+        assert!(html.contains("to continue to <strong>Example App</strong>"));
+        assert!(html.contains("<label for=\"username\">Username</label>"));
+        assert!(html.contains("<label for=\"password\">Password</label>"));
+        assert!(html.contains("<button type=\"submit\">Sign in</button>"));
+
+        let username = input(&html, "username");
+        for attr in [
+            "name=\"username\"",
+            "type=\"text\"",
+            "value=\"\"",
+            "autocomplete=\"username\"",
+            "autocapitalize=\"none\"",
+            " required",
+            " autofocus",
+        ] {
+            assert!(username.contains(attr), "username lacks {attr}: {username}");
+        }
+        let password = input(&html, "password");
+        for attr in [
+            "name=\"password\"",
+            "type=\"password\"",
+            "autocomplete=\"current-password\"",
+            " required",
+        ] {
+            assert!(password.contains(attr), "password lacks {attr}: {password}");
+        }
+        assert!(!password.contains("autofocus"));
+    }
+
+    #[test]
+    fn never_carries_a_password_value() {
+        let html = login_page(
+            &form(),
+            "App",
+            Some("alice"),
+            Some("Incorrect username or password"),
+        );
+        assert!(!input(&html, "password").contains("value="));
+    }
+
+    #[test]
+    fn error_is_an_alert_only_when_given() {
+        let without = login_page(&form(), "App", None, None);
+        assert!(!without.contains("role=\"alert\""));
+        assert!(!without.contains("aria-describedby"));
+
+        let with = login_page(&form(), "App", None, Some("Incorrect username or password"));
+        assert!(with.contains(
+            "<p class=\"alert\" id=\"error\" role=\"alert\">Incorrect username or password</p>"
+        ));
+        assert!(
+            with.find("role=\"alert\"") < with.find("<form"),
+            "error sits above the form"
+        );
+        assert!(input(&with, "username").contains("aria-describedby=\"error\""));
+        assert!(input(&with, "password").contains("aria-describedby=\"error\""));
+    }
+
+    #[test]
+    fn escapes_client_name_hint_and_error() {
+        let html = login_page(&form(), HOSTILE, Some("a\"b' onfocus='x"), Some(HOSTILE));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains(&format!(
+            "to continue to <strong>{HOSTILE_ESCAPED}</strong>"
+        )));
+        assert!(html.contains(&format!("role=\"alert\">{HOSTILE_ESCAPED}</p>")));
+        assert!(input(&html, "username").contains("value=\"a&quot;b&#39; onfocus=&#39;x\""));
+    }
+}
