@@ -65,21 +65,15 @@ impl Config {
         let secs = |name: &str, default: u64| -> Result<u64, OAuthError> {
             match non_empty(name) {
                 None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| {
-                        OAuthError::new(
-                            ErrorCode::ServerError,
-                            format!("{name} must be a positive number of seconds"),
-                        )
-                    }),
+                Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    OAuthError::new(
+                        ErrorCode::ServerError,
+                        format!("{name} must be a positive number of seconds"),
+                    )
+                }),
             }
         };
-        let refresh_token_policy = match non_empty("REFRESH_TOKEN_POLICY").as_deref().map(str::trim)
-        {
+        let refresh_token_policy = match non_empty("REFRESH_TOKEN_POLICY").as_deref().map(str::trim) {
             None | Some("offline_access") => RefreshTokenPolicy::OfflineAccess,
             Some("always") => RefreshTokenPolicy::Always,
             Some(_) => {
@@ -108,10 +102,7 @@ impl Config {
             code_ttl: secs("CODE_TTL", d.code_ttl)?,
             refresh_token_policy,
             refresh_token_idle_ttl: secs("REFRESH_TOKEN_IDLE_TTL", d.refresh_token_idle_ttl)?,
-            refresh_token_absolute_ttl: secs(
-                "REFRESH_TOKEN_ABSOLUTE_TTL",
-                d.refresh_token_absolute_ttl,
-            )?,
+            refresh_token_absolute_ttl: secs("REFRESH_TOKEN_ABSOLUTE_TTL", d.refresh_token_absolute_ttl)?,
             session_ttl: secs("SESSION_TTL", d.session_ttl)?,
             key_rotation_interval: secs("KEY_ROTATION_INTERVAL", d.key_rotation_interval)?,
         })
@@ -130,10 +121,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, OAuthError> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| m.get(k).cloned())
     }
 
@@ -168,9 +156,7 @@ mod tests {
         assert!(cfg(&[("REFRESH_TOKEN_POLICY", "sometimes")]).is_err());
         assert!(cfg(&[("ACCESS_TOKEN_SIGNING_ALG", "HS256")]).is_err());
         assert_eq!(
-            cfg(&[("ACCESS_TOKEN_SIGNING_ALG", "RS256")])
-                .unwrap()
-                .access_token_alg,
+            cfg(&[("ACCESS_TOKEN_SIGNING_ALG", "RS256")]).unwrap().access_token_alg,
             SigningAlg::RS256
         );
         assert!(cfg(&[("ISSUER", "  ")]).unwrap().issuer.is_none());

@@ -3,7 +3,7 @@
 //! for django-oidc-provider expect.
 
 use crate::endpoints::http::{error_response, Reply};
-use crate::endpoints::{authorize, discovery, jwks, register, users, Ctx};
+use crate::endpoints::{authorize, discovery, introspect, jwks, logout, register, revoke, token, userinfo, users, Ctx};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use worker::{Method, Request, Response};
 
@@ -16,23 +16,30 @@ fn not_allowed(allowed: &'static str) -> Reply {
 
 /// The single path segment after `prefix`, if that is all there is.
 fn tail<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
-    path.strip_prefix(prefix)
-        .filter(|t| !t.is_empty() && !t.contains('/'))
+    path.strip_prefix(prefix).filter(|t| !t.is_empty() && !t.contains('/'))
 }
 
 async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
     let m = req.method();
     let get = matches!(m, Method::Get | Method::Head);
     match path {
-        "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" if get => {
-            discovery::get(ctx)
-        }
+        "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" if get => discovery::get(ctx),
         "/jwks.json" if get => jwks::get(ctx).await,
-        "/.well-known/openid-configuration"
-        | "/.well-known/oauth-authorization-server"
-        | "/jwks.json" => not_allowed("GET"),
+        "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" | "/jwks.json" => {
+            not_allowed("GET")
+        }
         "/authorize" if get || m == Method::Post => authorize::handle(req, ctx).await,
         "/authorize" => not_allowed("GET, POST"),
+        "/token" if m == Method::Post => token::post(req, ctx).await,
+        "/token" => not_allowed("POST"),
+        "/userinfo" if get || m == Method::Post => userinfo::handle(req, ctx).await,
+        "/userinfo" => not_allowed("GET, POST"),
+        "/revoke" if m == Method::Post => revoke::post(req, ctx).await,
+        "/revoke" => not_allowed("POST"),
+        "/introspect" if m == Method::Post => introspect::post(req, ctx).await,
+        "/introspect" => not_allowed("POST"),
+        "/logout" if get || m == Method::Post => logout::handle(req, ctx).await,
+        "/logout" => not_allowed("GET, POST"),
         "/register" if m == Method::Post => register::create(req, ctx).await,
         "/register" => not_allowed("POST"),
         "/admin/users" if m == Method::Post => users::create(req, ctx).await,
@@ -42,17 +49,13 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         _ => {
             if let Some(client_id) = tail(path, "/register/") {
                 return match m {
-                    Method::Get | Method::Put | Method::Delete => {
-                        register::manage(req, ctx, client_id).await
-                    }
+                    Method::Get | Method::Put | Method::Delete => register::manage(req, ctx, client_id).await,
                     _ => not_allowed("GET, PUT, DELETE"),
                 };
             }
             if let Some(username) = tail(path, "/admin/users/") {
                 return match m {
-                    Method::Get | Method::Put | Method::Delete => {
-                        users::manage(req, ctx, username).await
-                    }
+                    Method::Get | Method::Put | Method::Delete => users::manage(req, ctx, username).await,
                     _ => not_allowed("GET, PUT, DELETE"),
                 };
             }

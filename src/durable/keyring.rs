@@ -88,11 +88,8 @@ impl DurableObject for KeyRing {
     /// `GET /keys` returns the ring (private keys: this object is reachable
     /// only from our own worker), `/rotate` forces a new key per algorithm.
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let config =
-            config_from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let ring = self
-            .refresh(&config, now_secs(), req.path() == "/rotate")
-            .await?;
+        let config = config_from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let ring = self.refresh(&config, now_secs(), req.path() == "/rotate").await?;
         Response::from_json(&ring)
     }
 }

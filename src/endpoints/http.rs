@@ -26,23 +26,14 @@ fn header(req: &Request, name: &str) -> Option<String> {
 /// The media type of the body, without parameters, lower-cased.
 pub fn content_type(req: &Request) -> String {
     header(req, "content-type")
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
         .unwrap_or_default()
 }
 
 /// Reads the body, refusing it (413) past [`MAX_BODY`] whether or not a
 /// `Content-Length` was sent.
 pub async fn read_body(req: &mut Request) -> OAuthResult<Vec<u8>> {
-    let too_large = || {
-        invalid_request(format!("the request body is larger than {MAX_BODY} bytes"))
-            .with_status(413)
-    };
+    let too_large = || invalid_request(format!("the request body is larger than {MAX_BODY} bytes")).with_status(413);
     let declared = header(req, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
@@ -67,8 +58,7 @@ pub async fn json_body(req: &mut Request) -> OAuthResult<Value> {
         return Err(invalid_request("the request body must be application/json").with_status(415));
     }
     let body = read_body(req).await?;
-    serde_json::from_str(utf8(&body)?)
-        .map_err(|e| invalid_request(format!("the request body is not valid JSON: {e}")))
+    serde_json::from_str(utf8(&body)?).map_err(|e| invalid_request(format!("the request body is not valid JSON: {e}")))
 }
 
 /// Parameters from a form or JSON body: the token-style endpoints accept
@@ -78,10 +68,10 @@ pub async fn body_params(req: &mut Request) -> OAuthResult<Params> {
         "application/x-www-form-urlencoded" => parse_form(utf8(&read_body(req).await?)?),
         "application/json" => parse_json_params(&json_body(req).await?),
         "" if matches!(req.method(), Method::Get | Method::Head) => Ok(Params::default()),
-        _ => Err(invalid_request(
-            "the request body must be application/x-www-form-urlencoded or application/json",
-        )
-        .with_status(415)),
+        _ => Err(
+            invalid_request("the request body must be application/x-www-form-urlencoded or application/json")
+                .with_status(415),
+        ),
     }
 }
 
@@ -91,13 +81,17 @@ pub fn query_params(req: &Request) -> OAuthResult<Params> {
     parse_form(url.query().unwrap_or_default())
 }
 
+/// The raw `Authorization` header.
+pub fn authorization_header(req: &Request) -> Option<String> {
+    header(req, "authorization")
+}
+
 /// The credentials of an `Authorization: <scheme> <credentials>` header,
 /// when the scheme matches (case-insensitively, RFC 9110 §11.1).
 pub fn authorization(req: &Request, scheme: &str) -> Option<String> {
     let value = header(req, "authorization")?;
     let (s, cred) = value.trim().split_once(' ')?;
-    s.eq_ignore_ascii_case(scheme)
-        .then(|| cred.trim().to_string())
+    s.eq_ignore_ascii_case(scheme).then(|| cred.trim().to_string())
 }
 
 fn base_headers(content_type: &str, cacheable: bool) -> Headers {
@@ -143,11 +137,7 @@ pub fn error_response(e: &OAuthError) -> Response {
     }
     Response::from_bytes(e.to_json().into_bytes())
         .map(|r| r.with_status(e.status).with_headers(h))
-        .unwrap_or_else(|_| {
-            Response::empty()
-                .expect("empty response")
-                .with_status(e.status)
-        })
+        .unwrap_or_else(|_| Response::empty().expect("empty response").with_status(e.status))
 }
 
 /// A page for a person, with the pages' security headers and any cookies.

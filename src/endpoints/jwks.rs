@@ -18,10 +18,9 @@ pub async fn get(ctx: &Ctx) -> Reply {
 pub async fn rotate(req: &Request, ctx: &Ctx) -> Reply {
     ctx.require_admin(req)?;
     if ctx.config.signing_keys.is_some() {
-        return Err(invalid_request(
-            "signing keys come from the SIGNING_KEYS secret: rotate them there",
-        )
-        .with_status(409));
+        return Err(
+            invalid_request("signing keys come from the SIGNING_KEYS secret: rotate them there").with_status(409),
+        );
     }
     let ring = keys::rotate(&ctx.env, &ctx.config, ctx.now).await?;
     let kids: Vec<_> = ring

@@ -1,18 +1,29 @@
 //! One file per endpoint: read the request, parse and validate it with
 //! `protocol`, do the work through the stores, answer.
 
+pub mod access;
 pub mod authorize;
+pub mod browser;
 pub mod discovery;
 pub mod http;
+pub mod introspect;
 pub mod jwks;
+pub mod logout;
 pub mod register;
+pub mod revoke;
+pub mod token;
+pub mod userinfo;
 pub mod users;
 
 use crate::config::Config;
+use crate::protocol::client::ClientRecord;
+use crate::protocol::client_auth;
 use crate::protocol::encoding::{secret_hash, secret_matches};
 use crate::protocol::error::Challenge;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::params::Params;
 use crate::store::kv::KvRecords;
+use crate::store::RecordStore;
 use std::rc::Rc;
 use worker::{Env, Request};
 
@@ -58,4 +69,12 @@ pub fn bearer_error(token_sent: bool, description: &'static str) -> OAuthError {
         invalid_request(description).with_status(401)
     };
     e.with_challenge(Challenge::Bearer)
+}
+
+/// RFC 6749 §2.3 client authentication for the token, revocation and
+/// introspection endpoints.
+pub async fn authenticate_client(req: &Request, params: &Params, ctx: &Ctx) -> OAuthResult<ClientRecord> {
+    let creds = client_auth::extract(http::authorization_header(req).as_deref(), params)?;
+    let client: Option<ClientRecord> = ctx.records()?.get(creds.client_id()).await?;
+    client_auth::authenticate(&creds, client)
 }

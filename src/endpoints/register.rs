@@ -58,22 +58,10 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
 /// endpoint does not tell which client ids exist.
 async fn authorized_client(req: &Request, ctx: &Ctx, client_id: &str) -> OAuthResult<ClientRecord> {
     let token = http::authorization(req, "Bearer");
-    let denied = || {
-        bearer_error(
-            token.is_some(),
-            "a valid registration access token is required",
-        )
-    };
+    let denied = || bearer_error(token.is_some(), "a valid registration access token is required");
     let record: Option<ClientRecord> = ctx.records()?.get(client_id).await?;
     match record {
-        Some(r)
-            if ctx.is_admin(req)
-                || token
-                    .as_deref()
-                    .is_some_and(|t| r.verify_registration_token(t)) =>
-        {
-            Ok(r)
-        }
+        Some(r) if ctx.is_admin(req) || token.as_deref().is_some_and(|t| r.verify_registration_token(t)) => Ok(r),
         _ => Err(denied()),
     }
 }

@@ -48,8 +48,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
         _ => {
             let update = parse_user_update(username, &json_body(&mut req).await?)?;
             if let Some(password) = update.password {
-                user.password =
-                    hash_password(&WebCryptoHasher, &password, random::bytes::<16>()).await?;
+                user.password = hash_password(&WebCryptoHasher, &password, random::bytes::<16>()).await?;
             }
             if let Some(claims) = update.claims {
                 user.claims = claims;

@@ -62,17 +62,14 @@ pub async fn exchange(
     code_verifier: Option<String>,
 ) -> OAuthResult<Value> {
     let (grant_id, secret) = split_token(code).ok_or(invalid_grant(Refusal::Mismatch))?;
-    let refresh_token = client
-        .allows_grant(GrantType::RefreshToken)
-        .then(random::token);
+    let refresh_token = client.allows_grant(GrantType::RefreshToken).then(random::token);
     let redemption = CodeRedemption {
         code_hash: secret_hash(secret),
         client_id: client.client_id.clone(),
         redirect_uri,
         code_verifier,
         refresh_hash: refresh_token.as_deref().map(secret_hash),
-        refresh_needs_offline_access: site.config.refresh_token_policy
-            == RefreshTokenPolicy::OfflineAccess,
+        refresh_needs_offline_access: site.config.refresh_token_policy == RefreshTokenPolicy::OfflineAccess,
         refresh_ttl: site.config.refresh_token_absolute_ttl,
         access_token_exp: site.now + site.config.access_token_ttl,
     };
@@ -220,9 +217,7 @@ mod tests {
         let (grants, config) = (MemoryGrants::default(), Config::default());
         let code = code_for(&grants, &config, &["openid"]);
         assert_eq!(
-            redeem(&grants, &config, &code, 1060)
-                .unwrap_err()
-                .description,
+            redeem(&grants, &config, &code, 1060).unwrap_err().description,
             Refusal::Expired.description()
         );
         for bad in ["", "nodot", ".x", "x.", "unknown.secret"] {

@@ -5,8 +5,7 @@ use super::Site;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::scope;
 use crate::protocol::token::{
-    access_token_claims, id_token_claims, token_response, AccessTokenClaims, IdTokenClaims,
-    TokenResponse,
+    access_token_claims, id_token_claims, token_response, AccessTokenClaims, IdTokenClaims, TokenResponse,
 };
 use crate::random;
 use crate::store::{StoreResult, TokenSigner};
@@ -53,9 +52,7 @@ pub async fn mint(
         grant_id: s.grant_id,
         auth_time: s.auth_time,
     });
-    let access_token = signer
-        .sign(site.config.access_token_alg, "at+jwt", &at_claims)
-        .await?;
+    let access_token = signer.sign(site.config.access_token_alg, "at+jwt", &at_claims).await?;
     let id_token = match (s.scopes.iter().any(|x| x == "openid"), s.auth_time) {
         (true, Some(auth_time)) => {
             let alg = s.client.metadata.id_token_signed_response_alg;

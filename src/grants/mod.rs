@@ -28,6 +28,12 @@ pub fn compose_token(grant_id: &str, secret: &str) -> String {
     format!("{grant_id}.{secret}")
 }
 
+/// A compact JWS (our access and ID tokens) has two dots; codes and
+/// refresh tokens have one.
+pub fn is_jwt(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
 pub fn split_token(token: &str) -> Option<(&str, &str)> {
     token
         .split_once('.')

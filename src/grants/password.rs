@@ -4,11 +4,7 @@ use crate::protocol::encoding::{b64url, b64url_decode, ct_eq};
 use crate::protocol::user::{PasswordHash, PASSWORD_HASH_ALG, PBKDF2_ITERATIONS};
 use crate::store::{PasswordHasher, StoreResult};
 
-pub async fn hash_password(
-    hasher: &dyn PasswordHasher,
-    password: &str,
-    salt: [u8; 16],
-) -> StoreResult<PasswordHash> {
+pub async fn hash_password(hasher: &dyn PasswordHasher, password: &str, salt: [u8; 16]) -> StoreResult<PasswordHash> {
     let hash = hasher
         .pbkdf2_sha256(password.as_bytes(), &salt, PBKDF2_ITERATIONS)
         .await?;
@@ -22,13 +18,8 @@ pub async fn hash_password(
 
 /// Checks `password` with the parameters it was stored with, so raising the
 /// iteration count later does not lock anyone out.
-pub async fn verify_password(
-    hasher: &dyn PasswordHasher,
-    password: &str,
-    stored: &PasswordHash,
-) -> StoreResult<bool> {
-    let (Some(salt), Some(expected)) = (b64url_decode(&stored.salt), b64url_decode(&stored.hash))
-    else {
+pub async fn verify_password(hasher: &dyn PasswordHasher, password: &str, stored: &PasswordHash) -> StoreResult<bool> {
+    let (Some(salt), Some(expected)) = (b64url_decode(&stored.salt), b64url_decode(&stored.hash)) else {
         return Ok(false);
     };
     if stored.alg != PASSWORD_HASH_ALG {
@@ -51,12 +42,7 @@ pub mod tests {
 
     #[async_trait(?Send)]
     impl PasswordHasher for HostHasher {
-        async fn pbkdf2_sha256(
-            &self,
-            password: &[u8],
-            salt: &[u8],
-            iterations: u32,
-        ) -> StoreResult<Vec<u8>> {
+        async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> StoreResult<Vec<u8>> {
             Ok(pbkdf2::pbkdf2_hmac_array::<sha2::Sha256, 32>(password, salt, iterations).to_vec())
         }
     }
@@ -64,21 +50,13 @@ pub mod tests {
     #[test]
     fn hash_then_verify() {
         futures::executor::block_on(async {
-            let stored = hash_password(&HostHasher, "correct horse", [7; 16])
-                .await
-                .unwrap();
+            let stored = hash_password(&HostHasher, "correct horse", [7; 16]).await.unwrap();
             assert_eq!(stored.iterations, PBKDF2_ITERATIONS);
-            assert!(verify_password(&HostHasher, "correct horse", &stored)
-                .await
-                .unwrap());
-            assert!(!verify_password(&HostHasher, "correct hors", &stored)
-                .await
-                .unwrap());
+            assert!(verify_password(&HostHasher, "correct horse", &stored).await.unwrap());
+            assert!(!verify_password(&HostHasher, "correct hors", &stored).await.unwrap());
             let mut other_alg = stored.clone();
             other_alg.alg = "md5".into();
-            assert!(!verify_password(&HostHasher, "correct horse", &other_alg)
-                .await
-                .unwrap());
+            assert!(!verify_password(&HostHasher, "correct horse", &other_alg).await.unwrap());
         });
     }
 

@@ -15,10 +15,7 @@ pub struct FakeSigner;
 #[async_trait(?Send)]
 impl TokenSigner for FakeSigner {
     async fn sign(&self, alg: SigningAlg, typ: &str, claims: &Value) -> StoreResult<String> {
-        Ok(attach_signature(
-            &signing_input(alg, "test-kid", typ, claims),
-            b"fake",
-        ))
+        Ok(attach_signature(&signing_input(alg, "test-kid", typ, claims), b"fake"))
     }
 }
 
@@ -43,9 +40,7 @@ pub fn client(metadata: Value) -> ClientRecord {
 }
 
 pub fn confidential_client() -> ClientRecord {
-    client(
-        json!({"redirect_uris": ["https://rp.example/cb"], "grant_types": ["authorization_code", "refresh_token"]}),
-    )
+    client(json!({"redirect_uris": ["https://rp.example/cb"], "grant_types": ["authorization_code", "refresh_token"]}))
 }
 
 pub fn user() -> UserRecord {

@@ -103,10 +103,7 @@ pub fn requested_client_id(params: &Params) -> Result<&str, AuthorizeError> {
 /// (RFC 6749 §4.1.2.1); then everything else, whose errors are redirected
 /// with the request's `state` ("REQUIRED if a `state` parameter was present
 /// in the client authorization request").
-pub fn validate(
-    params: &Params,
-    client: Option<&ClientRecord>,
-) -> Result<AuthorizationRequest, AuthorizeError> {
+pub fn validate(params: &Params, client: Option<&ClientRecord>) -> Result<AuthorizationRequest, AuthorizeError> {
     let client_id = requested_client_id(params)?;
     let client = client
         .filter(|c| c.client_id == client_id)
@@ -137,14 +134,9 @@ fn resolve_redirect_uri(params: &Params, client: &ClientRecord) -> Result<String
             false => Err(page("redirect_uri is not registered for this client")),
         };
     }
-    let scope = params
-        .get("scope")
-        .or(client.metadata.scope.as_deref())
-        .unwrap_or("");
+    let scope = params.get("scope").or(client.metadata.scope.as_deref()).unwrap_or("");
     if scope.split(' ').any(|s| s == "openid") {
-        return Err(page(
-            "the `redirect_uri` parameter is required for OpenID requests",
-        ));
+        return Err(page("the `redirect_uri` parameter is required for OpenID requests"));
     }
     match client.metadata.redirect_uris.as_slice() {
         [only] => Ok(only.clone()),
@@ -158,13 +150,8 @@ fn validate_redirectable(
     client: &ClientRecord,
     redirect_uri: &str,
 ) -> OAuthResult<AuthorizationRequest> {
-    if let Some(name) = RECOGNISED
-        .split_whitespace()
-        .find(|n| params.is_repeated(n))
-    {
-        return Err(invalid_request(format!(
-            "the `{name}` parameter is repeated"
-        )));
+    if let Some(name) = RECOGNISED.split_whitespace().find(|n| params.is_repeated(n)) {
+        return Err(invalid_request(format!("the `{name}` parameter is repeated")));
     }
     reject_unsupported(params)?;
     check_response_type(params, client)?;
@@ -221,10 +208,7 @@ fn check_response_type(params: &Params, client: &ClientRecord) -> OAuthResult<()
     use ErrorCode::*;
     let (code, description) = match (params.get("response_type"), params.get("response_mode")) {
         (None, _) => (InvalidRequest, "the `response_type` parameter is required"),
-        (Some(t), _) if t != "code" => (
-            UnsupportedResponseType,
-            "only response_type `code` is supported",
-        ),
+        (Some(t), _) if t != "code" => (UnsupportedResponseType, "only response_type `code` is supported"),
         _ if !client.allows_grant(GrantType::AuthorizationCode) => (
             UnauthorizedClient,
             "the client may not use the authorization_code grant",
@@ -260,10 +244,7 @@ fn requested_scopes(params: &Params, client: &ClientRecord) -> OAuthResult<Vec<S
         scopes.retain(|s| s != "offline_access");
     }
     if scopes.is_empty() {
-        return Err(err(
-            ErrorCode::InvalidScope,
-            "no usable scope was requested",
-        ));
+        return Err(err(ErrorCode::InvalidScope, "no usable scope was requested"));
     }
     Ok(scopes)
 }
@@ -300,17 +281,11 @@ fn parse_prompt(value: Option<&str>) -> OAuthResult<Prompt> {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
-            _ => {
-                return Err(invalid_request(format!(
-                    "unsupported prompt value `{token}`"
-                )))
-            }
+            _ => return Err(invalid_request(format!("unsupported prompt value `{token}`"))),
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
-        return Err(invalid_request(
-            "prompt `none` cannot be combined with other values",
-        ));
+        return Err(invalid_request("prompt `none` cannot be combined with other values"));
     }
     Ok(prompt)
 }
@@ -339,31 +314,17 @@ fn bounded(params: &Params, name: &str, max: usize) -> OAuthResult<Option<String
 /// of the redirection URI using the application/x-www-form-urlencoded
 /// format"; RFC 9207 §2: "the authorization server MUST include the `iss`
 /// parameter".
-pub fn success_redirect(
-    redirect_uri: &str,
-    code: &str,
-    state: Option<&str>,
-    issuer: &str,
-) -> String {
+pub fn success_redirect(redirect_uri: &str, code: &str, state: Option<&str>, issuer: &str) -> String {
     with_query(
         redirect_uri,
-        &[
-            ("code", Some(code)),
-            ("state", state),
-            ("iss", Some(issuer)),
-        ],
+        &[("code", Some(code)), ("state", state), ("iss", Some(issuer))],
     )
 }
 
 /// RFC 6749 §4.1.2.1 error response, with RFC 9207 `iss`.
 /// `error_description` "MUST NOT include characters outside the set
 /// %x20-21 / %x23-5B / %x5D-7E", so others are replaced.
-pub fn error_redirect(
-    redirect_uri: &str,
-    error: &OAuthError,
-    state: Option<&str>,
-    issuer: &str,
-) -> String {
+pub fn error_redirect(redirect_uri: &str, error: &OAuthError, state: Option<&str>, issuer: &str) -> String {
     let description: String = error
         .description
         .chars()
@@ -418,10 +379,7 @@ pub fn needs_login(
     if logged_in_this_request {
         return false;
     }
-    req.prompt.login
-        || req
-            .max_age
-            .is_some_and(|max| now.saturating_sub(auth_time) > max)
+    req.prompt.login || req.max_age.is_some_and(|max| now.saturating_sub(auth_time) > max)
 }
 
 /// OIDC Core §3.1.2.1: `prompt=consent` means "The Authorization Server
@@ -429,11 +387,7 @@ pub fn needs_login(
 /// the Client". Otherwise consent is asked only when the remembered grant
 /// does not cover every requested scope. Consent given during this request
 /// covers the request.
-pub fn needs_consent(
-    req: &AuthorizationRequest,
-    remembered: Option<&[String]>,
-    consented_this_request: bool,
-) -> bool {
+pub fn needs_consent(req: &AuthorizationRequest, remembered: Option<&[String]>, consented_this_request: bool) -> bool {
     if consented_this_request {
         return false;
     }
@@ -443,11 +397,7 @@ pub fn needs_consent(
 /// OIDC Core §3.1.2.1 `prompt=none`: "The Authorization Server MUST NOT
 /// display any authentication or consent user interface pages"; §3.1.2.6
 /// names the errors: `login_required`, `consent_required`.
-pub fn interaction_error(
-    req: &AuthorizationRequest,
-    login: bool,
-    consent: bool,
-) -> Option<OAuthError> {
+pub fn interaction_error(req: &AuthorizationRequest, login: bool, consent: bool) -> Option<OAuthError> {
     if !req.prompt.none {
         return None;
     }
@@ -479,3 +429,9 @@ pub fn scope_descriptions(scopes: &[String]) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests;
+
+/// RP-Initiated Logout 1.0 §3: back to the client's registered
+/// `post_logout_redirect_uri`, with its `state` when it sent one.
+pub fn post_logout_redirect(uri: &str, state: Option<&str>) -> String {
+    with_query(uri, &[("state", state)])
+}

@@ -71,13 +71,9 @@ impl GrantType {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::AuthorizationCode,
-            Self::RefreshToken,
-            Self::ClientCredentials,
-        ]
-        .into_iter()
-        .find(|g| g.as_str() == s)
+        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials]
+            .into_iter()
+            .find(|g| g.as_str() == s)
     }
 }
 
@@ -146,9 +142,7 @@ fn opt_string(obj: &Map<String, Value>, name: &str, max: usize) -> OAuthResult<O
         .as_str()
         .ok_or_else(|| bad_metadata(format!("{name} must be a string")))?;
     if s.chars().count() > max {
-        return Err(bad_metadata(format!(
-            "{name} is longer than {max} characters"
-        )));
+        return Err(bad_metadata(format!("{name} is longer than {max} characters")));
     }
     Ok(Some(s.to_owned()))
 }
@@ -166,9 +160,7 @@ fn opt_strings(
     let type_error = || bad_metadata(format!("{name} must be an array of strings"));
     let items = v.as_array().ok_or_else(type_error)?;
     if items.len() > max_items {
-        return Err(bad_metadata(format!(
-            "{name} has more than {max_items} entries"
-        )));
+        return Err(bad_metadata(format!("{name} has more than {max_items} entries")));
     }
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -230,11 +222,7 @@ fn validate_redirect_uri(field: &str, raw: &str, app: ApplicationType) -> OAuthR
     check_web_url(raw).map(|_| ()).map_err(fail)
 }
 
-fn redirect_list(
-    obj: &Map<String, Value>,
-    field: &str,
-    app: ApplicationType,
-) -> OAuthResult<Vec<String>> {
+fn redirect_list(obj: &Map<String, Value>, field: &str, app: ApplicationType) -> OAuthResult<Vec<String>> {
     let uris = opt_strings(obj, field, MAX_URIS, MAX_URI_LEN)?.unwrap_or_default();
     for uri in &uris {
         validate_redirect_uri(field, uri, app)?;
@@ -257,9 +245,7 @@ fn validate_scope(scope: &str) -> OAuthResult<()> {
     let mut seen: Vec<&str> = Vec::new();
     for token in scope.split(' ') {
         if token.is_empty() || !token.bytes().all(allowed) {
-            return Err(bad_metadata(format!(
-                "scope has an invalid scope token {token:?}"
-            )));
+            return Err(bad_metadata(format!("scope has an invalid scope token {token:?}")));
         }
         if seen.contains(&token) {
             return Err(bad_metadata(format!("scope lists {token:?} twice")));
@@ -269,11 +255,7 @@ fn validate_scope(scope: &str) -> OAuthResult<()> {
     Ok(())
 }
 
-fn parse_enum<T>(
-    obj: &Map<String, Value>,
-    field: &str,
-    parse: fn(&str) -> Option<T>,
-) -> OAuthResult<Option<T>> {
+fn parse_enum<T>(obj: &Map<String, Value>, field: &str, parse: fn(&str) -> Option<T>) -> OAuthResult<Option<T>> {
     match opt_string(obj, field, MAX_NAME_LEN)? {
         None => Ok(None),
         Some(s) => parse(&s)
@@ -297,8 +279,7 @@ fn parse_grant_types(obj: &Map<String, Value>) -> OAuthResult<Option<Vec<GrantTy
     };
     let mut grants = Vec::new();
     for name in &names {
-        let g = GrantType::parse(name)
-            .ok_or_else(|| bad_metadata(format!("grant type {name:?} is not supported")))?;
+        let g = GrantType::parse(name).ok_or_else(|| bad_metadata(format!("grant type {name:?} is not supported")))?;
         if !grants.contains(&g) {
             grants.push(g);
         }
@@ -311,16 +292,12 @@ fn parse_grant_types(obj: &Map<String, Value>) -> OAuthResult<Option<Vec<GrantTy
 /// other defaults to its consistent counterpart, so a client registering
 /// `grant_types: ["client_credentials"]` need not also send
 /// `response_types: []`.
-fn grants_and_response_types(
-    obj: &Map<String, Value>,
-) -> OAuthResult<(Vec<GrantType>, Vec<String>)> {
+fn grants_and_response_types(obj: &Map<String, Value>) -> OAuthResult<(Vec<GrantType>, Vec<String>)> {
     let grants = parse_grant_types(obj)?;
     let mut responses = opt_strings(obj, "response_types", 8, MAX_NAME_LEN)?;
     if let Some(list) = &mut responses {
         if let Some(bad) = list.iter().find(|r| *r != "code") {
-            return Err(bad_metadata(format!(
-                "response type {bad:?} is not supported"
-            )));
+            return Err(bad_metadata(format!("response type {bad:?} is not supported")));
         }
         list.dedup();
     }
@@ -377,8 +354,7 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
     let obj = body
         .as_object()
         .ok_or_else(|| bad_metadata("the request body must be a JSON object"))?;
-    let application_type =
-        parse_enum(obj, "application_type", parse_application_type)?.unwrap_or_default();
+    let application_type = parse_enum(obj, "application_type", parse_application_type)?.unwrap_or_default();
     let (grant_types, response_types) = grants_and_response_types(obj)?;
     let scope = opt_string(obj, "scope", MAX_SCOPE_LEN)?;
     if let Some(s) = &scope {
@@ -399,11 +375,7 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
         contacts: opt_strings(obj, "contacts", MAX_CONTACTS, MAX_CONTACT_LEN)?.unwrap_or_default(),
         scope,
         id_token_signed_response_alg: alg.unwrap_or_default(),
-        post_logout_redirect_uris: redirect_list(
-            obj,
-            "post_logout_redirect_uris",
-            application_type,
-        )?,
+        post_logout_redirect_uris: redirect_list(obj, "post_logout_redirect_uris", application_type)?,
         application_type,
     };
     validate_consistency(&metadata)?;
@@ -468,10 +440,7 @@ pub fn build_client_information(
         _ => Map::new(),
     };
     out.insert("client_id".into(), record.client_id.clone().into());
-    out.insert(
-        "client_id_issued_at".into(),
-        record.client_id_issued_at.into(),
-    );
+    out.insert("client_id_issued_at".into(), record.client_id_issued_at.into());
     if let Some(secret) = client_secret {
         out.insert("client_secret".into(), secret.into());
     }
@@ -482,10 +451,7 @@ pub fn build_client_information(
     if let Some(token) = registration_access_token {
         out.insert("registration_access_token".into(), token.into());
     }
-    out.insert(
-        "registration_client_uri".into(),
-        registration_client_uri.into(),
-    );
+    out.insert("registration_client_uri".into(), registration_client_uri.into());
     Value::Object(out)
 }
 
@@ -512,9 +478,7 @@ pub fn apply_update(existing: &ClientRecord, body: &Value) -> OAuthResult<Client
     if let Some(secret) = obj.get("client_secret").filter(|v| !v.is_null()) {
         let matches = secret.as_str().is_some_and(|s| existing.verify_secret(s));
         if !matches {
-            return Err(invalid_request(
-                "client_secret does not match the issued client secret",
-            ));
+            return Err(invalid_request("client_secret does not match the issued client secret"));
         }
     }
     parse_client_metadata(body)
@@ -588,15 +552,9 @@ mod tests {
     #[test]
     fn enumerated_values() {
         check(&[
-            (
-                OK,
-                json!({"token_endpoint_auth_method": "client_secret_post"}),
-            ),
+            (OK, json!({"token_endpoint_auth_method": "client_secret_post"})),
             (OK, json!({"token_endpoint_auth_method": "none"})),
-            (
-                META,
-                json!({"token_endpoint_auth_method": "private_key_jwt"}),
-            ),
+            (META, json!({"token_endpoint_auth_method": "private_key_jwt"})),
             (META, json!({"token_endpoint_auth_method": true})),
             (OK, json!({"id_token_signed_response_alg": "ES256"})),
             (OK, json!({"id_token_signed_response_alg": "EdDSA"})),
@@ -635,8 +593,7 @@ mod tests {
 
     #[test]
     fn null_counts_as_omitted() {
-        let b =
-            json!({"redirect_uris": [CB], "client_uri": null, "scope": null, "grant_types": null});
+        let b = json!({"redirect_uris": [CB], "client_uri": null, "scope": null, "grant_types": null});
         let m = parse_client_metadata(&b).unwrap();
         assert_eq!((m.client_uri, m.scope), (None, None));
         assert_eq!(m.grant_types, vec![GrantType::AuthorizationCode]);
@@ -694,34 +651,22 @@ mod tests {
     fn grant_and_response_type_consistency() {
         let cc = "client_credentials";
         check(&[
-            (
-                OK,
-                json!({"grant_types": ["authorization_code", "refresh_token"]}),
-            ),
+            (OK, json!({"grant_types": ["authorization_code", "refresh_token"]})),
             (META, json!({"grant_types": ["password"]})),
             (META, json!({"grant_types": ["implicit"]})),
             (META, json!({"grant_types": "authorization_code"})),
             (META, json!({"response_types": ["token"]})),
             (META, json!({"response_types": ["code id_token"]})),
             // RFC 7591 §2.1: `code` ⇔ `authorization_code`.
-            (
-                META,
-                json!({"grant_types": [cc], "response_types": ["code"]}),
-            ),
+            (META, json!({"grant_types": [cc], "response_types": ["code"]})),
             (
                 META,
                 json!({"grant_types": ["authorization_code"], "response_types": []}),
             ),
-            (
-                META,
-                json!({"grant_types": ["refresh_token"], "response_types": []}),
-            ),
+            (META, json!({"grant_types": ["refresh_token"], "response_types": []})),
             (META, json!({"grant_types": [], "response_types": []})),
             (OK, json!({"grant_types": [cc], "redirect_uris": null})),
-            (
-                META,
-                json!({"grant_types": [cc], "token_endpoint_auth_method": "none"}),
-            ),
+            (META, json!({"grant_types": [cc], "token_endpoint_auth_method": "none"})),
             (REDIRECT, json!({"redirect_uris": null})),
             (REDIRECT, json!({"redirect_uris": []})),
         ]);
@@ -787,18 +732,14 @@ mod tests {
         assert_eq!(serde_json::from_str::<ClientRecord>(&stored).unwrap(), rec);
         let v: Value = serde_json::from_str(&stored).unwrap();
         assert_eq!(v["token_endpoint_auth_method"], "client_secret_post");
-        assert_eq!(
-            v["grant_types"],
-            json!(["authorization_code", "refresh_token"])
-        );
+        assert_eq!(v["grant_types"], json!(["authorization_code", "refresh_token"]));
         assert!(v.get("logo_uri").is_none() && v.get("contacts").is_none());
     }
 
     #[test]
     fn client_information_response() {
         let rec = record("client_secret_basic");
-        let v =
-            build_client_information(&rec, Some("s3cret"), Some("rat"), "https://op/register/c1");
+        let v = build_client_information(&rec, Some("s3cret"), Some("rat"), "https://op/register/c1");
         assert_eq!(v["client_id"], "c1");
         assert_eq!(v["client_id_issued_at"], 1_700_000_000);
         assert_eq!(v["client_secret"], "s3cret");
@@ -848,10 +789,7 @@ mod tests {
                 json!({"client_id": "c1", "client_secret": 1, "redirect_uris": [CB]}),
             ),
             (bad, json!(["c1"])),
-            (
-                REDIRECT,
-                json!({"client_id": "c1", "redirect_uris": ["http://x/cb"]}),
-            ),
+            (REDIRECT, json!({"client_id": "c1", "redirect_uris": ["http://x/cb"]})),
         ];
         for (expected, b) in cases {
             assert_eq!(code_of(apply_update(&rec, &b)), expected, "{b}");

@@ -39,9 +39,7 @@ impl std::fmt::Debug for ClientCredentials {
 impl ClientCredentials {
     pub fn client_id(&self) -> &str {
         match self {
-            Self::Basic { client_id, .. }
-            | Self::Post { client_id, .. }
-            | Self::Public { client_id } => client_id,
+            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::Public { client_id } => client_id,
         }
     }
 
@@ -76,10 +74,7 @@ fn invalid_client(description: &'static str, basic: bool) -> OAuthError {
 /// `application/x-www-form-urlencoded` decoding of one Basic credential part.
 fn form_urldecode(part: &str) -> Option<String> {
     let spaced = part.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
+    percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
 }
 
 /// The `(client_id, secret)` inside an `Authorization: Basic` value, or
@@ -123,9 +118,7 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> OAuthResult<Clie
             ));
         }
         if body_id.is_some_and(|id| id != client_id) {
-            return Err(invalid_request(
-                "client_id does not match the Authorization header",
-            ));
+            return Err(invalid_request("client_id does not match the Authorization header"));
         }
         return Ok(ClientCredentials::Basic { client_id, secret });
     }
@@ -149,23 +142,20 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> OAuthResult<Clie
 /// so a confidential client cannot pass itself off as public. Every failure
 /// gets the same description, so an attacker learns nothing about which part
 /// was wrong.
-pub fn authenticate(creds: &ClientCredentials, client: Option<&ClientRecord>) -> OAuthResult<()> {
-    let ok = client.is_some_and(|c| {
+pub fn authenticate(creds: &ClientCredentials, client: Option<ClientRecord>) -> OAuthResult<ClientRecord> {
+    let ok = client.as_ref().is_some_and(|c| {
         c.client_id == creds.client_id()
             && c.metadata.token_endpoint_auth_method == creds.method()
             && match creds {
-                ClientCredentials::Basic { secret, .. }
-                | ClientCredentials::Post { secret, .. } => c.verify_secret(secret),
+                ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => {
+                    c.verify_secret(secret)
+                }
                 ClientCredentials::Public { .. } => !c.is_confidential(),
             }
     });
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid_client(
-            "client authentication failed",
-            creds.used_basic(),
-        ))
+    match client {
+        Some(c) if ok => Ok(c),
+        _ => Err(invalid_client("client authentication failed", creds.used_basic())),
     }
 }
 
@@ -205,11 +195,7 @@ mod tests {
         let unpadded = format!("Basic {}", STANDARD_NO_PAD.encode("c1:s"));
         let cases: Vec<(Option<String>, &str, ClientCredentials)> = vec![
             (Some(basic("c1:s3cret")), "", basic_creds("c1", "s3cret")),
-            (
-                Some(basic("c%201:a%3Ab+c")),
-                "",
-                basic_creds("c 1", "a:b c"),
-            ),
+            (Some(basic("c%201:a%3Ab+c")), "", basic_creds("c 1", "a:b c")),
             (Some(basic("c1:a:b")), "", basic_creds("c1", "a:b")),
             (Some(basic("c1:")), "", basic_creds("c1", "")),
             (
@@ -223,16 +209,12 @@ mod tests {
             (
                 None,
                 "client_id=c1",
-                ClientCredentials::Public {
-                    client_id: "c1".into(),
-                },
+                ClientCredentials::Public { client_id: "c1".into() },
             ),
             (
                 Some("Bearer abc".into()),
                 "client_id=c1",
-                ClientCredentials::Public {
-                    client_id: "c1".into(),
-                },
+                ClientCredentials::Public { client_id: "c1".into() },
             ),
         ];
         for (auth, body, expected) in cases {
@@ -295,9 +277,7 @@ mod tests {
             record("client_secret_post"),
             record("none"),
         );
-        let public = ClientCredentials::Public {
-            client_id: "c1".into(),
-        };
+        let public = ClientCredentials::Public { client_id: "c1".into() };
         let cases: Vec<(ClientCredentials, Option<&ClientRecord>, bool)> = vec![
             (basic_creds("c1", "s3cret"), Some(&sb), true),
             (post("c1", "s3cret"), Some(&sp), true),
@@ -313,7 +293,7 @@ mod tests {
             (public, None, false),
         ];
         for (creds, client, ok) in cases {
-            let got = authenticate(&creds, client);
+            let got = authenticate(&creds, client.cloned());
             assert_eq!(got.is_ok(), ok, "{creds:?}");
             if let Err(e) = got {
                 assert_eq!((e.code, e.status), (ErrorCode::InvalidClient, 401));

@@ -3,14 +3,7 @@
 use super::jose::SigningAlg;
 use serde_json::{json, Value};
 
-pub const SCOPES_SUPPORTED: [&str; 6] = [
-    "openid",
-    "profile",
-    "email",
-    "address",
-    "phone",
-    "offline_access",
-];
+pub const SCOPES_SUPPORTED: [&str; 6] = ["openid", "profile", "email", "address", "phone", "offline_access"];
 
 pub const CLAIMS_SUPPORTED: [&str; 29] = [
     "iss",

@@ -58,10 +58,7 @@ mod tests {
     #[test]
     fn secret_hash_is_sha256_b64url() {
         // SHA-256("abc") from FIPS 180-2, Appendix B.1.
-        assert_eq!(
-            secret_hash("abc"),
-            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
-        );
+        assert_eq!(secret_hash("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
         assert!(secret_matches("abc", &secret_hash("abc")));
         assert!(!secret_matches("abd", &secret_hash("abc")));
     }

@@ -163,10 +163,7 @@ pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> OAuthError {
 }
 
 pub fn server_error() -> OAuthError {
-    OAuthError::new(
-        ErrorCode::ServerError,
-        "the server could not complete the request",
-    )
+    OAuthError::new(ErrorCode::ServerError, "the server could not complete the request")
 }
 
 pub type OAuthResult<T> = Result<T, OAuthError>;
@@ -201,15 +198,13 @@ mod tests {
 
     #[test]
     fn challenges() {
-        let basic =
-            OAuthError::new(ErrorCode::InvalidClient, "bad").with_challenge(Challenge::Basic);
+        let basic = OAuthError::new(ErrorCode::InvalidClient, "bad").with_challenge(Challenge::Basic);
         assert_eq!(basic.www_authenticate("r").unwrap(), "Basic realm=\"r\"");
         let missing = invalid_request("no token")
             .with_status(401)
             .with_challenge(Challenge::Bearer);
         assert_eq!(missing.www_authenticate("r").unwrap(), "Bearer realm=\"r\"");
-        let bad = OAuthError::new(ErrorCode::InvalidToken, "token \"expired\"")
-            .with_challenge(Challenge::Bearer);
+        let bad = OAuthError::new(ErrorCode::InvalidToken, "token \"expired\"").with_challenge(Challenge::Bearer);
         assert_eq!(
             bad.www_authenticate("r").unwrap(),
             "Bearer realm=\"r\", error=\"invalid_token\", error_description=\"token 'expired'\""

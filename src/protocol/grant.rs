@@ -81,9 +81,22 @@ pub struct RefreshRotation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum GrantOp {
-    Create { grant: Box<Grant> },
+    Create {
+        grant: Box<Grant>,
+    },
     RedeemCode(CodeRedemption),
     RotateRefresh(RefreshRotation),
+    /// Introspection (RFC 7662): is this the live refresh token?
+    InspectRefresh {
+        presented_hash: String,
+        idle_ttl: u64,
+    },
+    /// Revocation (RFC 7009) by a refresh token of this grant, current or
+    /// superseded, presented by the client it was issued to.
+    RevokeRefresh {
+        presented_hash: String,
+        client_id: String,
+    },
     Get,
     Revoke,
 }
@@ -116,9 +129,7 @@ impl Refusal {
             Self::WrongClient => "the grant was issued to another client",
             Self::WrongRedirectUri => "redirect_uri does not match the authorization request",
             Self::PkceFailed => "code_verifier does not match the code_challenge",
-            Self::Replayed => {
-                "the grant was already used; every token issued from it is now revoked"
-            }
+            Self::Replayed => "the grant was already used; every token issued from it is now revoked",
             Self::ScopeExceeded => "the requested scope exceeds the scope originally granted",
         }
     }
@@ -201,11 +212,7 @@ impl Grant {
     /// whole grant.
     fn rotate_refresh(&mut self, r: &RefreshRotation, now: u64) -> Result<(), Refusal> {
         let refresh = self.refresh.as_mut().ok_or(Refusal::Mismatch)?;
-        if refresh
-            .previous_hashes
-            .iter()
-            .any(|h| same(h, &r.presented_hash))
-        {
+        if refresh.previous_hashes.iter().any(|h| same(h, &r.presented_hash)) {
             self.revoked = true;
             return Err(Refusal::Replayed);
         }
@@ -227,13 +234,38 @@ impl Grant {
         }
         let old = std::mem::replace(&mut refresh.current_hash, r.new_hash.clone());
         refresh.previous_hashes.push(old);
-        let excess = refresh
-            .previous_hashes
-            .len()
-            .saturating_sub(REMEMBERED_REFRESH_TOKENS);
+        let excess = refresh.previous_hashes.len().saturating_sub(REMEMBERED_REFRESH_TOKENS);
         refresh.previous_hashes.drain(..excess);
         refresh.last_used_at = now;
         self.tokens_valid_until = self.tokens_valid_until.max(r.access_token_exp);
+        Ok(())
+    }
+
+    fn inspect_refresh(&self, presented_hash: &str, idle_ttl: u64, now: u64) -> Result<(), Refusal> {
+        let refresh = self.refresh.as_ref().ok_or(Refusal::Mismatch)?;
+        if !same(&refresh.current_hash, presented_hash) {
+            return Err(Refusal::Mismatch);
+        }
+        if now >= refresh.expires_at || now >= refresh.last_used_at.saturating_add(idle_ttl) {
+            return Err(Refusal::Expired);
+        }
+        Ok(())
+    }
+
+    /// RFC 7009 §2.1: the server "first validates the client credentials
+    /// ... and then verifies whether the token was issued to the client
+    /// making the revocation request".
+    fn revoke_by_refresh(&mut self, presented_hash: &str, client_id: &str) -> Result<(), Refusal> {
+        let refresh = self.refresh.as_ref().ok_or(Refusal::Mismatch)?;
+        let known = same(&refresh.current_hash, presented_hash)
+            || refresh.previous_hashes.iter().any(|h| same(h, presented_hash));
+        if !known {
+            return Err(Refusal::Mismatch);
+        }
+        if self.client_id != client_id {
+            return Err(Refusal::WrongClient);
+        }
+        self.revoked = true;
         Ok(())
     }
 
@@ -244,11 +276,7 @@ impl Grant {
         if self.revoked {
             return 0;
         }
-        let code = self
-            .code
-            .as_ref()
-            .filter(|c| !c.used)
-            .map_or(0, |c| c.expires_at);
+        let code = self.code.as_ref().filter(|c| !c.used).map_or(0, |c| c.expires_at);
         let refresh = self.refresh.as_ref().map_or(0, |r| r.expires_at);
         code.max(refresh).max(self.tokens_valid_until)
     }
@@ -269,6 +297,14 @@ pub fn apply(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> GrantReply {
     let outcome = match &op {
         GrantOp::RedeemCode(r) if !grant.revoked => grant.redeem_code(r, now),
         GrantOp::RotateRefresh(r) if !grant.revoked => grant.rotate_refresh(r, now),
+        GrantOp::InspectRefresh {
+            presented_hash,
+            idle_ttl,
+        } if !grant.revoked => grant.inspect_refresh(presented_hash, *idle_ttl, now),
+        GrantOp::RevokeRefresh {
+            presented_hash,
+            client_id,
+        } => grant.revoke_by_refresh(presented_hash, client_id),
         GrantOp::Revoke => {
             grant.revoked = true;
             Ok(())

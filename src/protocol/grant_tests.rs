@@ -98,14 +98,8 @@ fn replayed_code_revokes_the_grant() {
         Refusal::Replayed
     );
     assert!(slot.as_ref().unwrap().revoked);
-    assert_eq!(
-        refusal(apply(&mut slot, GrantOp::Get, 112)),
-        Refusal::Revoked
-    );
-    assert_eq!(
-        refusal(apply(&mut slot, rotation("rt1", "rt2"), 112)),
-        Refusal::Revoked
-    );
+    assert_eq!(refusal(apply(&mut slot, GrantOp::Get, 112)), Refusal::Revoked);
+    assert_eq!(refusal(apply(&mut slot, rotation("rt1", "rt2"), 112)), Refusal::Revoked);
 }
 
 #[test]
@@ -118,20 +112,14 @@ fn failed_checks_do_not_consume_the_code() {
             Refusal::WrongRedirectUri,
         ),
         (|r| r.redirect_uri = None, Refusal::WrongRedirectUri),
-        (
-            |r| r.code_verifier = Some("x".repeat(43)),
-            Refusal::PkceFailed,
-        ),
+        (|r| r.code_verifier = Some("x".repeat(43)), Refusal::PkceFailed),
         (|r| r.code_verifier = None, Refusal::PkceFailed),
     ];
     for (tweak, expected) in cases {
         let mut slot = grant(Some(CHALLENGE));
         let mut r = redemption();
         tweak(&mut r);
-        assert_eq!(
-            refusal(apply(&mut slot, GrantOp::RedeemCode(r), 110)),
-            expected
-        );
+        assert_eq!(refusal(apply(&mut slot, GrantOp::RedeemCode(r), 110)), expected);
         assert!(
             !slot.as_ref().unwrap().code.as_ref().unwrap().used,
             "{expected:?} consumed the code"
@@ -171,10 +159,7 @@ fn expired_and_unknown_codes() {
         refusal(apply(&mut slot, GrantOp::RedeemCode(r), 110)),
         Refusal::Mismatch
     );
-    assert_eq!(
-        refusal(apply(&mut None, GrantOp::Get, 110)),
-        Refusal::NotFound
-    );
+    assert_eq!(refusal(apply(&mut None, GrantOp::Get, 110)), Refusal::NotFound);
 }
 
 #[test]
@@ -194,10 +179,7 @@ fn refresh_rotates_and_reuse_revokes() {
         Refusal::Replayed
     );
     assert!(slot.as_ref().unwrap().revoked);
-    assert_eq!(
-        refusal(apply(&mut slot, rotation("rt3", "rt4"), 311)),
-        Refusal::Revoked
-    );
+    assert_eq!(refusal(apply(&mut slot, rotation("rt3", "rt4"), 311)), Refusal::Revoked);
 }
 
 #[test]
@@ -213,10 +195,7 @@ fn refresh_is_bound_to_client_and_lifetimes() {
         Refusal::Mismatch
     );
     // Idle: last use at 110, idle TTL 300.
-    assert_eq!(
-        refusal(apply(&mut slot, rotation("rt1", "rt2"), 410)),
-        Refusal::Expired
-    );
+    assert_eq!(refusal(apply(&mut slot, rotation("rt1", "rt2"), 410)), Refusal::Expired);
     // Absolute: chain ends at 1110 even when used often.
     let mut slot = redeemed();
     for (i, t) in (300..1100).step_by(250).enumerate() {
@@ -237,26 +216,14 @@ fn remembered_refresh_tokens_are_bounded() {
     let mut slot = redeemed();
     for i in 1..100 {
         let op = rotation(&format!("rt{i}"), &format!("rt{}", i + 1));
-        assert!(matches!(
-            apply(&mut slot, op, 110 + i),
-            GrantReply::Ok { .. }
-        ));
+        assert!(matches!(apply(&mut slot, op, 110 + i), GrantReply::Ok { .. }));
     }
     assert_eq!(
-        slot.as_ref()
-            .unwrap()
-            .refresh
-            .as_ref()
-            .unwrap()
-            .previous_hashes
-            .len(),
+        slot.as_ref().unwrap().refresh.as_ref().unwrap().previous_hashes.len(),
         REMEMBERED_REFRESH_TOKENS
     );
     // Too old to be remembered: refused, but the grant survives.
-    assert_eq!(
-        refusal(apply(&mut slot, rotation("rt1", "x"), 300)),
-        Refusal::Mismatch
-    );
+    assert_eq!(refusal(apply(&mut slot, rotation("rt1", "x"), 300)), Refusal::Mismatch);
     assert!(!slot.as_ref().unwrap().revoked);
 }
 
@@ -269,10 +236,7 @@ fn ends_when_everything_in_it_has_expired() {
     apply(&mut slot, GrantOp::Revoke, 120);
     assert_eq!(slot.unwrap().ends_at(), 0);
     let mut slot = redeemed();
-    assert_eq!(
-        refusal(apply(&mut slot, GrantOp::Get, 3700)),
-        Refusal::Expired
-    );
+    assert_eq!(refusal(apply(&mut slot, GrantOp::Get, 3700)), Refusal::Expired);
 }
 
 #[test]
@@ -286,20 +250,11 @@ fn refresh_may_narrow_but_not_widen_scope() {
         _ => unreachable!(),
     };
     assert_eq!(
-        refusal(apply(
-            &mut slot,
-            with_scope(&["openid", "email"], "rt1", "rt2"),
-            200
-        )),
+        refusal(apply(&mut slot, with_scope(&["openid", "email"], "rt1", "rt2"), 200)),
         Refusal::ScopeExceeded
     );
     assert_eq!(
-        slot.as_ref()
-            .unwrap()
-            .refresh
-            .as_ref()
-            .unwrap()
-            .current_hash,
+        slot.as_ref().unwrap().refresh.as_ref().unwrap().current_hash,
         "rt1",
         "a refused refresh does not rotate"
     );
@@ -311,4 +266,38 @@ fn refresh_may_narrow_but_not_widen_scope() {
         Refusal::ScopeExceeded.error().code,
         crate::protocol::ErrorCode::InvalidScope
     );
+}
+
+#[test]
+fn refresh_tokens_can_be_inspected_and_revoked_by_their_client() {
+    let inspect = |h: &str| GrantOp::InspectRefresh {
+        presented_hash: h.into(),
+        idle_ttl: 300,
+    };
+    let revoke = |h: &str, c: &str| GrantOp::RevokeRefresh {
+        presented_hash: h.into(),
+        client_id: c.into(),
+    };
+    let mut slot = redeemed();
+    assert!(matches!(apply(&mut slot, inspect("rt1"), 200), GrantReply::Ok { .. }));
+    assert_eq!(refusal(apply(&mut slot, inspect("rt1"), 410)), Refusal::Expired);
+    assert_eq!(refusal(apply(&mut slot, inspect("zz"), 200)), Refusal::Mismatch);
+    apply(&mut slot, rotation("rt1", "rt2"), 200);
+    assert_eq!(
+        refusal(apply(&mut slot, inspect("rt1"), 201)),
+        Refusal::Mismatch,
+        "superseded"
+    );
+    assert_eq!(
+        refusal(apply(&mut slot, revoke("rt2", "c2"), 201)),
+        Refusal::WrongClient
+    );
+    assert_eq!(refusal(apply(&mut slot, revoke("zz", "c1"), 201)), Refusal::Mismatch);
+    assert!(!slot.as_ref().unwrap().revoked);
+    assert!(matches!(
+        apply(&mut slot, revoke("rt1", "c1"), 201),
+        GrantReply::Ok { .. }
+    ));
+    assert!(slot.as_ref().unwrap().revoked);
+    assert_eq!(refusal(apply(&mut slot, inspect("rt2"), 202)), Refusal::Revoked);
 }

@@ -40,12 +40,7 @@ pub fn seal<T: Serialize>(secret: &[u8], purpose: &str, data: T, now: u64, ttl: 
 
 /// Opens a sealed value: `None` when altered, expired, or sealed for
 /// another purpose.
-pub fn open<T: DeserializeOwned>(
-    secret: &[u8],
-    purpose: &str,
-    sealed: &str,
-    now: u64,
-) -> Option<T> {
+pub fn open<T: DeserializeOwned>(secret: &[u8], purpose: &str, sealed: &str, now: u64) -> Option<T> {
     let (body, tag) = sealed.split_once('.')?;
     let expected = b64url(&mac(secret, &[b"seal", body.as_bytes()]));
     if !ct_eq(expected.as_bytes(), tag.as_bytes()) {
@@ -58,10 +53,7 @@ pub fn open<T: DeserializeOwned>(
 /// A CSRF token tying a form (its sealed handle) to the browser that loaded
 /// it (a random value in that browser's cookie).
 pub fn csrf_token(secret: &[u8], browser_nonce: &str, handle: &str) -> String {
-    b64url(&mac(
-        secret,
-        &[b"csrf", browser_nonce.as_bytes(), handle.as_bytes()],
-    ))
+    b64url(&mac(secret, &[b"csrf", browser_nonce.as_bytes(), handle.as_bytes()]))
 }
 
 pub fn csrf_matches(secret: &[u8], browser_nonce: &str, handle: &str, presented: &str) -> bool {
@@ -78,27 +70,12 @@ mod tests {
     #[test]
     fn seal_round_trip_and_tamper() {
         let s = seal(b"k", "login", vec!["a", "b"], 100, 60);
-        assert_eq!(
-            open::<Vec<String>>(b"k", "login", &s, 159).unwrap(),
-            vec!["a", "b"]
-        );
-        assert!(
-            open::<Vec<String>>(b"k", "login", &s, 160).is_none(),
-            "expired"
-        );
-        assert!(
-            open::<Vec<String>>(b"k", "consent", &s, 100).is_none(),
-            "other purpose"
-        );
-        assert!(
-            open::<Vec<String>>(b"other", "login", &s, 100).is_none(),
-            "other key"
-        );
+        assert_eq!(open::<Vec<String>>(b"k", "login", &s, 159).unwrap(), vec!["a", "b"]);
+        assert!(open::<Vec<String>>(b"k", "login", &s, 160).is_none(), "expired");
+        assert!(open::<Vec<String>>(b"k", "consent", &s, 100).is_none(), "other purpose");
+        assert!(open::<Vec<String>>(b"other", "login", &s, 100).is_none(), "other key");
         let (body, tag) = s.split_once('.').unwrap();
-        let forged = format!(
-            "{}.{tag}",
-            b64url(br#"{"exp":999,"purpose":"login","data":["x"]}"#)
-        );
+        let forged = format!("{}.{tag}", b64url(br#"{"exp":999,"purpose":"login","data":["x"]}"#));
         assert!(open::<Vec<String>>(b"k", "login", &forged, 100).is_none());
         assert!(open::<Vec<String>>(b"k", "login", body, 100).is_none());
         assert!(open::<Vec<String>>(b"k", "login", "", 100).is_none());

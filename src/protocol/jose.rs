@@ -67,15 +67,10 @@ pub fn thumbprint(jwk: &Value) -> Option<String> {
     }
     let mut canonical = Map::new();
     for m in members {
-        canonical.insert(
-            (*m).to_string(),
-            Value::String(jwk.get(*m)?.as_str()?.to_string()),
-        );
+        canonical.insert((*m).to_string(), Value::String(jwk.get(*m)?.as_str()?.to_string()));
     }
     // serde_json's Map is ordered by key, which is the order RFC 7638 wants.
-    Some(b64url(&sha256(
-        Value::Object(canonical).to_string().as_bytes(),
-    )))
+    Some(b64url(&sha256(Value::Object(canonical).to_string().as_bytes())))
 }
 
 /// The algorithm a JWK is for, from `alg` or else from its key type.
@@ -122,14 +117,9 @@ pub fn parse_jws(token: &str) -> OAuthResult<ParsedJws<'_>> {
     let bad = || OAuthError::new(ErrorCode::InvalidToken, "the token is malformed");
     let (signing_input, sig) = token.rsplit_once('.').ok_or_else(bad)?;
     let (header, payload) = signing_input.split_once('.').ok_or_else(bad)?;
-    let header: Value =
-        serde_json::from_slice(&b64url_decode(header).ok_or_else(bad)?).map_err(|_| bad())?;
-    let claims: Value =
-        serde_json::from_slice(&b64url_decode(payload).ok_or_else(bad)?).map_err(|_| bad())?;
-    let alg = header["alg"]
-        .as_str()
-        .and_then(SigningAlg::parse)
-        .ok_or_else(bad)?;
+    let header: Value = serde_json::from_slice(&b64url_decode(header).ok_or_else(bad)?).map_err(|_| bad())?;
+    let claims: Value = serde_json::from_slice(&b64url_decode(payload).ok_or_else(bad)?).map_err(|_| bad())?;
+    let alg = header["alg"].as_str().and_then(SigningAlg::parse).ok_or_else(bad)?;
     Ok(ParsedJws {
         alg,
         kid: header["kid"].as_str().map(str::to_string),
@@ -167,10 +157,7 @@ mod tests {
             json!({"kty":"RSA","n":"n","e":"AQAB","kid":"k","alg":"RS256","use":"sig"})
         );
         let okp = json!({"kty":"OKP","crv":"Ed25519","x":"x","d":"d"});
-        assert_eq!(
-            public_jwk(&okp),
-            json!({"kty":"OKP","crv":"Ed25519","x":"x"})
-        );
+        assert_eq!(public_jwk(&okp), json!({"kty":"OKP","crv":"Ed25519","x":"x"}));
         assert_eq!(public_jwk(&json!({"kty":"oct","k":"secret"})), json!({}));
     }
 
@@ -182,26 +169,14 @@ mod tests {
             "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
             "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"
         });
-        assert_eq!(
-            thumbprint(&jwk).unwrap(),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
+        assert_eq!(thumbprint(&jwk).unwrap(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 
     #[test]
     fn jwk_alg_from_alg_or_curve() {
-        assert_eq!(
-            jwk_alg(&json!({"kty":"EC","crv":"P-256"})),
-            Some(SigningAlg::ES256)
-        );
-        assert_eq!(
-            jwk_alg(&json!({"kty":"OKP","crv":"Ed25519"})),
-            Some(SigningAlg::EdDSA)
-        );
-        assert_eq!(
-            jwk_alg(&json!({"kty":"RSA","alg":"RS256"})),
-            Some(SigningAlg::RS256)
-        );
+        assert_eq!(jwk_alg(&json!({"kty":"EC","crv":"P-256"})), Some(SigningAlg::ES256));
+        assert_eq!(jwk_alg(&json!({"kty":"OKP","crv":"Ed25519"})), Some(SigningAlg::EdDSA));
+        assert_eq!(jwk_alg(&json!({"kty":"RSA","alg":"RS256"})), Some(SigningAlg::RS256));
         assert_eq!(jwk_alg(&json!({"kty":"RSA","alg":"PS256"})), None);
         assert_eq!(jwk_alg(&json!({"kty":"EC","crv":"P-384"})), None);
     }
@@ -218,27 +193,16 @@ mod tests {
         assert_eq!(p.claims["sub"], "u");
         assert_eq!(p.signing_input, input);
         assert_eq!(p.signature, vec![1, 2, 3]);
-        let none = format!(
-            "{}.{}.",
-            b64url(br#"{"alg":"none"}"#),
-            b64url(br#"{"sub":"u"}"#)
-        );
+        let none = format!("{}.{}.", b64url(br#"{"alg":"none"}"#), b64url(br#"{"sub":"u"}"#));
         for bad in ["", "a.b", "a.b.c", &none, "e30.W10.AA"] {
-            assert_eq!(
-                parse_jws(bad).unwrap_err().code,
-                ErrorCode::InvalidToken,
-                "{bad}"
-            );
+            assert_eq!(parse_jws(bad).unwrap_err().code, ErrorCode::InvalidToken, "{bad}");
         }
     }
 
     #[test]
     fn at_hash_matches_oidc_example() {
         // The left half of SHA-256("abc") (FIPS 180-2 Appendix B.1), base64url.
-        assert_eq!(
-            token_hash(SigningAlg::RS256, "abc"),
-            "ungWv48Bz-pBQUDeXa4iIw"
-        );
+        assert_eq!(token_hash(SigningAlg::RS256, "abc"), "ungWv48Bz-pBQUDeXa4iIw");
         assert_eq!(token_hash(SigningAlg::EdDSA, "abc").len(), 43);
     }
 }

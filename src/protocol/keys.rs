@@ -24,8 +24,7 @@ impl SigningKey {
     /// Wraps a freshly generated private JWK: its `kid` is its RFC 7638
     /// thumbprint, so the same key always has the same id.
     pub fn from_private_jwk(jwk_json: &str, now: u64) -> Result<Self, String> {
-        let mut jwk: Value =
-            serde_json::from_str(jwk_json).map_err(|e| format!("not a JWK: {e}"))?;
+        let mut jwk: Value = serde_json::from_str(jwk_json).map_err(|e| format!("not a JWK: {e}"))?;
         if jwk.get("d").is_none() {
             return Err("a signing key must be a private JWK (with `d`)".into());
         }
@@ -67,8 +66,7 @@ impl KeyRing {
     /// verification (keys being phased out). All three algorithms are
     /// required, because clients may pick any of them.
     pub fn from_jwk_set(json: &str, now: u64) -> Result<Self, String> {
-        let set: Value =
-            serde_json::from_str(json).map_err(|e| format!("SIGNING_KEYS is not JSON: {e}"))?;
+        let set: Value = serde_json::from_str(json).map_err(|e| format!("SIGNING_KEYS is not JSON: {e}"))?;
         let keys = set["keys"]
             .as_array()
             .ok_or("SIGNING_KEYS must be a JWK set: {\"keys\": [...]}")?;
@@ -79,17 +77,14 @@ impl KeyRing {
             form_secret: b64url(&sha256(format!("form-secret\0{json}").as_bytes())),
         };
         for (i, k) in keys.iter().enumerate() {
-            let mut key = SigningKey::from_private_jwk(&k.to_string(), now)
-                .map_err(|e| format!("SIGNING_KEYS key {i}: {e}"))?;
+            let mut key =
+                SigningKey::from_private_jwk(&k.to_string(), now).map_err(|e| format!("SIGNING_KEYS key {i}: {e}"))?;
             if ring.current(key.alg).is_some() {
                 key.retired_at = Some(now);
             }
             ring.keys.push(key);
         }
-        match SigningAlg::ALL
-            .into_iter()
-            .find(|a| ring.current(*a).is_none())
-        {
+        match SigningAlg::ALL.into_iter().find(|a| ring.current(*a).is_none()) {
             Some(missing) => Err(format!("SIGNING_KEYS has no {} key", missing.as_str())),
             None => Ok(ring),
         }
@@ -133,10 +128,8 @@ impl KeyRing {
 
     /// Drops retired keys once nothing they signed can still be valid.
     pub fn prune(&mut self, now: u64, keep_retired_for: u64) {
-        self.keys.retain(|k| {
-            k.retired_at
-                .is_none_or(|r| r.saturating_add(keep_retired_for) > now)
-        });
+        self.keys
+            .retain(|k| k.retired_at.is_none_or(|r| r.saturating_add(keep_retired_for) > now));
     }
 
     /// When the next key is due, for scheduling.
@@ -208,14 +201,8 @@ mod tests {
 
     #[test]
     fn from_private_jwk_rejects_public_and_unknown_keys() {
-        assert!(
-            SigningKey::from_private_jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"x"}"#, 0).is_err()
-        );
-        assert!(SigningKey::from_private_jwk(
-            r#"{"kty":"EC","crv":"P-521","x":"x","y":"y","d":"d"}"#,
-            0
-        )
-        .is_err());
+        assert!(SigningKey::from_private_jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"x"}"#, 0).is_err());
+        assert!(SigningKey::from_private_jwk(r#"{"kty":"EC","crv":"P-521","x":"x","y":"y","d":"d"}"#, 0).is_err());
         assert!(SigningKey::from_private_jwk("nope", 0).is_err());
     }
 
@@ -233,10 +220,7 @@ mod tests {
         .collect();
         let ring = KeyRing::from_jwk_set(&json!({ "keys": keys }).to_string(), 0).unwrap();
         assert_eq!(ring.keys.len(), 4);
-        assert_eq!(
-            ring.current(SigningAlg::ES256).unwrap().kid,
-            ring.keys[1].kid
-        );
+        assert_eq!(ring.current(SigningAlg::ES256).unwrap().kid, ring.keys[1].kid);
         assert_eq!(ring.form_secret.len(), 43);
         let partial = json!({ "keys": &keys[..2] }).to_string();
         assert_eq!(

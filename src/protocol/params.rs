@@ -38,9 +38,7 @@ impl Params {
     /// The strict reading, for every endpoint but `/authorize`.
     pub fn reject_repeated(self) -> OAuthResult<Params> {
         match self.repeated.first() {
-            Some(name) => Err(invalid_request(format!(
-                "the `{name}` parameter is repeated"
-            ))),
+            Some(name) => Err(invalid_request(format!("the `{name}` parameter is repeated"))),
             None => Ok(self),
         }
     }
@@ -94,11 +92,7 @@ pub fn parse_json_params(body: &Value) -> OAuthResult<Params> {
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Null => continue,
-            _ => {
-                return Err(invalid_request(format!(
-                    "the `{k}` parameter must be a string"
-                )))
-            }
+            _ => return Err(invalid_request(format!("the `{k}` parameter must be a string"))),
         };
         params.insert(k.clone(), text);
     }
@@ -113,7 +107,9 @@ mod tests {
 
     #[test]
     fn form_decoding() {
-        let p = parse_form("grant_type=authorization_code&redirect_uri=https%3A%2F%2Fa.b%2Fcb&scope=openid+email&empty=").unwrap();
+        let p =
+            parse_form("grant_type=authorization_code&redirect_uri=https%3A%2F%2Fa.b%2Fcb&scope=openid+email&empty=")
+                .unwrap();
         assert_eq!(p.get("grant_type"), Some("authorization_code"));
         assert_eq!(p.get("redirect_uri"), Some("https://a.b/cb"));
         assert_eq!(p.get("scope"), Some("openid email"));
@@ -132,16 +128,12 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_a_client_error() {
-        assert_eq!(
-            parse_form("a=%FF%FE").unwrap_err().code,
-            ErrorCode::InvalidRequest
-        );
+        assert_eq!(parse_form("a=%FF%FE").unwrap_err().code, ErrorCode::InvalidRequest);
     }
 
     #[test]
     fn json_bodies() {
-        let p = parse_json_params(&json!({"grant_type": "client_credentials", "n": 5, "x": null}))
-            .unwrap();
+        let p = parse_json_params(&json!({"grant_type": "client_credentials", "n": 5, "x": null})).unwrap();
         assert_eq!(p.get("grant_type"), Some("client_credentials"));
         assert_eq!(p.get("n"), Some("5"));
         assert!(!p.contains("x"));

@@ -16,8 +16,7 @@ fn is_unreserved(b: u8) -> bool {
 /// Whether `code_verifier` has the shape RFC 7636 §4.1 requires: 43 to 128
 /// characters from the unreserved set.
 pub fn is_valid_verifier(code_verifier: &str) -> bool {
-    (MIN_VERIFIER_LEN..=MAX_VERIFIER_LEN).contains(&code_verifier.len())
-        && code_verifier.bytes().all(is_unreserved)
+    (MIN_VERIFIER_LEN..=MAX_VERIFIER_LEN).contains(&code_verifier.len()) && code_verifier.bytes().all(is_unreserved)
 }
 
 /// RFC 7636 §4.6: "If the "code_challenge_method" from Section 4.3 was
@@ -52,21 +51,11 @@ mod tests {
         let cases: &[(&str, &str, bool, &str)] = &[
             (CHALLENGE, VERIFIER, true, "RFC 7636 Appendix B"),
             (&max_challenge, &max, true, "128 characters"),
-            (
-                &min_challenge,
-                &min,
-                true,
-                "43 characters with every symbol",
-            ),
+            (&min_challenge, &min, true, "43 characters with every symbol"),
             (CHALLENGE, &wrong_last, false, "different verifier"),
             (VERIFIER, VERIFIER, false, "plain method is not accepted"),
             (&CHALLENGE[..42], VERIFIER, false, "truncated challenge"),
-            (
-                &format!("{CHALLENGE}="),
-                VERIFIER,
-                false,
-                "padded challenge",
-            ),
+            (&format!("{CHALLENGE}="), VERIFIER, false, "padded challenge"),
             ("", VERIFIER, false, "empty challenge"),
             (CHALLENGE, "", false, "empty verifier"),
         ];

@@ -56,9 +56,7 @@ pub fn narrow(requested: Option<&str>, granted: &[String]) -> OAuthResult<Vec<St
         return Ok(granted.to_vec());
     }
     match requested.iter().find(|r| !granted.contains(r)) {
-        Some(extra) => Err(invalid_scope(format!(
-            "the scope `{extra}` was not originally granted"
-        ))),
+        Some(extra) => Err(invalid_scope(format!("the scope `{extra}` was not originally granted"))),
         None => Ok(requested),
     }
 }
@@ -134,10 +132,7 @@ mod tests {
         let granted = v(&["openid", "email", "offline_access"]);
         assert_eq!(narrow(None, &granted).unwrap(), granted);
         assert_eq!(narrow(Some(" "), &granted).unwrap(), granted);
-        assert_eq!(
-            narrow(Some("email openid"), &granted).unwrap(),
-            v(&["email", "openid"])
-        );
+        assert_eq!(narrow(Some("email openid"), &granted).unwrap(), v(&["email", "openid"]));
         let e = narrow(Some("openid phone"), &granted).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
         assert!(e.description.contains("`phone`"), "{}", e.description);
@@ -152,9 +147,6 @@ mod tests {
         let open = client(json!({}));
         assert_eq!(allowed_for_client(&open), v(&SCOPES_SUPPORTED));
         let narrow_client = client(json!({ "scope": "openid api:read" }));
-        assert_eq!(
-            allowed_for_client(&narrow_client),
-            v(&["openid", "api:read"])
-        );
+        assert_eq!(allowed_for_client(&narrow_client), v(&["openid", "api:read"]));
     }
 }

@@ -43,12 +43,8 @@ impl TokenRequest {
 /// `code_verifier` are needed depends on the code, so the grant decides.
 pub fn parse_token_request(params: &Params) -> OAuthResult<TokenRequest> {
     let owned = |name: &str| params.get(name).map(str::to_owned);
-    let grant = GrantType::parse(params.require("grant_type")?).ok_or_else(|| {
-        OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "the grant type is not supported",
-        )
-    })?;
+    let grant = GrantType::parse(params.require("grant_type")?)
+        .ok_or_else(|| OAuthError::new(ErrorCode::UnsupportedGrantType, "the grant type is not supported"))?;
     Ok(match grant {
         GrantType::AuthorizationCode => TokenRequest::AuthorizationCode {
             code: params.require("code")?.to_owned(),
@@ -59,9 +55,7 @@ pub fn parse_token_request(params: &Params) -> OAuthResult<TokenRequest> {
             refresh_token: params.require("refresh_token")?.to_owned(),
             scope: owned("scope"),
         },
-        GrantType::ClientCredentials => TokenRequest::ClientCredentials {
-            scope: owned("scope"),
-        },
+        GrantType::ClientCredentials => TokenRequest::ClientCredentials { scope: owned("scope") },
     })
 }
 
@@ -228,12 +222,7 @@ pub fn check_access_token_claims(
         return Err(invalid_token("the access token was not issued here"));
     }
     let malformed = || invalid_token("the access token is malformed");
-    let num = |name: &str| {
-        claims
-            .get(name)
-            .and_then(Value::as_u64)
-            .ok_or_else(malformed)
-    };
+    let num = |name: &str| claims.get(name).and_then(Value::as_u64).ok_or_else(malformed);
     let text = |name: &str| {
         let v = claims.get(name).and_then(Value::as_str);
         v.map(str::to_owned).ok_or_else(malformed)
@@ -292,24 +281,15 @@ mod tests {
             refresh_token: "r".into(),
             scope: Some("openid".into()),
         };
-        let (missing, unsupported) = (
-            Err(ErrorCode::InvalidRequest),
-            Err(ErrorCode::UnsupportedGrantType),
-        );
+        let (missing, unsupported) = (Err(ErrorCode::InvalidRequest), Err(ErrorCode::UnsupportedGrantType));
         let full = "code=x&redirect_uri=https%3A%2F%2Fa%2Fcb&code_verifier=v";
         let cases = [
-            (
-                "grant_type=authorization_code&code=x",
-                Ok(code("x", None, None)),
-            ),
+            ("grant_type=authorization_code&code=x", Ok(code("x", None, None))),
             (
                 &format!("grant_type=authorization_code&{full}"),
                 Ok(code("x", Some("https://a/cb"), Some("v"))),
             ),
-            (
-                "grant_type=refresh_token&refresh_token=r&scope=openid",
-                Ok(refresh),
-            ),
+            ("grant_type=refresh_token&refresh_token=r&scope=openid", Ok(refresh)),
             (
                 "grant_type=client_credentials",
                 Ok(TokenRequest::ClientCredentials { scope: None }),
@@ -328,20 +308,12 @@ mod tests {
         }
         let cc = TokenRequest::ClientCredentials { scope: None };
         assert_eq!(cc.grant_type(), GrantType::ClientCredentials);
-        assert_eq!(
-            code("x", None, None).grant_type(),
-            GrantType::AuthorizationCode
-        );
+        assert_eq!(code("x", None, None).grant_type(), GrantType::AuthorizationCode);
     }
 
     const ISS: &str = "https://op.example";
 
-    fn at_claims<'a>(
-        sub: &'a str,
-        scope: &'a str,
-        gid: Option<&'a str>,
-        auth: Option<u64>,
-    ) -> Value {
+    fn at_claims<'a>(sub: &'a str, scope: &'a str, gid: Option<&'a str>, auth: Option<u64>) -> Value {
         access_token_claims(&AccessTokenClaims {
             issuer: ISS,
             audience: "https://api.example",
@@ -372,12 +344,7 @@ mod tests {
         }
     }
 
-    fn id_claims(
-        alg: SigningAlg,
-        nonce: Option<&str>,
-        at: Option<&str>,
-        sid: Option<&str>,
-    ) -> Value {
+    fn id_claims(alg: SigningAlg, nonce: Option<&str>, at: Option<&str>, sid: Option<&str>) -> Value {
         id_token_claims(&IdTokenClaims {
             issuer: ISS,
             sub: "alice",
@@ -394,12 +361,7 @@ mod tests {
 
     #[test]
     fn id_token_claims_follow_oidc_core() {
-        let v = id_claims(
-            SigningAlg::RS256,
-            Some("n-0S6_WzA2Mj"),
-            Some("abc"),
-            Some("s1"),
-        );
+        let v = id_claims(SigningAlg::RS256, Some("n-0S6_WzA2Mj"), Some("abc"), Some("s1"));
         assert_eq!(
             v,
             json!({"iss": ISS, "sub": "alice", "aud": "c1", "exp": 1600, "iat": 1000,
@@ -413,9 +375,7 @@ mod tests {
         for absent in ["nonce", "sid"] {
             assert!(ed.get(absent).is_none(), "{absent}");
         }
-        assert!(id_claims(SigningAlg::ES256, None, None, None)
-            .get("at_hash")
-            .is_none());
+        assert!(id_claims(SigningAlg::ES256, None, None, None).get("at_hash").is_none());
         for profile in ["email", "name", "preferred_username"] {
             assert!(v.get(profile).is_none(), "{profile}");
         }
@@ -472,18 +432,12 @@ mod tests {
             (ok.scope, ok.exp, ok.iat),
             (vec!["openid".into(), "email".into()], 4600, 1000)
         );
-        assert_eq!(
-            (ok.aud, ok.grant_id),
-            (json!("https://api.example"), Some("g1".into()))
-        );
+        assert_eq!((ok.aud, ok.grant_id), (json!("https://api.example"), Some("g1".into())));
         let (not_at, foreign) = (
             "the token is not an access token",
             "the access token was not issued here",
         );
-        let (expired, bad) = (
-            "the access token has expired",
-            "the access token is malformed",
-        );
+        let (expired, bad) = ("the access token has expired", "the access token is malformed");
         let cases = [
             ("application/AT+JWT", "", None, None),
             ("at+jwt", "scope", None, None),

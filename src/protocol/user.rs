@@ -177,9 +177,7 @@ pub fn validate_username(username: &str) -> OAuthResult<()> {
 pub fn validate_password(password: &str) -> OAuthResult<()> {
     let n = password.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
-        return Err(invalid_request(
-            "password must be 8 to 1024 characters long",
-        ));
+        return Err(invalid_request("password must be 8 to 1024 characters long"));
     }
     Ok(())
 }
@@ -202,7 +200,9 @@ fn type_name(ty: ClaimType) -> &'static str {
         ClaimType::String => "a string",
         ClaimType::Boolean => "a boolean",
         ClaimType::Number => "a non-negative number",
-        ClaimType::Address => "an object of strings (formatted, street_address, locality, region, postal_code, country)",
+        ClaimType::Address => {
+            "an object of strings (formatted, street_address, locality, region, postal_code, country)"
+        }
     }
 }
 
@@ -223,16 +223,11 @@ pub fn validate_claims(claims: &Map<String, Value>) -> OAuthResult<()> {
     for (name, ty) in STANDARD_CLAIMS {
         if let Some(v) = claims.get(*name) {
             if !type_matches(v, *ty) {
-                return Err(invalid_request(format!(
-                    "claim {name} must be {}",
-                    type_name(*ty)
-                )));
+                return Err(invalid_request(format!("claim {name} must be {}", type_name(*ty))));
             }
         }
     }
-    let size = serde_json::to_string(claims)
-        .map(|s| s.len())
-        .unwrap_or(usize::MAX);
+    let size = serde_json::to_string(claims).map(|s| s.len()).unwrap_or(usize::MAX);
     if size > CLAIMS_MAX_BYTES {
         return Err(invalid_request("claims must be at most 8 KiB of JSON"));
     }
@@ -244,10 +239,7 @@ fn body_object(body: &Value) -> OAuthResult<&Map<String, Value>> {
         .ok_or_else(|| invalid_request("the request body must be a JSON object"))
 }
 
-fn string_field<'a>(
-    obj: &'a Map<String, Value>,
-    name: &'static str,
-) -> OAuthResult<Option<&'a str>> {
+fn string_field<'a>(obj: &'a Map<String, Value>, name: &'static str) -> OAuthResult<Option<&'a str>> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -269,11 +261,9 @@ fn claims_field(obj: &Map<String, Value>) -> OAuthResult<Option<Map<String, Valu
 /// Parses `POST /admin/users`: `{"username", "password", "claims"?}`.
 pub fn parse_new_user(body: &Value) -> OAuthResult<NewUser> {
     let obj = body_object(body)?;
-    let username =
-        string_field(obj, "username")?.ok_or_else(|| invalid_request("username is required"))?;
+    let username = string_field(obj, "username")?.ok_or_else(|| invalid_request("username is required"))?;
     validate_username(username)?;
-    let password =
-        string_field(obj, "password")?.ok_or_else(|| invalid_request("password is required"))?;
+    let password = string_field(obj, "password")?.ok_or_else(|| invalid_request("password is required"))?;
     validate_password(password)?;
     Ok(NewUser {
         username: username.to_owned(),
@@ -305,15 +295,15 @@ pub fn parse_user_update(path_username: &str, body: &Value) -> OAuthResult<UserU
 /// OIDC Core §5.4: the claims a set of granted scopes releases. `sub` is
 /// always present (§5.3.2: "The sub Claim MUST always be returned"); other
 /// claims only when the user has them.
-pub fn claims_for_scopes(user: &UserRecord, scopes: &[&str]) -> Map<String, Value> {
+pub fn claims_for_scopes(sub: &str, claims: &Map<String, Value>, scopes: &[String]) -> Map<String, Value> {
     let mut out = Map::new();
-    out.insert("sub".into(), user.sub.clone().into());
+    out.insert("sub".into(), sub.into());
     for (scope, names) in SCOPE_CLAIMS {
-        if !scopes.contains(scope) {
+        if !scopes.iter().any(|s| s == scope) {
             continue;
         }
         for name in *names {
-            if let Some(v) = user.claims.get(*name) {
+            if let Some(v) = claims.get(*name) {
                 out.insert((*name).to_owned(), v.clone());
             }
         }
@@ -386,12 +376,7 @@ mod tests {
             ("x".repeat(PASSWORD_MAX + 1), false),
         ];
         for (pw, ok) in cases {
-            assert_eq!(
-                validate_password(&pw).is_ok(),
-                ok,
-                "{} chars",
-                pw.chars().count()
-            );
+            assert_eq!(validate_password(&pw).is_ok(), ok, "{} chars", pw.chars().count());
         }
     }
 
@@ -420,10 +405,7 @@ mod tests {
             (json!({"updated_at": "2024"}), Some("updated_at must be")),
             (json!({"updated_at": -1}), Some("updated_at must be")),
             (json!({"address": "London"}), Some("address must be")),
-            (
-                json!({"address": {"city": "London"}}),
-                Some("address must be"),
-            ),
+            (json!({"address": {"city": "London"}}), Some("address must be")),
             (json!({"address": {"country": 44}}), Some("address must be")),
             (json!({"name": big}), Some("8 KiB")),
         ];
@@ -431,31 +413,22 @@ mod tests {
             let got = error_of(validate_claims(claims.as_object().unwrap()));
             match expected {
                 None => assert_eq!(got, None, "{claims}"),
-                Some(part) => assert!(
-                    got.as_deref().is_some_and(|d| d.contains(part)),
-                    "{claims}: {got:?}"
-                ),
+                Some(part) => assert!(got.as_deref().is_some_and(|d| d.contains(part)), "{claims}: {got:?}"),
             }
         }
     }
 
     #[test]
     fn new_user_bodies() {
-        let ok =
-            json!({"username": "ada", "password": "correct horse", "claims": {"email": "a@b.c"}});
+        let ok = json!({"username": "ada", "password": "correct horse", "claims": {"email": "a@b.c"}});
         let u = parse_new_user(&ok).unwrap();
-        assert_eq!(
-            (u.username.as_str(), u.password.as_str()),
-            ("ada", "correct horse")
-        );
+        assert_eq!((u.username.as_str(), u.password.as_str()), ("ada", "correct horse"));
         assert_eq!(u.claims["email"], "a@b.c");
         assert!(!format!("{u:?}").contains("correct horse"));
-        assert!(
-            parse_new_user(&json!({"username": "ada", "password": "12345678"}))
-                .unwrap()
-                .claims
-                .is_empty()
-        );
+        assert!(parse_new_user(&json!({"username": "ada", "password": "12345678"}))
+            .unwrap()
+            .claims
+            .is_empty());
 
         let cases: Vec<(Value, &str)> = vec![
             (json!("ada"), "JSON object"),
@@ -464,15 +437,9 @@ mod tests {
                 json!({"username": 1, "password": "12345678"}),
                 "username must be a string",
             ),
-            (
-                json!({"username": "a b", "password": "12345678"}),
-                "username must be",
-            ),
+            (json!({"username": "a b", "password": "12345678"}), "username must be"),
             (json!({"username": "ada"}), "password is required"),
-            (
-                json!({"username": "ada", "password": "short"}),
-                "password must be",
-            ),
+            (json!({"username": "ada", "password": "short"}), "password must be"),
             (
                 json!({"username": "ada", "password": "12345678", "claims": []}),
                 "claims must be a JSON object",
@@ -484,10 +451,7 @@ mod tests {
         ];
         for (body, part) in cases {
             let got = error_of(parse_new_user(&body));
-            assert!(
-                got.as_deref().is_some_and(|d| d.contains(part)),
-                "{body}: {got:?}"
-            );
+            assert!(got.as_deref().is_some_and(|d| d.contains(part)), "{body}: {got:?}");
         }
     }
 
@@ -495,11 +459,7 @@ mod tests {
     fn update_bodies() {
         let u = parse_user_update("ada", &json!({})).unwrap();
         assert_eq!(u, UserUpdate::default());
-        let u = parse_user_update(
-            "ada",
-            &json!({"username": "ada", "password": "new password"}),
-        )
-        .unwrap();
+        let u = parse_user_update("ada", &json!({"username": "ada", "password": "new password"})).unwrap();
         assert_eq!(u.password.as_deref(), Some("new password"));
         assert!(u.claims.is_none());
         assert!(!format!("{u:?}").contains("new password"));
@@ -515,10 +475,7 @@ mod tests {
         ];
         for (body, part) in cases {
             let got = error_of(parse_user_update("ada", &body));
-            assert!(
-                got.as_deref().is_some_and(|d| d.contains(part)),
-                "{body}: {got:?}"
-            );
+            assert!(got.as_deref().is_some_and(|d| d.contains(part)), "{body}: {got:?}");
         }
     }
 
@@ -528,10 +485,7 @@ mod tests {
         assert_eq!(v["username"], "ada");
         assert_eq!(v["sub"], "u-123");
         assert_eq!(v["claims"]["email"], "ada@example.com");
-        assert_eq!(
-            (v["created_at"].as_u64(), v["updated_at"].as_u64()),
-            (Some(1), Some(2))
-        );
+        assert_eq!((v["created_at"].as_u64(), v["updated_at"].as_u64()), (Some(1), Some(2)));
         assert!(v.get("password").is_none() && !v.to_string().contains("aGFzaA"));
     }
 
@@ -546,7 +500,14 @@ mod tests {
     fn claims_follow_scopes() {
         let u = user();
         let keys = |scopes: &[&str]| -> Vec<String> {
-            let mut k: Vec<String> = claims_for_scopes(&u, scopes).keys().cloned().collect();
+            let mut k: Vec<String> = claims_for_scopes(
+                &u.sub,
+                &u.claims,
+                &scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+            .keys()
+            .cloned()
+            .collect();
             k.sort();
             k
         };
@@ -555,14 +516,15 @@ mod tests {
             keys(&["openid", "profile"]),
             ["given_name", "name", "sub", "updated_at"]
         );
-        assert_eq!(
-            keys(&["openid", "email"]),
-            ["email", "email_verified", "sub"]
-        );
+        assert_eq!(keys(&["openid", "email"]), ["email", "email_verified", "sub"]);
         assert_eq!(keys(&["address"]), ["address", "sub"]);
         // The user has no phone claims, so the phone scope releases nothing.
         assert_eq!(keys(&["phone"]), ["sub"]);
-        let all = claims_for_scopes(&u, &["openid", "profile", "email", "address", "phone"]);
+        let all = claims_for_scopes(
+            &u.sub,
+            &u.claims,
+            &["openid", "profile", "email", "address", "phone"].map(String::from),
+        );
         assert_eq!(all.len(), 7);
         assert_eq!(all["sub"], "u-123");
     }

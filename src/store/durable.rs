@@ -22,8 +22,7 @@ fn do_err(e: worker::Error) -> StoreError {
 }
 
 async fn call(stub: Stub, op: GrantOp, now: u64) -> StoreResult<GrantReply> {
-    let body =
-        serde_json::to_string(&GrantCall { op, now }).map_err(|e| StoreError(e.to_string()))?;
+    let body = serde_json::to_string(&GrantCall { op, now }).map_err(|e| StoreError(e.to_string()))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
     let req = Request::new_with_init("https://grant/apply", &init).map_err(do_err)?;
@@ -38,9 +37,7 @@ impl GrantStore for DurableGrants {
         let hex = id.to_string();
         call(
             id.get_stub().map_err(do_err)?,
-            GrantOp::Create {
-                grant: Box::new(grant),
-            },
+            GrantOp::Create { grant: Box::new(grant) },
             now,
         )
         .await?;

@@ -45,10 +45,7 @@ async fn fetch_ring(env: &Env, config: &Config, now: u64, path: &str) -> StoreRe
         .await
         .map_err(err)?;
     if resp.status_code() != 200 {
-        return Err(StoreError(format!(
-            "key ring answered {}",
-            resp.status_code()
-        )));
+        return Err(StoreError(format!("key ring answered {}", resp.status_code())));
     }
     resp.json::<KeyRing>().await.map_err(err)
 }
@@ -126,4 +123,18 @@ pub async fn verify_jwt(
     )
     .await?;
     Ok(ok.then(|| (jws.typ.unwrap_or_default(), jws.claims)))
+}
+
+/// The platform signer: current keys from the ring, signatures by WebCrypto.
+pub struct PlatformSigner<'a> {
+    pub env: &'a Env,
+    pub config: &'a Config,
+    pub now: u64,
+}
+
+#[async_trait::async_trait(?Send)]
+impl super::TokenSigner for PlatformSigner<'_> {
+    async fn sign(&self, alg: SigningAlg, typ: &str, claims: &Value) -> StoreResult<String> {
+        sign_jwt(self.env, self.config, self.now, alg, typ, claims).await
+    }
 }

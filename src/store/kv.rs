@@ -19,8 +19,7 @@ impl<R: Record> RecordStore<R> for KvRecords {
             .text()
             .await
             .map_err(kv_err)?;
-        text.map(|t| serde_json::from_str(&t).map_err(kv_err))
-            .transpose()
+        text.map(|t| serde_json::from_str(&t).map_err(kv_err)).transpose()
     }
 
     async fn put(&self, record: &R) -> StoreResult<()> {
@@ -38,9 +37,6 @@ impl<R: Record> RecordStore<R> for KvRecords {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.0
-            .delete(&format!("{}{key}", R::PREFIX))
-            .await
-            .map_err(kv_err)
+        self.0.delete(&format!("{}{key}", R::PREFIX)).await.map_err(kv_err)
     }
 }

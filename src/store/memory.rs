@@ -22,9 +22,7 @@ impl<R: Record> RecordStore<R> for MemoryStore<R> {
         Ok(self.0.borrow().get(key).cloned())
     }
     async fn put(&self, record: &R) -> StoreResult<()> {
-        self.0
-            .borrow_mut()
-            .insert(record.key().to_string(), record.clone());
+        self.0.borrow_mut().insert(record.key().to_string(), record.clone());
         Ok(())
     }
     async fn delete(&self, key: &str) -> StoreResult<()> {
@@ -45,13 +43,7 @@ impl GrantStore for MemoryGrants {
     async fn create(&self, grant: Grant, now: u64) -> StoreResult<String> {
         let id = crate::random::id();
         let mut slot = None;
-        apply(
-            &mut slot,
-            GrantOp::Create {
-                grant: Box::new(grant),
-            },
-            now,
-        );
+        apply(&mut slot, GrantOp::Create { grant: Box::new(grant) }, now);
         self.grants.borrow_mut().insert(id.clone(), slot);
         Ok(id)
     }

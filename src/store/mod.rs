@@ -95,12 +95,7 @@ pub trait RecordStore<R: Record> {
 /// 100,000 iterations in wasm would cost far more CPU.
 #[async_trait(?Send)]
 pub trait PasswordHasher {
-    async fn pbkdf2_sha256(
-        &self,
-        password: &[u8],
-        salt: &[u8],
-        iterations: u32,
-    ) -> StoreResult<Vec<u8>>;
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> StoreResult<Vec<u8>>;
 }
 
 /// Grants, one per authorization. Each operation on one grant runs

@@ -61,13 +61,7 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = sign)]
     async fn js_sign(alg: &str, kid: &str, jwk: &str, data: &[u8]) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_name = verify)]
-    async fn js_verify(
-        alg: &str,
-        kid: &str,
-        jwk: &str,
-        data: &[u8],
-        sig: &[u8],
-    ) -> Result<JsValue, JsValue>;
+    async fn js_verify(alg: &str, kid: &str, jwk: &str, data: &[u8], sig: &[u8]) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_name = pbkdf2_sha256)]
     async fn js_pbkdf2(password: &[u8], salt: &[u8], iterations: u32) -> Result<JsValue, JsValue>;
 }
@@ -82,9 +76,7 @@ fn to_bytes(v: JsValue) -> Vec<u8> {
 
 /// Generates a private JWK (with its public members) for `alg`.
 pub async fn generate_jwk(alg: &str) -> StoreResult<String> {
-    let v = js_generate_jwk(alg)
-        .await
-        .map_err(|e| js_err("generateKey", e))?;
+    let v = js_generate_jwk(alg).await.map_err(|e| js_err("generateKey", e))?;
     v.as_string()
         .ok_or_else(|| StoreError("webcrypto generateKey: not a string".into()))
 }
@@ -107,12 +99,7 @@ pub struct WebCryptoHasher;
 
 #[async_trait(?Send)]
 impl PasswordHasher for WebCryptoHasher {
-    async fn pbkdf2_sha256(
-        &self,
-        password: &[u8],
-        salt: &[u8],
-        iterations: u32,
-    ) -> StoreResult<Vec<u8>> {
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> StoreResult<Vec<u8>> {
         js_pbkdf2(password, salt, iterations)
             .await
             .map(to_bytes)

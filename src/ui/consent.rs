@@ -5,25 +5,14 @@ use super::{decision_form, escape, page, FormContext};
 /// Asks `username` whether `client_name` may have `scopes`, each given as
 /// `(scope, words)`: the words are what a person reads, the scope name
 /// follows in smaller text.
-pub fn consent_page(
-    form: &FormContext,
-    client_name: &str,
-    username: &str,
-    scopes: &[(String, String)],
-) -> String {
+pub fn consent_page(form: &FormContext, client_name: &str, username: &str, scopes: &[(String, String)]) -> String {
     let client = escape(client_name);
     let list = if scopes.is_empty() {
         String::new()
     } else {
         let items: String = scopes
             .iter()
-            .map(|(scope, words)| {
-                format!(
-                    "<li>{}<small>{}</small></li>\n",
-                    escape(words),
-                    escape(scope)
-                )
-            })
+            .map(|(scope, words)| format!("<li>{}<small>{}</small></li>\n", escape(words), escape(scope)))
             .collect();
         format!("<p>This will allow {client} to:</p>\n<ul>\n{items}</ul>\n")
     };
@@ -43,13 +32,10 @@ mod tests {
     use super::*;
 
     fn scopes() -> Vec<(String, String)> {
-        [
-            ("openid", "Confirm who you are"),
-            ("email", "See your email address"),
-        ]
-        .iter()
-        .map(|(s, w)| (s.to_string(), w.to_string()))
-        .collect()
+        [("openid", "Confirm who you are"), ("email", "See your email address")]
+            .iter()
+            .map(|(s, w)| (s.to_string(), w.to_string()))
+            .collect()
     }
 
     #[test]
@@ -63,15 +49,9 @@ mod tests {
         let allow = "<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>";
         let deny = "<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>";
         assert!(html.contains(allow) && html.contains(deny), "{html}");
-        assert!(
-            html.find(allow) < html.find(deny),
-            "Allow is the primary, first action"
-        );
+        assert!(html.find(allow) < html.find(deny), "Allow is the primary, first action");
         assert!(!html.contains("role=\"alert\""));
-        assert!(
-            !html.contains("<input id="),
-            "no visible inputs, only hidden ones"
-        );
+        assert!(!html.contains("<input id="), "no visible inputs, only hidden ones");
     }
 
     #[test]
@@ -86,9 +66,7 @@ mod tests {
         let hostile = vec![(HOSTILE.to_string(), "a \"quoted\" word".to_string())];
         let html = consent_page(&form(), HOSTILE, "bob\"<b>", &hostile);
         assert!(!html.contains("<script>") && !html.contains("<b>"));
-        assert!(html.contains(&format!(
-            "<h1>{HOSTILE_ESCAPED} wants to access your account</h1>"
-        )));
+        assert!(html.contains(&format!("<h1>{HOSTILE_ESCAPED} wants to access your account</h1>")));
         assert!(html.contains("Signed in as <strong>bob&quot;&lt;b&gt;</strong>"));
         assert!(html.contains(&format!(
             "<li>a &quot;quoted&quot; word<small>{HOSTILE_ESCAPED}</small></li>"

@@ -19,9 +19,7 @@ mod tests {
     fn shows_title_and_message_without_forms_or_links() {
         let html = error_page("Unknown application", "This sign-in link is not valid.");
         assert!(html.contains("<title>Unknown application – edge-oidc</title>"));
-        assert!(
-            html.contains("<h1>Unknown application</h1>\n<p>This sign-in link is not valid.</p>")
-        );
+        assert!(html.contains("<h1>Unknown application</h1>\n<p>This sign-in link is not valid.</p>"));
         for absent in ["<form", "<a ", "<button", "role=\"alert\""] {
             assert!(!html.contains(absent), "unexpected {absent}");
         }

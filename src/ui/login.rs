@@ -5,18 +5,10 @@ use super::{escape, form_start, page, FormContext};
 /// The sign-in page for `client_name`. `login_hint` prefills the username;
 /// `error` (a generic message that does not say which field was wrong) is
 /// shown above the form in an alert. The password is never echoed back.
-pub fn login_page(
-    form: &FormContext,
-    client_name: &str,
-    login_hint: Option<&str>,
-    error: Option<&str>,
-) -> String {
+pub fn login_page(form: &FormContext, client_name: &str, login_hint: Option<&str>, error: Option<&str>) -> String {
     let (alert, described_by) = match error {
         Some(e) => (
-            format!(
-                "<p class=\"alert\" id=\"error\" role=\"alert\">{}</p>\n",
-                escape(e)
-            ),
+            format!("<p class=\"alert\" id=\"error\" role=\"alert\">{}</p>\n", escape(e)),
             " aria-describedby=\"error\"",
         ),
         None => (String::new(), ""),
@@ -47,9 +39,7 @@ mod tests {
     use super::*;
 
     fn input<'h>(html: &'h str, name: &str) -> &'h str {
-        let start = html
-            .find(&format!("<input id=\"{name}\""))
-            .expect("input present");
+        let start = html.find(&format!("<input id=\"{name}\"")).expect("input present");
         let len = html[start..].find('>').unwrap();
         &html[start..=start + len]
     }
@@ -91,12 +81,7 @@ mod tests {
 
     #[test]
     fn never_carries_a_password_value() {
-        let html = login_page(
-            &form(),
-            "App",
-            Some("alice"),
-            Some("Incorrect username or password"),
-        );
+        let html = login_page(&form(), "App", Some("alice"), Some("Incorrect username or password"));
         assert!(!input(&html, "password").contains("value="));
     }
 
@@ -107,9 +92,7 @@ mod tests {
         assert!(!without.contains("aria-describedby"));
 
         let with = login_page(&form(), "App", None, Some("Incorrect username or password"));
-        assert!(with.contains(
-            "<p class=\"alert\" id=\"error\" role=\"alert\">Incorrect username or password</p>"
-        ));
+        assert!(with.contains("<p class=\"alert\" id=\"error\" role=\"alert\">Incorrect username or password</p>"));
         assert!(
             with.find("role=\"alert\"") < with.find("<form"),
             "error sits above the form"
@@ -122,9 +105,7 @@ mod tests {
     fn escapes_client_name_hint_and_error() {
         let html = login_page(&form(), HOSTILE, Some("a\"b' onfocus='x"), Some(HOSTILE));
         assert!(!html.contains("<script>"));
-        assert!(html.contains(&format!(
-            "to continue to <strong>{HOSTILE_ESCAPED}</strong>"
-        )));
+        assert!(html.contains(&format!("to continue to <strong>{HOSTILE_ESCAPED}</strong>")));
         assert!(html.contains(&format!("role=\"alert\">{HOSTILE_ESCAPED}</p>")));
         assert!(input(&html, "username").contains("value=\"a&quot;b&#39; onfocus=&#39;x\""));
     }

@@ -6,21 +6,11 @@ use super::{decision_form, escape, page, FormContext, PRODUCT};
 /// Asks whether to sign out; names the application that asked, if known.
 pub fn logout_page(form: &FormContext, client_name: Option<&str>) -> String {
     let requested_by = client_name
-        .map(|c| {
-            format!(
-                "<p class=\"sub\">Requested by <strong>{}</strong></p>\n",
-                escape(c)
-            )
-        })
+        .map(|c| format!("<p class=\"sub\">Requested by <strong>{}</strong></p>\n", escape(c)))
         .unwrap_or_default();
     let body = format!(
         "<h1>Sign out of {PRODUCT}?</h1>\n{requested_by}{}",
-        decision_form(
-            form,
-            "logout",
-            ("yes", "Sign out"),
-            ("no", "Stay signed in")
-        ),
+        decision_form(form, "logout", ("yes", "Sign out"), ("no", "Stay signed in")),
     );
     page("Sign out", &body)
 }
@@ -44,8 +34,7 @@ mod tests {
         assert_hidden_fields(&html, "logout");
         assert!(html.contains("<h1>Sign out of edge-oidc?</h1>"));
         assert!(html.contains("Requested by <strong>Example App</strong>"));
-        assert!(html
-            .contains("<button type=\"submit\" name=\"decision\" value=\"yes\">Sign out</button>"));
+        assert!(html.contains("<button type=\"submit\" name=\"decision\" value=\"yes\">Sign out</button>"));
         assert!(html.contains(
             "<button type=\"submit\" name=\"decision\" value=\"no\" class=\"secondary\">Stay signed in</button>"
         ));

@@ -136,12 +136,7 @@ fn hidden(name: &str, value: &str) -> String {
 
 /// A form whose only inputs are its hidden fields and two submit buttons
 /// named `decision`: `primary` and `secondary` are `(value, label)`.
-fn decision_form(
-    form: &FormContext,
-    step: &str,
-    primary: (&str, &str),
-    secondary: (&str, &str),
-) -> String {
+fn decision_form(form: &FormContext, step: &str, primary: (&str, &str), secondary: (&str, &str)) -> String {
     format!(
         "{}<div class=\"actions\">\n\
          <button type=\"submit\" name=\"decision\" value=\"{}\">{}</button>\n\
@@ -225,27 +220,16 @@ mod tests {
     #[test]
     fn every_page_shares_the_accessible_skeleton() {
         for (name, html) in all_pages() {
-            assert!(
-                html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"),
-                "{name}: lang"
-            );
+            assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"), "{name}: lang");
             assert!(html.contains("<meta charset=\"utf-8\">"), "{name}: charset");
             assert!(
-                html.contains(
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                ),
+                html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"),
                 "{name}: viewport"
             );
             assert_eq!(html.matches("<h1>").count(), 1, "{name}: one h1");
             assert_eq!(html.matches("<main>").count(), 1, "{name}: one main");
-            assert!(
-                html.contains("prefers-color-scheme:dark"),
-                "{name}: dark styles"
-            );
-            assert!(
-                html.contains(":focus-visible{outline:"),
-                "{name}: focus outline"
-            );
+            assert!(html.contains("prefers-color-scheme:dark"), "{name}: dark styles");
+            assert!(html.contains(":focus-visible{outline:"), "{name}: focus outline");
             for banned in ["<script", "<link", "src=", "href=", "http://", "https://"] {
                 assert!(!html.contains(banned), "{name}: must not contain {banned}");
             }
@@ -278,11 +262,7 @@ mod tests {
         assert_eq!(get("referrer-policy"), Some("no-referrer"));
         assert_eq!(get("cache-control"), Some("no-store"));
         let csp = get("content-security-policy").unwrap();
-        for directive in [
-            "default-src 'none'",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-        ] {
+        for directive in ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"] {
             assert!(csp.contains(directive), "CSP lacks {directive}");
         }
         assert!(
@@ -290,9 +270,6 @@ mod tests {
             "form-action would block the redirect after POST"
         );
         assert!(!csp.contains("script-src"), "pages need no scripts");
-        assert!(
-            !csp.contains("  "),
-            "CSP line continuation left double spaces"
-        );
+        assert!(!csp.contains("  "), "CSP line continuation left double spaces");
     }
 }

@@ -1,10 +1,8 @@
 //! The consent step: the page listing what the client asks for, and its
 //! submission (`step=consent`, `decision=allow|deny`).
 
-use super::{
-    display_name, form_fields, load_client, open_form, page_error, proceed, redirect_error,
-    stale_form, Browser, Pending,
-};
+use super::{display_name, load_client, proceed, redirect_error, Pending};
+use crate::endpoints::browser::{form_fields, open_form, page_error, stale_form, Browser};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
 use crate::protocol::authorize::{scope_descriptions, AuthorizationRequest};
@@ -44,12 +42,7 @@ pub async fn page(
 }
 
 /// Remembers the allowed scopes together with any allowed before.
-async fn remember(
-    ctx: &Ctx,
-    sub: &str,
-    client_id: &str,
-    scopes: &[String],
-) -> crate::protocol::error::OAuthResult<()> {
+async fn remember(ctx: &Ctx, sub: &str, client_id: &str, scopes: &[String]) -> crate::protocol::error::OAuthResult<()> {
     let store = ctx.records()?;
     let key = ConsentRecord::key_for(sub, client_id);
     let mut record: ConsentRecord = store.get(&key).await?.unwrap_or(ConsentRecord {
@@ -67,7 +60,7 @@ async fn remember(
 }
 
 pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
-    let Some(pending) = open_form(params, ctx, browser, "consent").await? else {
+    let Some(pending) = open_form::<Pending>(params, ctx, browser, "consent").await? else {
         return stale_form(browser);
     };
     let Some(client) = load_client(ctx, &pending.req.client_id).await? else {
@@ -83,15 +76,7 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
         Some("allow") => {
             let sub = pending.sub.as_deref().unwrap_or_default();
             remember(ctx, sub, &client.client_id, &pending.req.scopes).await?;
-            proceed(
-                pending.req,
-                &client,
-                ctx,
-                browser,
-                pending.fresh_login,
-                true,
-            )
-            .await
+            proceed(pending.req, &client, ctx, browser, pending.fresh_login, true).await
         }
         Some("deny") => {
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");

@@ -1,9 +1,7 @@
 //! The login step: the form, and its submission (`step=login`).
 
-use super::{
-    display_name, form_fields, load_client, open_form, proceed, secure, stale_form, Browser,
-    Pending, SESSION_COOKIE,
-};
+use super::{display_name, load_client, proceed, Pending};
+use crate::endpoints::browser::{form_fields, open_form, secure, stale_form, Browser, SESSION_COOKIE};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
 use crate::grants::password::verify_password;
@@ -40,17 +38,8 @@ pub async fn page(
         handle: &handle,
         csrf: &csrf,
     };
-    let body = login_page(
-        &form,
-        display_name(client),
-        pending.req.login_hint.as_deref(),
-        error,
-    );
-    html(
-        if error.is_some() { 401 } else { 200 },
-        body,
-        &browser.cookies,
-    )
+    let body = login_page(&form, display_name(client), pending.req.login_hint.as_deref(), error);
+    html(if error.is_some() { 401 } else { 200 }, body, &browser.cookies)
 }
 
 /// Checks the password; an unknown username costs the same PBKDF2 work as
@@ -73,7 +62,7 @@ async fn authenticate(
 }
 
 pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
-    let Some(pending) = open_form(params, ctx, browser, "login").await? else {
+    let Some(pending) = open_form::<Pending>(params, ctx, browser, "login").await? else {
         return stale_form(browser);
     };
     let Some(client) = load_client(ctx, &pending.req.client_id).await? else {
@@ -102,9 +91,7 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
         expires_at: ctx.now + ttl,
     };
     store.put(&session).await?;
-    browser
-        .cookies
-        .push(set_cookie(SESSION_COOKIE, &sid, ttl, secure(ctx)));
+    browser.cookies.push(set_cookie(SESSION_COOKIE, &sid, ttl, secure(ctx)));
     browser.session = Some(session);
     proceed(pending.req, &client, ctx, browser, true, false).await
 }

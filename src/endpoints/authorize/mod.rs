@@ -9,33 +9,25 @@
 mod consent;
 mod login;
 
-use super::http::{content_type, cookie, html, read_body, redirect, utf8, Reply};
+use super::browser::{page_error, read_browser, secure, Browser, SESSION_COOKIE};
+use super::http::{content_type, read_body, redirect, utf8, Reply};
 use super::Ctx;
 use crate::grants::authorization_code::issue_code;
 use crate::grants::Site;
 use crate::protocol::authorize::{
-    error_redirect, interaction_error, needs_consent, needs_login, requested_client_id,
-    success_redirect, validate, AuthorizationRequest, AuthorizeError,
+    error_redirect, interaction_error, needs_consent, needs_login, requested_client_id, success_redirect, validate,
+    AuthorizationRequest, AuthorizeError,
 };
 use crate::protocol::client::ClientRecord;
 use crate::protocol::cookie::set_cookie;
-use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{invalid_request, OAuthError, OAuthResult};
-use crate::protocol::handle::{csrf_matches, csrf_token, open, seal};
 use crate::protocol::params::{parse_form_lenient, Params};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::user::UserRecord;
-use crate::random;
 use crate::store::durable::DurableGrants;
-use crate::store::{keys, RecordStore};
-use crate::ui;
+use crate::store::RecordStore;
 use serde::{Deserialize, Serialize};
 use worker::{Method, Request};
-
-pub const SESSION_COOKIE: &str = "oidc_session";
-const BROWSER_COOKIE: &str = "oidc_browser";
-/// How long a person has to fill in a login or consent form.
-const FORM_TTL: u64 = 900;
 
 /// The pending request sealed into a form's `handle`.
 #[derive(Serialize, Deserialize)]
@@ -47,15 +39,6 @@ pub struct Pending {
     pub sub: Option<String>,
 }
 
-/// What the browser brings: its session and its CSRF nonce.
-pub struct Browser {
-    pub session: Option<SessionRecord>,
-    pub nonce: Option<String>,
-    pub after_post: bool,
-    /// Cookies to set on whatever this request answers.
-    pub cookies: Vec<String>,
-}
-
 pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
     let after_post = req.method() == Method::Post;
     // OIDC Core §3.1.2.1: a POST carries its parameters form-serialised in
@@ -63,10 +46,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
     // known, so that the error can go where it belongs (`validate`).
     let params = if after_post {
         if content_type(&req) != "application/x-www-form-urlencoded" {
-            return Err(invalid_request(
-                "the request body must be application/x-www-form-urlencoded",
-            )
-            .with_status(415));
+            return Err(invalid_request("the request body must be application/x-www-form-urlencoded").with_status(415));
         }
         parse_form_lenient(utf8(&read_body(&mut req).await?)?)?
     } else {
@@ -80,43 +60,12 @@ pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
     }
 }
 
-/// The browser's session (if live) and its CSRF nonce, from its cookies.
-async fn read_browser(req: &Request, ctx: &Ctx, after_post: bool) -> OAuthResult<Browser> {
-    let session = match cookie(req, SESSION_COOKIE) {
-        Some(sid) => {
-            let record: Option<SessionRecord> = ctx.records()?.get(&secret_hash(&sid)).await?;
-            record.filter(|s| s.is_live(ctx.now))
-        }
-        None => None,
-    };
-    Ok(Browser {
-        session,
-        nonce: cookie(req, BROWSER_COOKIE),
-        after_post,
-        cookies: Vec::new(),
-    })
-}
-
-pub fn secure(ctx: &Ctx) -> bool {
-    ctx.issuer.starts_with("https://")
-}
-
 pub fn site(ctx: &Ctx) -> Site<'_> {
     Site {
         issuer: &ctx.issuer,
         config: &ctx.config,
         now: ctx.now,
     }
-}
-
-/// A page telling the person the request cannot go on, never a redirect:
-/// used when the client or its redirect URI cannot be trusted.
-pub fn page_error(browser: &Browser, description: &str) -> Reply {
-    html(
-        400,
-        ui::error_page("This sign-in request cannot continue", description),
-        &browser.cookies,
-    )
 }
 
 /// Answers an error in the form it deserves (RFC 6749 §4.1.2.1).
@@ -136,12 +85,7 @@ pub fn answer_error(e: AuthorizeError, ctx: &Ctx, browser: &Browser) -> Reply {
 }
 
 /// Redirects `error` to the client of a validated request.
-pub fn redirect_error(
-    req: &AuthorizationRequest,
-    error: OAuthError,
-    ctx: &Ctx,
-    browser: &Browser,
-) -> Reply {
+pub fn redirect_error(req: &AuthorizationRequest, error: OAuthError, ctx: &Ctx, browser: &Browser) -> Reply {
     let e = AuthorizeError::Redirect {
         redirect_uri: req.redirect_uri.clone(),
         state: req.state.clone(),
@@ -151,11 +95,7 @@ pub fn redirect_error(
 }
 
 pub fn display_name(client: &ClientRecord) -> &str {
-    client
-        .metadata
-        .client_name
-        .as_deref()
-        .unwrap_or(&client.client_id)
+    client.metadata.client_name.as_deref().unwrap_or(&client.client_id)
 }
 
 pub async fn load_client(ctx: &Ctx, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
@@ -186,12 +126,7 @@ pub async fn proceed(
     fresh_consent: bool,
 ) -> Reply {
     let session = browser.session.clone();
-    let login = needs_login(
-        &req,
-        session.as_ref().map(|s| s.auth_time),
-        ctx.now,
-        fresh_login,
-    );
+    let login = needs_login(&req, session.as_ref().map(|s| s.auth_time), ctx.now, fresh_login);
     let remembered: Option<ConsentRecord> = match (&session, login) {
         (Some(s), false) => {
             ctx.records()?
@@ -200,19 +135,12 @@ pub async fn proceed(
         }
         _ => None,
     };
-    let consent = !login
-        && needs_consent(
-            &req,
-            remembered.as_ref().map(|c| c.scopes.as_slice()),
-            fresh_consent,
-        );
+    let consent = !login && needs_consent(&req, remembered.as_ref().map(|c| c.scopes.as_slice()), fresh_consent);
     if let Some(error) = interaction_error(&req, login, consent) {
         return redirect_error(&req, error, ctx, browser);
     }
     match session {
-        Some(session) if !login && consent => {
-            consent::page(req, client, ctx, browser, &session, fresh_login).await
-        }
+        Some(session) if !login && consent => consent::page(req, client, ctx, browser, &session, fresh_login).await,
         Some(session) if !login => finish(req, client, ctx, browser, &session).await,
         _ => login::page(req, client, ctx, browser, None).await,
     }
@@ -230,73 +158,11 @@ async fn finish(
     let Some(user) = user.filter(|u| u.sub == session.sub) else {
         // The account was deleted or replaced since this login.
         browser.session = None;
-        browser
-            .cookies
-            .push(set_cookie(SESSION_COOKIE, "", 0, secure(ctx)));
+        browser.cookies.push(set_cookie(SESSION_COOKIE, "", 0, secure(ctx)));
         return login::page(req, client, ctx, browser, None).await;
     };
     let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
     let code = issue_code(&grants, &site(ctx), &req, &user, session).await?;
     let location = success_redirect(&req.redirect_uri, &code, req.state.as_deref(), &ctx.issuer);
     redirect(browser.after_post, &location, &browser.cookies)
-}
-
-async fn form_secret(ctx: &Ctx) -> OAuthResult<Vec<u8>> {
-    Ok(keys::ring(&ctx.env, &ctx.config, ctx.now)
-        .await?
-        .form_secret
-        .as_bytes()
-        .to_vec())
-}
-
-/// The hidden fields for a form: the sealed pending request and a CSRF
-/// token bound to this browser (whose nonce cookie is set if missing).
-pub async fn form_fields(
-    ctx: &Ctx,
-    browser: &mut Browser,
-    purpose: &str,
-    pending: &Pending,
-) -> OAuthResult<(String, String)> {
-    let secret = form_secret(ctx).await?;
-    if browser.nonce.is_none() {
-        let nonce = random::token();
-        browser
-            .cookies
-            .push(set_cookie(BROWSER_COOKIE, &nonce, 30 * 86_400, secure(ctx)));
-        browser.nonce = Some(nonce);
-    }
-    let handle = seal(&secret, purpose, pending, ctx.now, FORM_TTL);
-    let csrf = csrf_token(
-        &secret,
-        browser.nonce.as_deref().unwrap_or_default(),
-        &handle,
-    );
-    Ok((handle, csrf))
-}
-
-/// Opens a posted form: its handle must be ours, fresh and for `purpose`,
-/// and its CSRF token must match this browser. `None` means refuse.
-pub async fn open_form(
-    params: &Params,
-    ctx: &Ctx,
-    browser: &Browser,
-    purpose: &str,
-) -> OAuthResult<Option<Pending>> {
-    let (Some(handle), Some(csrf), Some(nonce)) = (
-        params.get("handle"),
-        params.get("csrf"),
-        browser.nonce.as_deref(),
-    ) else {
-        return Ok(None);
-    };
-    let secret = form_secret(ctx).await?;
-    if !csrf_matches(&secret, nonce, handle, csrf) {
-        return Ok(None);
-    }
-    Ok(open(&secret, purpose, handle, ctx.now))
-}
-
-/// The page shown for a form that cannot be trusted or has expired.
-pub fn stale_form(browser: &Browser) -> Reply {
-    page_error(browser, "This form has expired or did not come from this browser. Go back to the application and sign in again.")
 }

@@ -61,9 +61,7 @@ fn outcome(result: &Result<AuthorizationRequest, AuthorizeError>) -> Want {
             Page
         }
         Err(AuthorizeError::Redirect {
-            redirect_uri,
-            error,
-            ..
+            redirect_uri, error, ..
         }) => {
             assert_eq!(redirect_uri, CB);
             Redirect(error.code)
@@ -205,26 +203,18 @@ fn a_valid_request_is_captured_whole() {
     };
     assert_eq!(req, want);
     let json = serde_json::to_string(&req).unwrap();
-    assert_eq!(
-        serde_json::from_str::<AuthorizationRequest>(&json).unwrap(),
-        req
-    );
+    assert_eq!(serde_json::from_str::<AuthorizationRequest>(&json).unwrap(), req);
 }
 
 #[test]
 fn scope_defaults_and_offline_access() {
     let scopes = |extra: Value, remove: &'static [&'static str], add: &str| {
-        validate(&params(remove, add), Some(&client(extra)))
-            .unwrap()
-            .scopes
+        validate(&params(remove, add), Some(&client(extra))).unwrap().scopes
     };
     let registered = json!({ "scope": "openid profile" });
     assert_eq!(scopes(registered, &["scope"], ""), ["openid", "profile"]);
     let offline = "scope=openid+offline_access";
-    assert_eq!(
-        scopes(json!({}), &["scope"], offline),
-        ["openid", "offline_access"]
-    );
+    assert_eq!(scopes(json!({}), &["scope"], offline), ["openid", "offline_access"]);
     let no_refresh = json!({ "grant_types": ["authorization_code"] });
     assert_eq!(scopes(no_refresh, &["scope"], offline), ["openid"]);
 }
@@ -278,10 +268,7 @@ fn error_redirects_carry_error_state_and_iss() {
         ("state", "s"),
         ("iss", ISS),
     ];
-    let want: Vec<(String, String)> = want
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let want: Vec<(String, String)> = want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     assert_eq!(got, want);
     assert!(!error_redirect(CB, &e, None, ISS).contains("state="));
 }
@@ -361,9 +348,7 @@ fn consent_rules() {
 
 #[test]
 fn prompt_none_turns_interaction_into_errors() {
-    let code = |prompt, login, consent| {
-        interaction_error(&request(prompt, None), login, consent).map(|e| e.code)
-    };
+    let code = |prompt, login, consent| interaction_error(&request(prompt, None), login, consent).map(|e| e.code);
     assert_eq!(code(NONE, true, true), Some(ErrorCode::LoginRequired));
     assert_eq!(code(NONE, false, true), Some(ErrorCode::ConsentRequired));
     assert_eq!(code(NONE, false, false), None);
@@ -377,10 +362,7 @@ fn scopes_are_described_in_plain_words() {
         .map(String::from)
         .into();
     let got = scope_descriptions(&scopes);
-    assert_eq!(
-        got[0],
-        ("openid".into(), "Sign you in with your account".into())
-    );
+    assert_eq!(got[0], ("openid".into(), "Sign you in with your account".into()));
     assert_eq!(got[1].1, "Your email address");
     assert!(got[2].1.contains("refresh tokens"));
     assert_eq!(got[3], ("api:read".into(), "api:read".into()));

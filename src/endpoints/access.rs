@@ -1,0 +1,32 @@
+//! Checking an access token presented to us (userinfo, introspection): our
+//! signature, RFC 9068 claims, and — for tokens issued from a grant — that
+//! the grant still stands, so revocation takes effect at once.
+
+use super::Ctx;
+use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::grant::{Grant, GrantOp, GrantReply};
+use crate::protocol::token::{check_access_token_claims, VerifiedAccessToken};
+use crate::store::durable::DurableGrants;
+use crate::store::{keys, GrantStore};
+
+fn invalid(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidToken, description)
+}
+
+pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(VerifiedAccessToken, Option<Box<Grant>>)> {
+    let (typ, claims) = keys::verify_jwt(&ctx.env, &ctx.config, ctx.now, token)
+        .await?
+        .ok_or_else(|| invalid("the access token is invalid"))?;
+    let token = check_access_token_claims(&typ, &claims, &ctx.issuer, ctx.now)?;
+    let grant = match &token.grant_id {
+        Some(id) => {
+            let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
+            match grants.apply(id, GrantOp::Get, ctx.now).await? {
+                GrantReply::Ok { grant } => Some(grant),
+                GrantReply::Refused { .. } => return Err(invalid("the access token has been revoked")),
+            }
+        }
+        None => None,
+    };
+    Ok((token, grant))
+}

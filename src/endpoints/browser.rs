@@ -1,0 +1,118 @@
+//! What a person's browser brings to the pages: its login session, a CSRF
+//! nonce, and the forms it posts back (sealed handle + CSRF token).
+
+use super::http::{cookie, html, Reply};
+use super::Ctx;
+use crate::protocol::cookie::set_cookie;
+use crate::protocol::encoding::secret_hash;
+use crate::protocol::error::OAuthResult;
+use crate::protocol::handle::{csrf_matches, csrf_token, open, seal};
+use crate::protocol::params::Params;
+use crate::protocol::session::SessionRecord;
+use crate::random;
+use crate::store::{keys, RecordStore};
+use crate::ui;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::Request;
+
+pub const SESSION_COOKIE: &str = "oidc_session";
+const BROWSER_COOKIE: &str = "oidc_browser";
+/// How long a person has to fill in a form.
+const FORM_TTL: u64 = 900;
+
+/// What the browser brings: its session and its CSRF nonce.
+pub struct Browser {
+    pub session: Option<SessionRecord>,
+    pub nonce: Option<String>,
+    pub after_post: bool,
+    /// Cookies to set on whatever this request answers.
+    pub cookies: Vec<String>,
+}
+
+/// The browser's session (if live) and its CSRF nonce, from its cookies.
+pub async fn read_browser(req: &Request, ctx: &Ctx, after_post: bool) -> OAuthResult<Browser> {
+    let session = match cookie(req, SESSION_COOKIE) {
+        Some(sid) => {
+            let record: Option<SessionRecord> = ctx.records()?.get(&secret_hash(&sid)).await?;
+            record.filter(|s| s.is_live(ctx.now))
+        }
+        None => None,
+    };
+    Ok(Browser {
+        session,
+        nonce: cookie(req, BROWSER_COOKIE),
+        after_post,
+        cookies: Vec::new(),
+    })
+}
+
+pub fn secure(ctx: &Ctx) -> bool {
+    ctx.issuer.starts_with("https://")
+}
+
+/// A page telling the person the request cannot go on, never a redirect:
+/// used when the client or its redirect URI cannot be trusted.
+pub fn page_error(browser: &Browser, description: &str) -> Reply {
+    html(
+        400,
+        ui::error_page("This sign-in request cannot continue", description),
+        &browser.cookies,
+    )
+}
+
+async fn form_secret(ctx: &Ctx) -> OAuthResult<Vec<u8>> {
+    Ok(keys::ring(&ctx.env, &ctx.config, ctx.now)
+        .await?
+        .form_secret
+        .as_bytes()
+        .to_vec())
+}
+
+/// The hidden fields for a form: the sealed pending request and a CSRF
+/// token bound to this browser (whose nonce cookie is set if missing).
+pub async fn form_fields(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    purpose: &str,
+    pending: &impl Serialize,
+) -> OAuthResult<(String, String)> {
+    let secret = form_secret(ctx).await?;
+    if browser.nonce.is_none() {
+        let nonce = random::token();
+        browser
+            .cookies
+            .push(set_cookie(BROWSER_COOKIE, &nonce, 30 * 86_400, secure(ctx)));
+        browser.nonce = Some(nonce);
+    }
+    let handle = seal(&secret, purpose, pending, ctx.now, FORM_TTL);
+    let csrf = csrf_token(&secret, browser.nonce.as_deref().unwrap_or_default(), &handle);
+    Ok((handle, csrf))
+}
+
+/// Opens a posted form: its handle must be ours, fresh and for `purpose`,
+/// and its CSRF token must match this browser. `None` means refuse.
+pub async fn open_form<T: DeserializeOwned>(
+    params: &Params,
+    ctx: &Ctx,
+    browser: &Browser,
+    purpose: &str,
+) -> OAuthResult<Option<T>> {
+    let (Some(handle), Some(csrf), Some(nonce)) = (params.get("handle"), params.get("csrf"), browser.nonce.as_deref())
+    else {
+        return Ok(None);
+    };
+    let secret = form_secret(ctx).await?;
+    if !csrf_matches(&secret, nonce, handle, csrf) {
+        return Ok(None);
+    }
+    Ok(open(&secret, purpose, handle, ctx.now))
+}
+
+/// The page shown for a form that cannot be trusted or has expired.
+pub fn stale_form(browser: &Browser) -> Reply {
+    page_error(
+        browser,
+        "This form has expired or did not come from this browser. Go back to the application and sign in again.",
+    )
+}

@@ -1,0 +1,55 @@
+//! `POST /token` (RFC 6749 §3.2): client authentication, then the grant.
+//! Every answer, errors included, carries `Cache-Control: no-store` and
+//! `Pragma: no-cache` (§5.1), which `http::json` and `http::error_response`
+//! always set.
+
+use super::http::{body_params, json, Reply};
+use super::{authenticate_client, Ctx};
+use crate::grants::{authorization_code, client_credentials, refresh_token, Site};
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::token::{parse_token_request, TokenRequest};
+use crate::store::durable::DurableGrants;
+use crate::store::keys::PlatformSigner;
+use worker::Request;
+
+pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
+    let params = body_params(&mut req).await?;
+    let client = authenticate_client(&req, &params, ctx).await?;
+    let grant = parse_token_request(&params)?;
+    // RFC 6749 §5.2 unauthorized_client: "The authenticated client is not
+    // authorized to use this authorization grant type."
+    if !client.allows_grant(grant.grant_type()) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client is not registered for this grant type",
+        ));
+    }
+    let site = Site {
+        issuer: &ctx.issuer,
+        config: &ctx.config,
+        now: ctx.now,
+    };
+    let signer = PlatformSigner {
+        env: &ctx.env,
+        config: &ctx.config,
+        now: ctx.now,
+    };
+    let body = match grant {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
+            authorization_code::exchange(&grants, &signer, &site, &client, &code, redirect_uri, code_verifier).await?
+        }
+        TokenRequest::RefreshToken { refresh_token, scope } => {
+            let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
+            refresh_token::refresh(&grants, &signer, &site, &client, &refresh_token, scope.as_deref()).await?
+        }
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials::issue(&signer, &site, &client, scope.as_deref()).await?
+        }
+    };
+    json(200, &body)
+}

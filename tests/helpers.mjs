@@ -1,0 +1,78 @@
+// Shared harness for the integration tests: runs the built worker
+// (build/worker/shim.mjs, from scripts/setup.sh) in miniflare, with the same
+// bindings as wrangler.toml.
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { existsSync, readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const ADMIN_TOKEN = "test-admin-token";
+
+/** compatibility_date from wrangler.toml, so tests run what `wrangler dev` runs. */
+export const COMPATIBILITY_DATE = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8")
+  .match(/^compatibility_date\s*=\s*"([^"]+)"/m)[1];
+
+/**
+ * Chromium for browser tests (playwright-core's `chromium.launch({ executablePath })`):
+ * $CHROMIUM_PATH, else Debian's /usr/bin/chromium (scripts/test.sh installs it), else
+ * null: browser tests then skip with `{ skip: "no chromium" }`.
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH
+  || (existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : null);
+
+/** A TCP port that is free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the worker. `persistDir`: keep KV / Durable Object state there (to
+ * restart on the same state); by default every worker starts empty.
+ * `vars`: extra env vars / secrets. Returns { mf, url, fetch(path, init), stop() };
+ * `url` is a real HTTP origin (for openid-client, browsers), `fetch` skips the
+ * network and never follows redirects unless told to.
+ */
+export async function startWorker({ persistDir, vars = {} } = {}) {
+  // miniflare 5 (the one wrangler 4.164 pins) has a new options schema; its
+  // convertV4MiniflareOptions() takes the familiar miniflare 4 shape (and leaves
+  // the cross-process dev registry off, so tests never see other sessions).
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    // The three files worker-build writes; the first is the entry point. (miniflare 5
+    // no longer takes `scriptPath` + `modulesRules` globs: the module list is explicit.)
+    modules: [
+      { type: "ESModule", path: path.join(ROOT, "build/worker/shim.mjs") },
+      { type: "ESModule", path: path.join(ROOT, "build/index.js") },
+      { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
+    ],
+    // shim.mjs imports ../index.js: module names are relative to build/.
+    modulesRoot: path.join(ROOT, "build"),
+    compatibilityDate: COMPATIBILITY_DATE,
+    kvNamespaces: ["OIDC_KV"],
+    durableObjects: {
+      GRANTS: { className: "GrantObject", useSQLite: true },
+      KEYRING: { className: "KeyRing", useSQLite: true },
+    },
+    bindings: { ADMIN_TOKEN, ...vars },
+    // One root for all storage (miniflare 5 dropped kvPersist / durableObjectsPersist).
+    // Unset = an ephemeral temp dir that dispose() removes.
+    ...(persistDir ? { resourcePersistencePath: path.resolve(persistDir) } : {}),
+    host: "127.0.0.1",
+    port: await freePort(),
+  }));
+  const url = (await mf.ready).origin;
+  return {
+    mf,
+    url,
+    fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, url), { redirect: "manual", ...init }),
+    stop: () => mf.dispose(),
+  };
+}
