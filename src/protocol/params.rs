@@ -47,10 +47,11 @@ impl Params {
         if value.is_empty() {
             return;
         }
-        if self.values.contains_key(&name) {
-            self.repeated.push(name);
-        } else {
-            self.values.insert(name, value);
+        match self.values.entry(name) {
+            std::collections::hash_map::Entry::Occupied(e) => self.repeated.push(e.key().clone()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(value);
+            }
         }
     }
 }
