@@ -37,22 +37,25 @@ pub struct Config {
     pub key_rotation_interval: u64,
 }
 
+/// The defaults, documented in the README's configuration table.
+pub const DEFAULTS: Config = Config {
+    issuer: None,
+    admin_token: None,
+    signing_keys: None,
+    access_token_ttl: 3600,
+    access_token_alg: SigningAlg::ES256,
+    id_token_ttl: 3600,
+    code_ttl: 60,
+    refresh_token_policy: RefreshTokenPolicy::OfflineAccess,
+    refresh_token_idle_ttl: 30 * 86_400,
+    refresh_token_absolute_ttl: 90 * 86_400,
+    session_ttl: 86_400,
+    key_rotation_interval: 30 * 86_400,
+};
+
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            issuer: None,
-            admin_token: None,
-            signing_keys: None,
-            access_token_ttl: 3600,
-            access_token_alg: SigningAlg::ES256,
-            id_token_ttl: 3600,
-            code_ttl: 60,
-            refresh_token_policy: RefreshTokenPolicy::OfflineAccess,
-            refresh_token_idle_ttl: 30 * 86_400,
-            refresh_token_absolute_ttl: 90 * 86_400,
-            session_ttl: 86_400,
-            key_rotation_interval: 30 * 86_400,
-        }
+        DEFAULTS
     }
 }
 

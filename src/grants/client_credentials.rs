@@ -31,3 +31,44 @@ pub async fn issue(
     };
     Ok(mint(signer, site, &subject, None).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::grants::testing::{claims_of, client, FakeSigner};
+    use crate::protocol::error::ErrorCode;
+    use futures::executor::block_on;
+    use serde_json::json;
+
+    fn issue_for(scope: Option<&str>) -> OAuthResult<Value> {
+        let config = Config::default();
+        let site = Site {
+            issuer: "https://op.example",
+            config: &config,
+            now: 100,
+        };
+        let c = client(json!({"grant_types": ["client_credentials"], "scope": "read write"}));
+        block_on(issue(&FakeSigner, &site, &c, scope))
+    }
+
+    #[test]
+    fn access_token_only_for_the_client_itself() {
+        let body = issue_for(Some("read")).unwrap();
+        assert_eq!(body["scope"], "read");
+        assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
+        let (_, typ, at) = claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!(typ, "at+jwt");
+        assert_eq!(
+            (at["sub"].clone(), at["client_id"].clone()),
+            (json!("client-1"), json!("client-1"))
+        );
+        assert!(at.get("gid").is_none());
+    }
+
+    #[test]
+    fn scopes_are_limited_to_the_registration() {
+        assert_eq!(issue_for(None).unwrap()["scope"], "read write");
+        assert_eq!(issue_for(Some("admin")).unwrap_err().code, ErrorCode::InvalidScope);
+    }
+}

@@ -56,3 +56,124 @@ pub async fn refresh(
     let new_token = compose_token(grant_id, &new_secret);
     Ok(mint(signer, site, &subject, Some(&new_token)).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, RefreshTokenPolicy};
+    use crate::grants::authorization_code::{exchange, issue_code};
+    use crate::grants::testing::{claims_of, client, confidential_client, session, user, FakeSigner};
+    use crate::protocol::authorize::{AuthorizationRequest, Prompt};
+    use crate::protocol::error::ErrorCode;
+    use crate::store::memory::MemoryGrants;
+    use futures::executor::block_on;
+    use serde_json::json;
+
+    const CONFIG: Config = Config {
+        refresh_token_policy: RefreshTokenPolicy::Always,
+        ..crate::config::DEFAULTS
+    };
+
+    fn site(now: u64) -> Site<'static> {
+        Site {
+            issuer: "https://op.example",
+            config: &CONFIG,
+            now,
+        }
+    }
+
+    /// A redeemed grant's first refresh token.
+    fn first_refresh(grants: &MemoryGrants) -> String {
+        let req = AuthorizationRequest {
+            client_id: "client-1".into(),
+            redirect_uri: "https://rp.example/cb".into(),
+            scopes: vec!["openid".into(), "email".into()],
+            state: None,
+            nonce: Some("n".into()),
+            code_challenge: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+        };
+        let code = block_on(issue_code(grants, &site(1000), &req, &user(), &session(990))).unwrap();
+        let c = confidential_client();
+        let body = block_on(exchange(
+            grants,
+            &FakeSigner,
+            &site(1001),
+            &c,
+            &code,
+            Some(req.redirect_uri),
+            None,
+        ))
+        .unwrap();
+        body["refresh_token"].as_str().unwrap().to_string()
+    }
+
+    fn refresh_at(grants: &MemoryGrants, token: &str, scope: Option<&str>, now: u64) -> OAuthResult<Value> {
+        block_on(refresh(
+            grants,
+            &FakeSigner,
+            &site(now),
+            &confidential_client(),
+            token,
+            scope,
+        ))
+    }
+
+    #[test]
+    fn rotates_and_returns_an_oidc_12_2_id_token() {
+        let grants = MemoryGrants::default();
+        let rt1 = first_refresh(&grants);
+        let body = refresh_at(&grants, &rt1, None, 2000).unwrap();
+        let rt2 = body["refresh_token"].as_str().unwrap();
+        assert_ne!(rt1, rt2);
+        assert_eq!(body["scope"], "openid email");
+        let (_, _, id) = claims_of(body["id_token"].as_str().unwrap());
+        assert_eq!((id["auth_time"].clone(), id["iat"].clone()), (json!(990), json!(2000)));
+        assert!(id.get("nonce").is_none());
+        assert_eq!(refresh_at(&grants, rt2, None, 2001).unwrap()["scope"], "openid email");
+    }
+
+    #[test]
+    fn reuse_revokes_every_later_token() {
+        let grants = MemoryGrants::default();
+        let rt1 = first_refresh(&grants);
+        let rt2 = refresh_at(&grants, &rt1, None, 2000).unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            refresh_at(&grants, &rt1, None, 2001).unwrap_err().code,
+            ErrorCode::InvalidGrant
+        );
+        assert_eq!(
+            refresh_at(&grants, &rt2, None, 2002).unwrap_err().description,
+            Refusal::Revoked.description()
+        );
+    }
+
+    #[test]
+    fn scope_narrows_but_never_widens_and_client_is_bound() {
+        let grants = MemoryGrants::default();
+        let rt1 = first_refresh(&grants);
+        assert_eq!(
+            refresh_at(&grants, &rt1, Some("openid profile"), 2000)
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidScope
+        );
+        let narrowed = refresh_at(&grants, &rt1, Some("openid"), 2001).unwrap();
+        assert_eq!(narrowed["scope"], "openid");
+        let other = client(
+            json!({"redirect_uris": ["https://rp.example/cb"], "grant_types": ["authorization_code", "refresh_token"]}),
+        );
+        let other = crate::protocol::client::ClientRecord {
+            client_id: "client-2".into(),
+            ..other
+        };
+        let rt2 = narrowed["refresh_token"].as_str().unwrap();
+        let e = block_on(refresh(&grants, &FakeSigner, &site(2002), &other, rt2, None)).unwrap_err();
+        assert_eq!(e.description, Refusal::WrongClient.description());
+    }
+}
