@@ -5,6 +5,7 @@
 use crate::endpoints::http::{error_response, Reply};
 use crate::endpoints::{authorize, discovery, introspect, jwks, logout, register, revoke, token, userinfo, users, Ctx};
 use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::decode_path_segment;
 use worker::{Method, Request, Response};
 
 fn not_allowed(allowed: &'static str) -> Reply {
@@ -14,9 +15,12 @@ fn not_allowed(allowed: &'static str) -> Reply {
     ))
 }
 
-/// The single path segment after `prefix`, if that is all there is.
-fn tail<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
-    path.strip_prefix(prefix).filter(|t| !t.is_empty() && !t.contains('/'))
+/// The single path segment after `prefix`, if that is all there is,
+/// percent-decoded (`/admin/users/a%40b.c` names `a@b.c`).
+fn tail(path: &str, prefix: &str) -> Option<String> {
+    path.strip_prefix(prefix)
+        .filter(|t| !t.contains('/'))
+        .and_then(decode_path_segment)
 }
 
 async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
@@ -49,13 +53,13 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         _ => {
             if let Some(client_id) = tail(path, "/register/") {
                 return match m {
-                    Method::Get | Method::Put | Method::Delete => register::manage(req, ctx, client_id).await,
+                    Method::Get | Method::Put | Method::Delete => register::manage(req, ctx, &client_id).await,
                     _ => not_allowed("GET, PUT, DELETE"),
                 };
             }
             if let Some(username) = tail(path, "/admin/users/") {
                 return match m {
-                    Method::Get | Method::Put | Method::Delete => users::manage(req, ctx, username).await,
+                    Method::Get | Method::Put | Method::Delete => users::manage(req, ctx, &username).await,
                     _ => not_allowed("GET, PUT, DELETE"),
                 };
             }

@@ -1,13 +1,14 @@
 //! Checking an access token presented to us (userinfo, introspection): our
 //! signature, RFC 9068 claims, and — for tokens issued from a grant — that
-//! the grant still stands, so revocation takes effect at once.
+//! the grant still stands, so revocation takes effect at once (a token
+//! without a grant, from client_credentials: that it was not revoked).
 
 use super::Ctx;
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
-use crate::protocol::token::{check_access_token_claims, VerifiedAccessToken};
+use crate::protocol::token::{check_access_token_claims, RevokedAccessToken, VerifiedAccessToken};
 use crate::store::durable::DurableGrants;
-use crate::store::{keys, GrantStore};
+use crate::store::{keys, GrantStore, RecordStore};
 
 fn invalid(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
@@ -26,7 +27,13 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(Verifie
                 GrantReply::Refused { .. } => return Err(invalid("the access token has been revoked")),
             }
         }
-        None => None,
+        None => {
+            let revoked: Option<RevokedAccessToken> = ctx.records()?.get(&token.jti).await?;
+            if revoked.is_some() {
+                return Err(invalid("the access token has been revoked"));
+            }
+            None
+        }
     };
     Ok((token, grant))
 }

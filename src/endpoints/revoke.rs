@@ -1,7 +1,8 @@
 //! `POST /revoke` (RFC 7009). Access tokens are self-contained JWTs, so
 //! revoking one revokes its grant (§2.1: the server "MAY revoke the
 //! respective refresh token as well"); revoking a refresh token revokes
-//! its grant and so every token issued from it.
+//! its grant and so every token issued from it. A client_credentials
+//! token has no grant; its `jti` is remembered in KV until it expires.
 
 use super::http::{body_params, Reply};
 use super::{authenticate_client, Ctx};
@@ -9,9 +10,9 @@ use crate::grants::{is_jwt, split_token};
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{invalid_request, OAuthResult};
 use crate::protocol::grant::{GrantOp, GrantReply, Refusal};
-use crate::protocol::token::check_access_token_claims;
+use crate::protocol::token::{check_access_token_claims, RevokedAccessToken};
 use crate::store::durable::DurableGrants;
-use crate::store::{keys, GrantStore};
+use crate::store::{keys, GrantStore, RecordStore};
 use worker::{Request, Response};
 
 /// §2.1: the server "verifies whether the token was issued to the client
@@ -30,6 +31,10 @@ async fn revoke_access_token(ctx: &Ctx, client_id: &str, token: &str) -> OAuthRe
     };
     if at.client_id != client_id {
         return Err(not_yours());
+    }
+    // A client_credentials token has no grant: remember its jti instead.
+    if let Some(record) = RevokedAccessToken::of(&at) {
+        ctx.records()?.put(&record).await?;
     }
     if let Some(gid) = at.grant_id {
         DurableGrants(ctx.env.durable_object("GRANTS")?)

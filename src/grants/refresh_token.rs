@@ -24,7 +24,9 @@ pub async fn refresh(
     scope: Option<&str>,
 ) -> OAuthResult<Value> {
     let (grant_id, secret) = split_token(refresh_token).ok_or(invalid_grant(Refusal::Mismatch))?;
-    let requested_scopes = scope.map(parse_scope).transpose()?;
+    // A blank `scope` is no narrowing (as in `scope::narrow`), not a request
+    // for a token without any scope.
+    let requested_scopes = scope.map(parse_scope).transpose()?.filter(|s| !s.is_empty());
     let new_secret = random::token();
     let rotation = RefreshRotation {
         requested_scopes: requested_scopes.clone(),

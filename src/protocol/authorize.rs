@@ -365,8 +365,10 @@ fn with_query(redirect_uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
 /// OIDC Core §3.1.2.1: `prompt=login` means "The Authorization Server
 /// SHOULD prompt the End-User for reauthentication"; with `max_age` "the
 /// OP MUST attempt to actively re-authenticate the End-User" once more than
-/// that many seconds have passed. A login made during this very request
-/// satisfies both, or `prompt=login` would ask forever.
+/// that many seconds have passed, and "max_age=0 is equivalent to
+/// prompt=login" (a login earlier in the same second is not fresh enough).
+/// A login made during this very request satisfies both, or `prompt=login`
+/// would ask forever.
 pub fn needs_login(
     req: &AuthorizationRequest,
     session_auth_time: Option<u64>,
@@ -379,7 +381,10 @@ pub fn needs_login(
     if logged_in_this_request {
         return false;
     }
-    req.prompt.login || req.max_age.is_some_and(|max| now.saturating_sub(auth_time) > max)
+    req.prompt.login
+        || req
+            .max_age
+            .is_some_and(|max| max == 0 || now.saturating_sub(auth_time) > max)
 }
 
 /// OIDC Core §3.1.2.1: `prompt=consent` means "The Authorization Server

@@ -100,6 +100,17 @@ pub fn parse_json_params(body: &Value) -> OAuthResult<Params> {
     Ok(params)
 }
 
+/// A percent-encoded URL path segment (RFC 3986 §3.3), decoded: `%40` is
+/// `@`, and `+` stays `+` (only forms use it for a space). `None` when the
+/// result is not UTF-8 or is empty.
+pub fn decode_path_segment(segment: &str) -> Option<String> {
+    percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+        .filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +151,15 @@ mod tests {
         assert!(!p.contains("x"));
         assert!(parse_json_params(&json!({"scope": ["a"]})).is_err());
         assert!(parse_json_params(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn path_segments() {
+        assert_eq!(decode_path_segment("a+b%40x.y").as_deref(), Some("a+b@x.y"));
+        assert_eq!(decode_path_segment("plain").as_deref(), Some("plain"));
+        assert_eq!(decode_path_segment("%C3%A9").as_deref(), Some("é"));
+        assert_eq!(decode_path_segment("%FF"), None);
+        assert_eq!(decode_path_segment(""), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::client::GrantType;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::jose::{token_hash, SigningAlg};
 use super::params::Params;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 /// A token request, by grant type.
@@ -189,6 +190,25 @@ pub struct VerifiedAccessToken {
     pub aud: Value,
     pub grant_id: Option<String>,
     pub jti: String,
+}
+
+/// RFC 7009 §2.1 for an access token with no grant behind it (client
+/// credentials): "the token cannot be used again after the revocation", so
+/// its `jti` is remembered until the token would have expired anyway.
+/// Tokens of a grant need no such record: revoking the grant covers them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokedAccessToken {
+    pub jti: String,
+    pub expires_at: u64,
+}
+
+impl RevokedAccessToken {
+    pub fn of(token: &VerifiedAccessToken) -> Option<Self> {
+        token.grant_id.is_none().then(|| Self {
+            jti: token.jti.clone(),
+            expires_at: token.exp,
+        })
+    }
 }
 
 fn invalid_token(description: &'static str) -> OAuthError {
@@ -461,5 +481,19 @@ mod tests {
             let got = checked(typ, name, value.clone()).err();
             assert_eq!(got.as_deref(), expected, "{typ} {name} {value:?}");
         }
+    }
+
+    #[test]
+    fn only_grantless_access_tokens_need_a_revocation_record() {
+        let of_grant = checked("at+jwt", "", None).unwrap();
+        assert_eq!(RevokedAccessToken::of(&of_grant), None);
+        let client_token = checked("at+jwt", "gid", None).unwrap();
+        assert_eq!(
+            RevokedAccessToken::of(&client_token),
+            Some(RevokedAccessToken {
+                jti: "j1".into(),
+                expires_at: 4600
+            })
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Workers KV implementation of [`RecordStore`].
 
-use super::{Record, RecordStore, StoreError, StoreResult};
+use super::{kv_key, Record, RecordStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use worker::kv::KvStore;
 
@@ -13,21 +13,17 @@ fn kv_err(e: impl std::fmt::Display) -> StoreError {
 #[async_trait(?Send)]
 impl<R: Record> RecordStore<R> for KvRecords {
     async fn get(&self, key: &str) -> StoreResult<Option<R>> {
-        let text = self
-            .0
-            .get(&format!("{}{key}", R::PREFIX))
-            .text()
-            .await
-            .map_err(kv_err)?;
+        let Some(key) = kv_key(R::PREFIX, key) else {
+            return Ok(None);
+        };
+        let text = self.0.get(&key).text().await.map_err(kv_err)?;
         text.map(|t| serde_json::from_str(&t).map_err(kv_err)).transpose()
     }
 
     async fn put(&self, record: &R) -> StoreResult<()> {
         let json = serde_json::to_string(record).map_err(kv_err)?;
-        let mut put = self
-            .0
-            .put(&format!("{}{}", R::PREFIX, record.key()), json)
-            .map_err(kv_err)?;
+        let key = kv_key(R::PREFIX, record.key()).ok_or_else(|| kv_err("the key is too long"))?;
+        let mut put = self.0.put(&key, json).map_err(kv_err)?;
         if let Some(at) = record.expires_at() {
             // KV refuses expirations under 60 s away; the record carries its
             // own expiry and is checked on read, so a late purge is harmless.
@@ -37,6 +33,9 @@ impl<R: Record> RecordStore<R> for KvRecords {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.0.delete(&format!("{}{key}", R::PREFIX)).await.map_err(kv_err)
+        match kv_key(R::PREFIX, key) {
+            Some(key) => self.0.delete(&key).await.map_err(kv_err),
+            None => Ok(()),
+        }
     }
 }

@@ -6,6 +6,7 @@
 use crate::protocol::client::ClientRecord;
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
+use crate::protocol::token::RevokedAccessToken;
 use crate::protocol::user::UserRecord;
 use async_trait::async_trait;
 
@@ -77,11 +78,31 @@ impl Record for ClientRecord {
     }
 }
 
+impl Record for RevokedAccessToken {
+    const PREFIX: &'static str = "revoked_at:";
+    fn key(&self) -> &str {
+        &self.jti
+    }
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
 impl Record for UserRecord {
     const PREFIX: &'static str = "user:";
     fn key(&self) -> &str {
         &self.username
     }
+}
+
+/// Workers KV refuses keys longer than this many bytes (UTF-8).
+pub const KV_KEY_MAX: usize = 512;
+
+/// The KV key of the record `key` under `prefix`, or `None` when KV could
+/// not hold it: no such record exists, so a lookup is simply a miss. Keys
+/// come from requests (paths, client ids, usernames) and may be any length.
+pub fn kv_key(prefix: &str, key: &str) -> Option<String> {
+    (prefix.len() + key.len() <= KV_KEY_MAX).then(|| format!("{prefix}{key}"))
 }
 
 #[async_trait(?Send)]
@@ -117,4 +138,19 @@ pub trait TokenSigner {
         typ: &str,
         claims: &serde_json::Value,
     ) -> StoreResult<String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_keys_longer_than_kv_allows_are_none() {
+        assert_eq!(kv_key("client:", "abc").as_deref(), Some("client:abc"));
+        let fits = "x".repeat(KV_KEY_MAX - "user:".len());
+        assert_eq!(kv_key("user:", &fits).map(|k| k.len()), Some(KV_KEY_MAX));
+        assert_eq!(kv_key("user:", &format!("{fits}x")), None);
+        // Counted in UTF-8 bytes, as KV counts them.
+        assert_eq!(kv_key("user:", &"é".repeat(254)), None);
+    }
 }

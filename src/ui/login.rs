@@ -5,7 +5,15 @@ use super::{escape, form_start, page, FormContext};
 /// The sign-in page for `client_name`. `login_hint` prefills the username;
 /// `error` (a generic message that does not say which field was wrong) is
 /// shown above the form in an alert. The password is never echoed back.
+/// The focus starts in the first field left to fill: the password when the
+/// username is prefilled, the username otherwise.
 pub fn login_page(form: &FormContext, client_name: &str, login_hint: Option<&str>, error: Option<&str>) -> String {
+    let hint = login_hint.unwrap_or("");
+    let (user_focus, password_focus) = if hint.is_empty() {
+        (" autofocus", "")
+    } else {
+        ("", " autofocus")
+    };
     let (alert, described_by) = match error {
         Some(e) => (
             format!("<p class=\"alert\" id=\"error\" role=\"alert\">{}</p>\n", escape(e)),
@@ -20,15 +28,15 @@ pub fn login_page(form: &FormContext, client_name: &str, login_hint: Option<&str
          <label for=\"username\">Username</label>\n\
          <input id=\"username\" name=\"username\" type=\"text\" value=\"{hint}\" \
          autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" \
-         required autofocus{described_by}>\n\
+         required{user_focus}{described_by}>\n\
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" \
-         autocomplete=\"current-password\" required{described_by}>\n\
+         autocomplete=\"current-password\" required{password_focus}{described_by}>\n\
          <div class=\"actions\">\n<button type=\"submit\">Sign in</button>\n</div>\n\
          </form>\n",
         client = escape(client_name),
         form = form_start(form, "login"),
-        hint = escape(login_hint.unwrap_or("")),
+        hint = escape(hint),
     );
     page("Sign in", &body)
 }
@@ -77,6 +85,19 @@ mod tests {
             assert!(password.contains(attr), "password lacks {attr}: {password}");
         }
         assert!(!password.contains("autofocus"));
+    }
+
+    #[test]
+    fn focus_starts_in_the_first_empty_field() {
+        let fresh = login_page(&form(), "App", None, None);
+        assert!(input(&fresh, "username").contains(" autofocus"));
+        assert!(!input(&fresh, "password").contains("autofocus"));
+        let hinted = login_page(&form(), "App", Some("alice"), Some("Incorrect username or password"));
+        assert!(!input(&hinted, "username").contains("autofocus"));
+        assert!(input(&hinted, "password").contains(" autofocus"));
+        assert!(input(&hinted, "username").contains("value=\"alice\""));
+        let empty_hint = login_page(&form(), "App", Some(""), None);
+        assert!(input(&empty_hint, "username").contains(" autofocus"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::protocol::cookie::set_cookie;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::params::Params;
 use crate::protocol::session::SessionRecord;
-use crate::protocol::user::{PasswordHash, UserRecord, PASSWORD_HASH_ALG, PBKDF2_ITERATIONS};
+use crate::protocol::user::{validate_username, PasswordHash, UserRecord, PASSWORD_HASH_ALG, PBKDF2_ITERATIONS};
 use crate::random;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
@@ -73,7 +73,13 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
         params.get("password").unwrap_or_default(),
     );
     let Some(user) = authenticate(ctx, username, password).await? else {
-        return page(pending.req, &client, ctx, browser, Some(WRONG)).await;
+        // Keep what was typed as the username (if it could be one), so that
+        // only the password needs typing again.
+        let mut req = pending.req;
+        if validate_username(username).is_ok() {
+            req.login_hint = Some(username.to_owned());
+        }
+        return page(req, &client, ctx, browser, Some(WRONG)).await;
     };
     // A fresh session id at every login (no session fixation); the old
     // session, if any, ends.

@@ -314,6 +314,7 @@ fn login_rules() {
         (NO_PROMPT, Some(60), Some(now - 60), false, false),
         (NO_PROMPT, Some(60), Some(now - 30), false, false),
         (NO_PROMPT, Some(0), Some(now - 1), false, true),
+        (NO_PROMPT, Some(0), Some(now), false, true), // max_age=0 is prompt=login
         (NO_PROMPT, Some(0), Some(now), true, false),
         (NO_PROMPT, Some(60), Some(now + 5), false, false), // clock skew
     ];
