@@ -6,7 +6,7 @@
 //! at once; otherwise the person is asked first (§2: a logout request can
 //! be sent by anyone, "the OP SHOULD ask the End-User whether to log out").
 
-use super::authorize::{display_name, load_client};
+use super::authorize::display_name;
 use super::browser::{form_fields, open_form, page_error, read_browser, secure, stale_form, Browser, SESSION_COOKIE};
 use super::http::{content_type, html, read_body, redirect, utf8, Reply};
 use super::Ctx;
@@ -76,7 +76,7 @@ async fn start(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
         (None, b) => b,
     };
     let client = match &client_id {
-        Some(id) => match load_client(ctx, id).await? {
+        Some(id) => match ctx.client(id).await? {
             Some(c) => Some(c),
             None => return page_error(browser, "Unknown client_id."),
         },

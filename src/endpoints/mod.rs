@@ -24,6 +24,8 @@ use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult
 use crate::protocol::params::Params;
 use crate::store::kv::KvRecords;
 use crate::store::RecordStore;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use worker::{Env, Request};
 
@@ -75,6 +77,49 @@ pub fn bearer_error(token_sent: bool, description: &'static str) -> OAuthError {
 /// introspection endpoints.
 pub async fn authenticate_client(req: &Request, params: &Params, ctx: &Ctx) -> OAuthResult<ClientRecord> {
     let creds = client_auth::extract(http::authorization_header(req).as_deref(), params)?;
-    let client: Option<ClientRecord> = ctx.records()?.get(creds.client_id()).await?;
+    let client = ctx.client(creds.client_id()).await?;
     client_auth::authenticate(&creds, client)
+}
+
+/// Clients change rarely and KV already takes up to a minute to reach other
+/// locations, so each isolate keeps the clients it has read for a few
+/// seconds: a token request then costs no KV read. Only found clients are
+/// kept (random ids cannot fill the cache), and the cache is bounded.
+const CLIENT_CACHE_TTL: u64 = 30;
+const CLIENT_CACHE_MAX: usize = 1024;
+
+thread_local! {
+    static CLIENTS: RefCell<HashMap<String, (u64, ClientRecord)>> = RefCell::new(HashMap::new());
+}
+
+/// Drops a client from this isolate's cache (after an update or delete).
+pub fn forget_client(client_id: &str) {
+    CLIENTS.with(|c| c.borrow_mut().remove(client_id));
+}
+
+impl Ctx {
+    /// A client for the protocol endpoints, from the isolate cache when fresh.
+    pub async fn client(&self, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
+        let now = self.now;
+        let cached = CLIENTS.with(|c| {
+            c.borrow()
+                .get(client_id)
+                .filter(|(at, _)| now < at + CLIENT_CACHE_TTL)
+                .map(|(_, r)| r.clone())
+        });
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let found: Option<ClientRecord> = self.records()?.get(client_id).await?;
+        if let Some(record) = &found {
+            CLIENTS.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.len() >= CLIENT_CACHE_MAX {
+                    c.clear();
+                }
+                c.insert(client_id.to_string(), (now, record.clone()));
+            });
+        }
+        Ok(found)
+    }
 }

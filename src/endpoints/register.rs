@@ -8,7 +8,7 @@
 //! only its hash is kept), so the previous one stops working.
 
 use super::http::{json, json_body, no_content, Reply};
-use super::{bearer_error, http, Ctx};
+use super::{bearer_error, forget_client, http, Ctx};
 use crate::protocol::client::{
     apply_update, build_client_information, parse_client_metadata, ClientMetadata, ClientRecord,
 };
@@ -71,6 +71,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, client_id: &str) -> Reply {
     let store = ctx.records()?;
     if req.method() == Method::Delete {
         RecordStore::<ClientRecord>::delete(&store, client_id).await?;
+        forget_client(client_id);
         return no_content();
     }
     let mut secret = None;

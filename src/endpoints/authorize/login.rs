@@ -1,6 +1,6 @@
 //! The login step: the form, and its submission (`step=login`).
 
-use super::{display_name, load_client, proceed, Pending};
+use super::{display_name, proceed, Pending};
 use crate::endpoints::browser::{form_fields, open_form, secure, stale_form, Browser, SESSION_COOKIE};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
@@ -65,7 +65,7 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
     let Some(pending) = open_form::<Pending>(params, ctx, browser, "login").await? else {
         return stale_form(browser);
     };
-    let Some(client) = load_client(ctx, &pending.req.client_id).await? else {
+    let Some(client) = ctx.client(&pending.req.client_id).await? else {
         return stale_form(browser);
     };
     let (username, password) = (

@@ -20,7 +20,7 @@ use crate::protocol::authorize::{
 };
 use crate::protocol::client::ClientRecord;
 use crate::protocol::cookie::set_cookie;
-use crate::protocol::error::{invalid_request, OAuthError, OAuthResult};
+use crate::protocol::error::{invalid_request, OAuthError};
 use crate::protocol::params::{parse_form_lenient, Params};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::user::UserRecord;
@@ -98,17 +98,13 @@ pub fn display_name(client: &ClientRecord) -> &str {
     client.metadata.client_name.as_deref().unwrap_or(&client.client_id)
 }
 
-pub async fn load_client(ctx: &Ctx, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
-    Ok(ctx.records()?.get(client_id).await?)
-}
-
 /// A new authorization request.
 async fn start(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
     let client_id = match requested_client_id(params) {
         Ok(id) => id,
         Err(e) => return answer_error(e, ctx, browser),
     };
-    let client = load_client(ctx, client_id).await?;
+    let client = ctx.client(client_id).await?;
     match (validate(params, client.as_ref()), client) {
         (Ok(req), Some(client)) => proceed(req, &client, ctx, browser, false, false).await,
         (Err(e), _) => answer_error(e, ctx, browser),
