@@ -1,20 +1,20 @@
 //! What a person's browser brings to the pages: its login session, a CSRF
 //! nonce, and the forms it posts back (sealed handle + CSRF token).
 
-use super::http::{cookie, html, Reply};
+use super::http::{content_type, cookie, html, read_body, utf8, Reply};
 use super::Ctx;
 use crate::protocol::cookie::set_cookie;
 use crate::protocol::encoding::secret_hash;
-use crate::protocol::error::OAuthResult;
+use crate::protocol::error::{invalid_request, OAuthResult};
 use crate::protocol::handle::{csrf_matches, csrf_token, open, seal};
-use crate::protocol::params::Params;
+use crate::protocol::params::{parse_form_lenient, Params};
 use crate::protocol::session::SessionRecord;
 use crate::random;
 use crate::store::{keys, RecordStore};
 use crate::ui;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::Request;
+use worker::{Method, Request};
 
 pub const SESSION_COOKIE: &str = "oidc_session";
 const BROWSER_COOKIE: &str = "oidc_browser";
@@ -45,6 +45,19 @@ pub async fn read_browser(req: &Request, ctx: &Ctx, after_post: bool) -> OAuthRe
         after_post,
         cookies: Vec::new(),
     })
+}
+
+/// The parameters of a page request: the query of a GET, or the
+/// form-serialised body of a POST (OIDC Core §3.1.2.1). Repeated parameters
+/// are noted, not refused: each endpoint decides how to answer them.
+pub async fn page_params(req: &mut Request) -> OAuthResult<Params> {
+    if req.method() != Method::Post {
+        return parse_form_lenient(req.url()?.query().unwrap_or_default());
+    }
+    if content_type(req) != "application/x-www-form-urlencoded" {
+        return Err(invalid_request("the request body must be application/x-www-form-urlencoded").with_status(415));
+    }
+    parse_form_lenient(utf8(&read_body(req).await?)?)
 }
 
 pub fn secure(ctx: &Ctx) -> bool {

@@ -7,13 +7,14 @@
 //! be sent by anyone, "the OP SHOULD ask the End-User whether to log out").
 
 use super::authorize::display_name;
-use super::browser::{form_fields, open_form, page_error, read_browser, secure, stale_form, Browser, SESSION_COOKIE};
-use super::http::{content_type, html, read_body, redirect, utf8, Reply};
+use super::browser::{
+    form_fields, open_form, page_error, page_params, read_browser, secure, stale_form, Browser, SESSION_COOKIE,
+};
+use super::http::{html, redirect, Reply};
 use super::Ctx;
 use crate::protocol::authorize::post_logout_redirect;
 use crate::protocol::cookie::set_cookie;
-use crate::protocol::error::invalid_request;
-use crate::protocol::params::{parse_form, Params};
+use crate::protocol::params::Params;
 use crate::protocol::session::SessionRecord;
 use crate::store::{keys, RecordStore};
 use crate::ui::{error_page, logged_out_page, logout_page, FormContext};
@@ -47,14 +48,7 @@ fn audience(claims: &Map<String, Value>) -> Option<String> {
 
 pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
     let after_post = req.method() == Method::Post;
-    let params = if after_post {
-        if content_type(&req) != "application/x-www-form-urlencoded" {
-            return Err(invalid_request("the request body must be application/x-www-form-urlencoded").with_status(415));
-        }
-        parse_form(utf8(&read_body(&mut req).await?)?)?
-    } else {
-        parse_form(req.url()?.query().unwrap_or_default())?
-    };
+    let params = page_params(&mut req).await?.reject_repeated()?;
     let mut browser = read_browser(&req, ctx, after_post).await?;
     if after_post && params.get("step") == Some("logout") {
         return confirm(&params, ctx, &mut browser).await;

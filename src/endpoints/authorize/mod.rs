@@ -9,8 +9,8 @@
 mod consent;
 mod login;
 
-use super::browser::{page_error, read_browser, secure, Browser, SESSION_COOKIE};
-use super::http::{content_type, read_body, redirect, utf8, Reply};
+use super::browser::{page_error, page_params, read_browser, secure, Browser, SESSION_COOKIE};
+use super::http::{redirect, Reply};
 use super::Ctx;
 use crate::grants::authorization_code::issue_code;
 use crate::grants::Site;
@@ -20,8 +20,8 @@ use crate::protocol::authorize::{
 };
 use crate::protocol::client::ClientRecord;
 use crate::protocol::cookie::set_cookie;
-use crate::protocol::error::{invalid_request, OAuthError};
-use crate::protocol::params::{parse_form_lenient, Params};
+use crate::protocol::error::OAuthError;
+use crate::protocol::params::Params;
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::user::UserRecord;
 use crate::store::durable::DurableGrants;
@@ -41,17 +41,9 @@ pub struct Pending {
 
 pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
     let after_post = req.method() == Method::Post;
-    // OIDC Core §3.1.2.1: a POST carries its parameters form-serialised in
-    // the body. Repeated parameters are judged later, once the client is
-    // known, so that the error can go where it belongs (`validate`).
-    let params = if after_post {
-        if content_type(&req) != "application/x-www-form-urlencoded" {
-            return Err(invalid_request("the request body must be application/x-www-form-urlencoded").with_status(415));
-        }
-        parse_form_lenient(utf8(&read_body(&mut req).await?)?)?
-    } else {
-        parse_form_lenient(req.url()?.query().unwrap_or_default())?
-    };
+    // Repeated parameters are judged later, once the client is known, so
+    // that the error can go where it belongs (`validate`).
+    let params = page_params(&mut req).await?;
     let mut browser = read_browser(&req, ctx, after_post).await?;
     match params.get("step") {
         Some("login") if after_post => login::submit(&params, ctx, &mut browser).await,
