@@ -3,13 +3,13 @@
 //! the token endpoint.
 
 use super::mint::{mint, Subject};
-use super::{compose_token, invalid_grant, split_token, Site};
+use super::{compose_token, split_token, Site};
 use crate::config::RefreshTokenPolicy;
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::protocol::client::{ClientRecord, GrantType};
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
-use crate::protocol::grant::{CodeBinding, CodeRedemption, Grant, GrantOp, GrantReply, Refusal};
+use crate::protocol::grant::{CodeBinding, CodeRedemption, Grant, GrantOp, Refusal};
 use crate::protocol::session::SessionRecord;
 use crate::protocol::user::UserRecord;
 use crate::random;
@@ -61,7 +61,7 @@ pub async fn exchange(
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
 ) -> OAuthResult<Value> {
-    let (grant_id, secret) = split_token(code).ok_or(invalid_grant(Refusal::Mismatch))?;
+    let (grant_id, secret) = split_token(code).ok_or(Refusal::Mismatch.error())?;
     let refresh_token = client.allows_grant(GrantType::RefreshToken).then(random::token);
     let redemption = CodeRedemption {
         code_hash: secret_hash(secret),
@@ -73,13 +73,10 @@ pub async fn exchange(
         refresh_ttl: site.config.refresh_token_absolute_ttl,
         access_token_exp: site.now + site.config.access_token_ttl,
     };
-    let grant = match grants
+    let grant = grants
         .apply(grant_id, GrantOp::RedeemCode(redemption), site.now)
         .await?
-    {
-        GrantReply::Ok { grant } => grant,
-        GrantReply::Refused { refusal } => return Err(invalid_grant(refusal)),
-    };
+        .into_grant()?;
     // The grant decides whether the chain started (policy and scopes).
     let refresh_token = refresh_token
         .filter(|_| grant.refresh.is_some())
@@ -103,6 +100,7 @@ mod tests {
     use crate::grants::testing::{claims_of, confidential_client, session, user, FakeSigner};
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
+    use crate::protocol::grant::GrantReply;
     use crate::protocol::jose::SigningAlg;
     use crate::store::memory::MemoryGrants;
     use futures::executor::block_on;

@@ -11,8 +11,6 @@ pub mod refresh_token;
 pub mod testing;
 
 use crate::config::Config;
-use crate::protocol::error::OAuthError;
-use crate::protocol::grant::Refusal;
 
 /// What every grant needs to know about where and when it runs.
 pub struct Site<'a> {
@@ -38,9 +36,4 @@ pub fn split_token(token: &str) -> Option<(&str, &str)> {
     token
         .split_once('.')
         .filter(|(id, secret)| !id.is_empty() && !secret.is_empty())
-}
-
-/// A refusal as its RFC 6749 §5.2 error.
-pub fn invalid_grant(refusal: Refusal) -> OAuthError {
-    refusal.error()
 }

@@ -2,11 +2,11 @@
 //! (RFC 9700 §4.14.2), and the ID token it returns (OIDC Core §12.2).
 
 use super::mint::{mint, Subject};
-use super::{compose_token, invalid_grant, split_token, Site};
+use super::{compose_token, split_token, Site};
 use crate::protocol::client::ClientRecord;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
-use crate::protocol::grant::{GrantOp, GrantReply, RefreshRotation, Refusal};
+use crate::protocol::grant::{GrantOp, RefreshRotation, Refusal};
 use crate::protocol::scope::parse_scope;
 use crate::random;
 use crate::store::{GrantStore, TokenSigner};
@@ -23,7 +23,7 @@ pub async fn refresh(
     refresh_token: &str,
     scope: Option<&str>,
 ) -> OAuthResult<Value> {
-    let (grant_id, secret) = split_token(refresh_token).ok_or(invalid_grant(Refusal::Mismatch))?;
+    let (grant_id, secret) = split_token(refresh_token).ok_or(Refusal::Mismatch.error())?;
     // A blank `scope` is no narrowing (as in `scope::narrow`), not a request
     // for a token without any scope.
     let requested_scopes = scope.map(parse_scope).transpose()?.filter(|s| !s.is_empty());
@@ -36,13 +36,10 @@ pub async fn refresh(
         idle_ttl: site.config.refresh_token_idle_ttl,
         access_token_exp: site.now + site.config.access_token_ttl,
     };
-    let grant = match grants
+    let grant = grants
         .apply(grant_id, GrantOp::RotateRefresh(rotation), site.now)
         .await?
-    {
-        GrantReply::Ok { grant } => grant,
-        GrantReply::Refused { refusal } => return Err(invalid_grant(refusal)),
-    };
+        .into_grant()?;
     let scopes = requested_scopes.unwrap_or_else(|| grant.scopes.clone());
     // OIDC Core §12.2: the new ID token keeps `auth_time` of the original
     // authentication and carries no `nonce`.

@@ -153,6 +153,16 @@ pub enum GrantReply {
     Refused { refusal: Refusal },
 }
 
+impl GrantReply {
+    /// The grant, or its refusal as the RFC 6749 §5.2 error.
+    pub fn into_grant(self) -> super::error::OAuthResult<Box<Grant>> {
+        match self {
+            Self::Ok { grant } => Ok(grant),
+            Self::Refused { refusal } => Err(refusal.error()),
+        }
+    }
+}
+
 fn same(a: &str, b: &str) -> bool {
     ct_eq(a.as_bytes(), b.as_bytes())
 }
