@@ -29,7 +29,11 @@ fn start() {
 
 #[cfg(target_arch = "wasm32")]
 #[worker::event(fetch)]
-async fn fetch(req: worker::Request, env: worker::Env, _ctx: worker::Context) -> worker::Result<worker::Response> {
+async fn fetch(
+    req: worker::worker_sys::web_sys::Request,
+    env: worker::Env,
+    _ctx: worker::Context,
+) -> worker::Result<worker::Response> {
     use endpoints::http::error_response;
     let config = match platform::config_from_env(&env) {
         Ok(c) => c,
@@ -38,9 +42,10 @@ async fn fetch(req: worker::Request, env: worker::Env, _ctx: worker::Context) ->
             return Ok(error_response(&e));
         }
     };
+    let req = endpoints::request::Request::new(req);
     let issuer = match &config.issuer {
         Some(i) => i.clone(),
-        None => req.url()?.origin().ascii_serialization(),
+        None => req.url().origin.to_string(),
     };
     let ctx = endpoints::Ctx {
         env,

@@ -6,7 +6,8 @@ use crate::endpoints::http::{error_response, Reply};
 use crate::endpoints::{authorize, discovery, introspect, jwks, logout, register, revoke, token, userinfo, users, Ctx};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::decode_path_segment;
-use worker::{Method, Request, Response};
+use crate::endpoints::request::Request;
+use worker::{Method, Response};
 
 fn not_allowed(allowed: &'static str) -> Reply {
     Err(OAuthError::new(
@@ -69,12 +70,11 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
 }
 
 pub async fn route(req: Request, ctx: &Ctx) -> Response {
-    let path = req.path();
-    let trimmed = match path.trim_end_matches('/') {
+    let trimmed = match req.url().path.trim_end_matches('/') {
         "" => "/",
         p => p,
-    };
-    let trimmed = trimmed.to_string();
+    }
+    .to_string();
     dispatch(req, ctx, &trimmed)
         .await
         .unwrap_or_else(|e| error_response(&e))

@@ -37,11 +37,12 @@ export function freePort() {
 /**
  * Starts the worker. `persistDir`: keep KV / Durable Object state there (to
  * restart on the same state); by default every worker starts empty.
- * `vars`: extra env vars / secrets. Returns { mf, url, fetch(path, init), stop() };
+ * `vars`: extra env vars / secrets. `miniflare`: extra miniflare options (the
+ * profiler's `inspectorPort`). Returns { mf, url, fetch(path, init), stop() };
  * `url` is a real HTTP origin (for openid-client, browsers), `fetch` skips the
  * network and never follows redirects unless told to.
  */
-export async function startWorker({ persistDir, vars = {} } = {}) {
+export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}) {
   // miniflare 5 (the one wrangler 4.164 pins) has a new options schema; its
   // convertV4MiniflareOptions() takes the familiar miniflare 4 shape (and leaves
   // the cross-process dev registry off, so tests never see other sessions).
@@ -67,6 +68,7 @@ export async function startWorker({ persistDir, vars = {} } = {}) {
     ...(persistDir ? { resourcePersistencePath: path.resolve(persistDir) } : {}),
     host: "127.0.0.1",
     port: await freePort(),
+    ...miniflare,
   }));
   const url = (await mf.ready).origin;
   return {

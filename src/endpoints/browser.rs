@@ -14,7 +14,8 @@ use crate::store::{keys, RecordStore};
 use crate::ui;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Method, Request};
+use crate::endpoints::request::Request;
+use worker::Method;
 
 pub const SESSION_COOKIE: &str = "oidc_session";
 const BROWSER_COOKIE: &str = "oidc_browser";
@@ -52,7 +53,7 @@ pub async fn read_browser(req: &Request, ctx: &Ctx, after_post: bool) -> OAuthRe
 /// are noted, not refused: each endpoint decides how to answer them.
 pub async fn page_params(req: &mut Request) -> OAuthResult<Params> {
     if req.method() != Method::Post {
-        return parse_form_lenient(req.url()?.query().unwrap_or_default());
+        return parse_form_lenient(req.url().query);
     }
     if content_type(req) != "application/x-www-form-urlencoded" {
         return Err(invalid_request("the request body must be application/x-www-form-urlencoded").with_status(415));

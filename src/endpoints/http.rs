@@ -5,7 +5,8 @@
 use crate::protocol::error::{invalid_request, server_error, OAuthError, OAuthResult};
 use crate::protocol::params::{parse_form, parse_json_params, Params};
 use serde_json::Value;
-use worker::{Headers, Method, Request, Response};
+use crate::endpoints::request::Request;
+use worker::{Headers, Method, Response};
 
 pub type Reply = OAuthResult<Response>;
 
@@ -19,13 +20,9 @@ impl From<worker::Error> for OAuthError {
     }
 }
 
-fn header(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).ok().flatten()
-}
-
 /// The media type of the body, without parameters, lower-cased.
 pub fn content_type(req: &Request) -> String {
-    header(req, "content-type")
+    req.header("content-type")
         .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
         .unwrap_or_default()
 }
@@ -34,7 +31,7 @@ pub fn content_type(req: &Request) -> String {
 /// `Content-Length` was sent.
 pub async fn read_body(req: &mut Request) -> OAuthResult<Vec<u8>> {
     let too_large = || invalid_request(format!("the request body is larger than {MAX_BODY} bytes")).with_status(413);
-    let declared = header(req, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
+    let declared = req.header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
@@ -77,19 +74,18 @@ pub async fn body_params(req: &mut Request) -> OAuthResult<Params> {
 
 /// The query string's parameters.
 pub fn query_params(req: &Request) -> OAuthResult<Params> {
-    let url = req.url()?;
-    parse_form(url.query().unwrap_or_default())
+    parse_form(req.url().query)
 }
 
 /// The raw `Authorization` header.
 pub fn authorization_header(req: &Request) -> Option<String> {
-    header(req, "authorization")
+    req.header("authorization")
 }
 
 /// The credentials of an `Authorization: <scheme> <credentials>` header,
 /// when the scheme matches (case-insensitively, RFC 9110 §11.1).
 pub fn authorization(req: &Request, scheme: &str) -> Option<String> {
-    let value = header(req, "authorization")?;
+    let value = req.header("authorization")?;
     let (s, cred) = value.trim().split_once(' ')?;
     s.eq_ignore_ascii_case(scheme).then(|| cred.trim().to_string())
 }
@@ -171,5 +167,5 @@ pub fn redirect(after_post: bool, location: &str, cookies: &[String]) -> Reply {
 
 /// The value of cookie `name`.
 pub fn cookie(req: &Request, name: &str) -> Option<String> {
-    crate::protocol::cookie::get(&header(req, "cookie")?, name).map(str::to_string)
+    crate::protocol::cookie::get(&req.header("cookie")?, name).map(str::to_string)
 }

@@ -12,7 +12,7 @@ use crate::protocol::scope::join;
 use crate::store::durable::DurableGrants;
 use crate::store::GrantStore;
 use serde_json::{json, Value};
-use worker::Request;
+use crate::endpoints::request::Request;
 
 async fn access_token(ctx: &Ctx, token: &str) -> OAuthResult<Option<Value>> {
     let at = match verify_access_token(ctx, token).await {

@@ -7,7 +7,7 @@ use super::Ctx;
 use crate::protocol::error::invalid_request;
 use crate::store::keys;
 use serde_json::json;
-use worker::Request;
+use crate::endpoints::request::Request;
 
 pub async fn get(ctx: &Ctx) -> Reply {
     let ring = keys::ring(&ctx.env, &ctx.config, ctx.now).await?;

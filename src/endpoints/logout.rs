@@ -20,7 +20,8 @@ use crate::store::{keys, RecordStore};
 use crate::ui::{error_page, logged_out_page, logout_page, FormContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use worker::{Method, Request};
+use crate::endpoints::request::Request;
+use worker::Method;
 
 /// The validated logout request, sealed into the confirmation form.
 #[derive(Serialize, Deserialize)]

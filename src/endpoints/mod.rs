@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod logout;
 pub mod register;
+pub mod request;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -27,7 +28,8 @@ use crate::store::RecordStore;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use worker::{Env, Request};
+use crate::endpoints::request::Request;
+use worker::Env;
 
 /// What every endpoint gets besides its request: settings, bindings, the
 /// issuer this request is served under, and the time, read once.

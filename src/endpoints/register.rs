@@ -16,7 +16,8 @@ use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::random;
 use crate::store::RecordStore;
-use worker::{Method, Request};
+use crate::endpoints::request::Request;
+use worker::Method;
 
 fn client_uri(ctx: &Ctx, client_id: &str) -> String {
     format!("{}/register/{client_id}", ctx.issuer)

@@ -13,7 +13,8 @@ use crate::protocol::grant::{GrantOp, GrantReply, Refusal};
 use crate::protocol::token::{check_access_token_claims, RevokedAccessToken};
 use crate::store::durable::DurableGrants;
 use crate::store::{keys, GrantStore, RecordStore};
-use worker::{Request, Response};
+use crate::endpoints::request::Request;
+use worker::Response;
 
 /// §2.1: the server "verifies whether the token was issued to the client
 /// making the revocation request. If this validation fails, the request is

@@ -10,7 +10,7 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::token::{parse_token_request, TokenRequest};
 use crate::store::durable::DurableGrants;
 use crate::store::keys::PlatformSigner;
-use worker::Request;
+use crate::endpoints::request::Request;
 
 pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
     let params = body_params(&mut req).await?;

@@ -10,7 +10,8 @@ use crate::protocol::error::{invalid_request, Challenge, ErrorCode, OAuthError, 
 use crate::protocol::params::parse_form;
 use crate::protocol::user::claims_for_scopes;
 use serde_json::Value;
-use worker::{Method, Request};
+use crate::endpoints::request::Request;
+use worker::Method;
 
 /// RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the
 /// token in each request."

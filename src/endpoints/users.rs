@@ -9,7 +9,8 @@ use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord};
 use crate::random;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
-use worker::{Method, Request};
+use crate::endpoints::request::Request;
+use worker::Method;
 
 fn not_found() -> OAuthError {
     OAuthError::new(ErrorCode::NotFound, "no such user")

@@ -111,6 +111,32 @@ pub fn decode_path_segment(segment: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The parts of an absolute URL in its WHATWG serialisation (as the runtime
+/// hands it over: lower-case scheme and host, no default port, `?` and `#`
+/// only as delimiters). Nothing is decoded.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    /// `scheme://host[:port]`
+    pub origin: &'a str,
+    /// At least `/`.
+    pub path: &'a str,
+    /// Without its `?`; empty when there is none.
+    pub query: &'a str,
+}
+
+pub fn url_parts(url: &str) -> UrlParts<'_> {
+    let host_start = url.find("://").map_or(0, |i| i + 3);
+    let path_start = url[host_start..].find(['/', '?', '#']).map_or(url.len(), |i| host_start + i);
+    let (origin, rest) = url.split_at(path_start);
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    UrlParts {
+        origin,
+        path: if path.is_empty() { "/" } else { path },
+        query,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +192,22 @@ mod tests {
     fn require_names_the_missing_parameter() {
         let e = Params::default().require("code").unwrap_err();
         assert_eq!(e.description, "the `code` parameter is required");
+    }
+
+    #[test]
+    fn url_parts_split_without_decoding() {
+        let p = url_parts("https://op.example:8443/register/a%40b?x=1&y#frag");
+        assert_eq!(
+            p,
+            UrlParts {
+                origin: "https://op.example:8443",
+                path: "/register/a%40b",
+                query: "x=1&y"
+            }
+        );
+        let bare = url_parts("http://127.0.0.1:8787");
+        assert_eq!((bare.origin, bare.path, bare.query), ("http://127.0.0.1:8787", "/", ""));
+        let q = url_parts("http://h?q=1");
+        assert_eq!((q.origin, q.path, q.query), ("http://h", "/", "q=1"));
     }
 }

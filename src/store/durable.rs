@@ -6,7 +6,8 @@ use super::{GrantStore, StoreError, StoreResult};
 use crate::protocol::grant::{Grant, GrantOp, GrantReply, Refusal};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use worker::{Method, ObjectNamespace, Request, RequestInit, Stub};
+use wasm_bindgen::prelude::*;
+use worker::{ObjectNamespace, Stub};
 
 /// The message the worker sends to a grant object.
 #[derive(Serialize, Deserialize)]
@@ -21,13 +22,29 @@ fn do_err(e: worker::Error) -> StoreError {
     StoreError(format!("grant object: {e}"))
 }
 
+// One JavaScript call per operation, with the body as a string both ways:
+// worker's `Response` would read the answer through a stream reader chunk by
+// chunk and copy its `cf` and headers, which costs more than the grant's work.
+#[wasm_bindgen(inline_js = r#"
+export async function call_grant(stub, body) {
+  const res = await stub.fetch("https://grant/apply", { method: "POST", body });
+  if (!res.ok) throw new Error(`grant object answered ${res.status}`);
+  return await res.text();
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn call_grant(stub: &JsValue, body: &str) -> Result<JsValue, JsValue>;
+}
+
 async fn call(stub: Stub, op: GrantOp, now: u64) -> StoreResult<GrantReply> {
-    let body = serde_json::to_string(&GrantCall { op, now }).map_err(|e| StoreError(e.to_string()))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let req = Request::new_with_init("https://grant/apply", &init).map_err(do_err)?;
-    let mut resp = stub.fetch_with_request(req).await.map_err(do_err)?;
-    resp.json::<GrantReply>().await.map_err(do_err)
+    let err = |e: String| StoreError(format!("grant object: {e}"));
+    let body = serde_json::to_string(&GrantCall { op, now }).map_err(|e| err(e.to_string()))?;
+    let text = call_grant(&stub.into_rpc::<JsValue>(), &body)
+        .await
+        .map_err(|e| err(format!("{e:?}")))?;
+    let text = text.as_string().ok_or_else(|| err("no text".into()))?;
+    serde_json::from_str(&text).map_err(|e| err(e.to_string()))
 }
 
 #[async_trait(?Send)]

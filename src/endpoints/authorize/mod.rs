@@ -27,7 +27,8 @@ use crate::protocol::user::UserRecord;
 use crate::store::durable::DurableGrants;
 use crate::store::RecordStore;
 use serde::{Deserialize, Serialize};
-use worker::{Method, Request};
+use crate::endpoints::request::Request;
+use worker::Method;
 
 /// The pending request sealed into a form's `handle`.
 #[derive(Serialize, Deserialize)]
