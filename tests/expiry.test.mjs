@@ -63,6 +63,18 @@ test("a redeemed grant without refresh token lives as long as its access token, 
   });
 });
 
+test("a code redeemed into a refresh chain outlives the alarm set for the code's expiry", async () => {
+  // The alarm is set for the code's end when the grant is made; redeeming
+  // moves the end later without touching the alarm, which then moves itself.
+  await withWorker({ CODE_TTL: "2" }, async (w) => {
+    const { client, tokens } = await signIn(w);
+    const gid = grantId(tokens.refresh_token);
+    await new Promise((r) => setTimeout(r, 4500)); // past the code's end + the alarm's 1 s margin
+    assert.equal(await state(w, gid), "alive");
+    assert.equal((await refresh(w, client, tokens.refresh_token)).status, 200);
+  });
+});
+
 test("a redeemed grant with a refresh chain is deleted after the chain and its access tokens expire", async () => {
   await withWorker({ ACCESS_TOKEN_TTL: "2", REFRESH_TOKEN_ABSOLUTE_TTL: "3" }, async (w) => {
     const { client, tokens } = await signIn(w);
