@@ -71,7 +71,15 @@ function summarise(profile) {
     }
   }
   const all = [...self.values()].reduce((a, b) => a + b, 0);
-  return { all, selfBy, totalBy };
+  // Self time by kind: our wasm, JavaScript (the glue and the WebCrypto calls
+  // it makes synchronously), runtime built-ins, and V8's own buckets.
+  const kinds = new Map();
+  for (const [id, us] of self) {
+    const f = byId.get(id).callFrame;
+    const kind = f.url.startsWith("wasm:") ? "wasm" : f.url ? "JavaScript" : f.functionName.startsWith("(") ? f.functionName : "built-ins";
+    kinds.set(kind, (kinds.get(kind) ?? 0) + us);
+  }
+  return { all, selfBy, totalBy, kinds };
 }
 
 const sorted = (m) => [...m.entries()].sort((a, b) => b[1] - a[1]);
@@ -100,10 +108,11 @@ async function main() {
   }
 }
 
-function report(name, r, { all, selfBy, totalBy }) {
+function report(name, r, { all, selfBy, totalBy, kinds }) {
   const per = (us) => (us / 1000 / r.requests).toFixed(4);
   console.log(`\n${name}: ${r.requests} requests (${r.non2xx} non-2xx), ${(all / 1000).toFixed(0)} ms sampled`
-    + ` = ${per(all)} ms per request on the worker's thread\n`);
+    + ` = ${per(all)} ms per request on the worker's thread (profiling slows it: compare shares, not times)`);
+  console.log(`by kind, ms/req: ${sorted(kinds).map(([k, us]) => `${k} ${per(us)}`).join(", ")}\n`);
   console.log("self ms/req   total ms/req  function");
   for (const [k, us] of sorted(selfBy).slice(0, TOP)) {
     console.log(`${per(us).padStart(11)}  ${per(totalBy.get(k)).padStart(12)}  ${k}`);

@@ -6,7 +6,9 @@
 #   bash scripts/setup.sh CMD ARGS...  install + build, then run CMD with Node 22 first on PATH
 #   source scripts/setup.sh            (from the other scripts) same, and keeps NODE22 + PATH
 #
-# SETUP_NO_BUILD=1 skips the build. Afterwards NODE22 is a Node >= 22 binary
+# SETUP_NO_BUILD=1 skips the build. BUILD_PROFILING=1 builds with the wasm's
+# function names kept (for bench/profile.mjs); its stamp differs, so the next
+# plain run rebuilds the release. Afterwards NODE22 is a Node >= 22 binary
 # (wrangler 4 and miniflare refuse Node 20) and the current directory is the repo root.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -69,7 +71,7 @@ build_hash=$( {
   find src -type f -print0 | sort -z | xargs -0 sha256sum
   sha256sum Cargo.toml Cargo.lock package-lock.json
   [ ! -f build.rs ] || sha256sum build.rs
-  echo "worker-build $WORKER_BUILD_VERSION wasm-bindgen $WASM_BINDGEN_VERSION"
+  echo "worker-build $WORKER_BUILD_VERSION wasm-bindgen $WASM_BINDGEN_VERSION profiling=${BUILD_PROFILING:-0}"
 } | sha256sum | cut -d' ' -f1)
 if [ "${SETUP_NO_BUILD:-}" = 1 ]; then
   :
@@ -79,10 +81,18 @@ else
   say "building the worker (worker-build --release)…"
   rm -f build/.stamp
   # Local tools: otherwise worker-build downloads them from GitHub, which is unreachable here.
+  mode=--release
+  if [ "${BUILD_PROFILING:-}" = 1 ]; then
+    # worker-build's profiling build runs wasm-opt with Cargo.toml's
+    # [package.metadata.wasm-pack.profile.profiling] arguments (which keep
+    # the name section); the linker must not strip the names first.
+    mode=--profiling
+    export CARGO_PROFILE_RELEASE_STRIP=false
+  fi
   WASM_BINDGEN_BIN=$(command -v wasm-bindgen) \
   WASM_OPT_BIN=$PWD/node_modules/.bin/wasm-opt \
   ESBUILD_BIN=$PWD/node_modules/.bin/esbuild \
-    worker-build --release
+    worker-build "$mode"
   echo "$build_hash" > build/.stamp
   say "build/index_bg.wasm: $(stat -c %s build/index_bg.wasm) bytes, $(gzip -9c build/index_bg.wasm | wc -c) gzipped"
 fi
