@@ -7,6 +7,7 @@
 pub mod config;
 pub mod grants;
 pub mod log;
+pub mod memo;
 pub mod protocol;
 pub mod random;
 pub mod store;

@@ -3,10 +3,10 @@
 //! for django-oidc-provider expect.
 
 use crate::endpoints::http::{error_response, Reply};
+use crate::endpoints::request::Request;
 use crate::endpoints::{authorize, discovery, introspect, jwks, logout, register, revoke, token, userinfo, users, Ctx};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::decode_path_segment;
-use crate::endpoints::request::Request;
 use worker::{Method, Response};
 
 fn not_allowed(allowed: &'static str) -> Reply {

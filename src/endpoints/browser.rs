@@ -3,6 +3,7 @@
 
 use super::http::{content_type, cookie, html, read_body, utf8, Reply};
 use super::Ctx;
+use crate::endpoints::request::Request;
 use crate::protocol::cookie::set_cookie;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{invalid_request, OAuthResult};
@@ -14,7 +15,6 @@ use crate::store::{keys, RecordStore};
 use crate::ui;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use crate::endpoints::request::Request;
 use worker::Method;
 
 pub const SESSION_COOKIE: &str = "oidc_session";

@@ -2,10 +2,10 @@
 //! limits, content types, bearer tokens, and the one place an
 //! [`OAuthError`] becomes an HTTP response.
 
+use crate::endpoints::request::Request;
 use crate::protocol::error::{invalid_request, server_error, OAuthError, OAuthResult};
 use crate::protocol::params::{parse_form, parse_json_params, Params};
 use serde_json::Value;
-use crate::endpoints::request::Request;
 use worker::{Headers, Method, Response};
 
 pub type Reply = OAuthResult<Response>;
@@ -31,7 +31,9 @@ pub fn content_type(req: &Request) -> String {
 /// `Content-Length` was sent.
 pub async fn read_body(req: &mut Request) -> OAuthResult<Vec<u8>> {
     let too_large = || invalid_request(format!("the request body is larger than {MAX_BODY} bytes")).with_status(413);
-    let declared = req.header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
+    let declared = req
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
         return Err(too_large());
     }
@@ -110,12 +112,13 @@ pub fn json(status: u16, body: &Value) -> Reply {
         .with_headers(base_headers("application/json", false)))
 }
 
-/// A JSON answer shared caches may keep for `max_age` seconds.
-pub fn json_public(body: &Value, max_age: u32) -> Reply {
+/// A JSON document (already serialised) that shared caches may keep for
+/// `max_age` seconds.
+pub fn json_public(body: &str, max_age: u32) -> Reply {
     let h = base_headers("application/json", true);
     h.set("cache-control", &format!("public, max-age={max_age}"))?;
     h.set("access-control-allow-origin", "*")?;
-    Ok(Response::from_bytes(body.to_string().into_bytes())?.with_headers(h))
+    Ok(Response::from_bytes(body.as_bytes().to_vec())?.with_headers(h))
 }
 
 pub fn no_content() -> Reply {

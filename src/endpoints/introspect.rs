@@ -4,6 +4,7 @@
 use super::access::verify_access_token;
 use super::http::{body_params, json, Reply};
 use super::{authenticate_client, Ctx};
+use crate::endpoints::request::Request;
 use crate::grants::{is_jwt, split_token};
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
@@ -12,7 +13,6 @@ use crate::protocol::scope::join;
 use crate::store::durable::DurableGrants;
 use crate::store::GrantStore;
 use serde_json::{json, Value};
-use crate::endpoints::request::Request;
 
 async fn access_token(ctx: &Ctx, token: &str) -> OAuthResult<Option<Value>> {
     let at = match verify_access_token(ctx, token).await {

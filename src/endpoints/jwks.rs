@@ -4,15 +4,15 @@
 
 use super::http::{json, json_public, Reply};
 use super::Ctx;
+use crate::endpoints::request::Request;
 use crate::protocol::error::invalid_request;
 use crate::store::keys;
 use serde_json::json;
-use crate::endpoints::request::Request;
 
 pub async fn get(ctx: &Ctx) -> Reply {
-    let ring = keys::ring(&ctx.env, &ctx.config, ctx.now).await?;
+    let body = keys::jwks_json(&ctx.env, &ctx.config, ctx.now).await?;
     // Short caching: relying parties refetch on an unknown `kid` anyway.
-    json_public(&ring.jwks(), 300)
+    json_public(&body, 300)
 }
 
 pub async fn rotate(req: &Request, ctx: &Ctx) -> Reply {

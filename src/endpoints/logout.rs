@@ -12,6 +12,7 @@ use super::browser::{
 };
 use super::http::{html, redirect, Reply};
 use super::Ctx;
+use crate::endpoints::request::Request;
 use crate::protocol::authorize::post_logout_redirect;
 use crate::protocol::cookie::set_cookie;
 use crate::protocol::params::Params;
@@ -20,7 +21,6 @@ use crate::store::{keys, RecordStore};
 use crate::ui::{error_page, logged_out_page, logout_page, FormContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use crate::endpoints::request::Request;
 use worker::Method;
 
 /// The validated logout request, sealed into the confirmation form.

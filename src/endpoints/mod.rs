@@ -17,6 +17,7 @@ pub mod userinfo;
 pub mod users;
 
 use crate::config::Config;
+use crate::endpoints::request::Request;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::client_auth;
 use crate::protocol::encoding::{secret_hash, secret_matches};
@@ -28,7 +29,6 @@ use crate::store::RecordStore;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use crate::endpoints::request::Request;
 use worker::Env;
 
 /// What every endpoint gets besides its request: settings, bindings, the

@@ -9,6 +9,7 @@
 
 use super::http::{json, json_body, no_content, Reply};
 use super::{bearer_error, forget_client, http, Ctx};
+use crate::endpoints::request::Request;
 use crate::protocol::client::{
     apply_update, build_client_information, parse_client_metadata, ClientMetadata, ClientRecord,
 };
@@ -16,7 +17,6 @@ use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::random;
 use crate::store::RecordStore;
-use crate::endpoints::request::Request;
 use worker::Method;
 
 fn client_uri(ctx: &Ctx, client_id: &str) -> String {

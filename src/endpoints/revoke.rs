@@ -6,6 +6,7 @@
 
 use super::http::{body_params, Reply};
 use super::{authenticate_client, Ctx};
+use crate::endpoints::request::Request;
 use crate::grants::{is_jwt, split_token};
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{invalid_request, OAuthResult};
@@ -13,7 +14,6 @@ use crate::protocol::grant::{GrantOp, GrantReply, Refusal};
 use crate::protocol::token::{check_access_token_claims, RevokedAccessToken};
 use crate::store::durable::DurableGrants;
 use crate::store::{keys, GrantStore, RecordStore};
-use crate::endpoints::request::Request;
 use worker::Response;
 
 /// §2.1: the server "verifies whether the token was issued to the client

@@ -5,12 +5,12 @@
 
 use super::http::{body_params, json, Reply};
 use super::{authenticate_client, Ctx};
+use crate::endpoints::request::Request;
 use crate::grants::{authorization_code, client_credentials, refresh_token, Site};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::token::{parse_token_request, TokenRequest};
 use crate::store::durable::DurableGrants;
 use crate::store::keys::PlatformSigner;
-use crate::endpoints::request::Request;
 
 pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
     let params = body_params(&mut req).await?;

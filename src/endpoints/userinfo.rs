@@ -6,11 +6,11 @@
 use super::access::verify_access_token;
 use super::http::{authorization, content_type, json, query_params, read_body, utf8, Reply};
 use super::{bearer_error, Ctx};
+use crate::endpoints::request::Request;
 use crate::protocol::error::{invalid_request, Challenge, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::parse_form;
 use crate::protocol::user::claims_for_scopes;
 use serde_json::Value;
-use crate::endpoints::request::Request;
 use worker::Method;
 
 /// RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the

@@ -3,13 +3,13 @@
 
 use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
+use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError};
 use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord};
 use crate::random;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
-use crate::endpoints::request::Request;
 use worker::Method;
 
 fn not_found() -> OAuthError {

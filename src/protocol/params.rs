@@ -126,7 +126,9 @@ pub struct UrlParts<'a> {
 
 pub fn url_parts(url: &str) -> UrlParts<'_> {
     let host_start = url.find("://").map_or(0, |i| i + 3);
-    let path_start = url[host_start..].find(['/', '?', '#']).map_or(url.len(), |i| host_start + i);
+    let path_start = url[host_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| host_start + i);
     let (origin, rest) = url.split_at(path_start);
     let rest = rest.split('#').next().unwrap_or_default();
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));

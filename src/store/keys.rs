@@ -5,10 +5,13 @@
 use super::webcrypto;
 use super::{StoreError, StoreResult};
 use crate::config::Config;
+use crate::memo::Memo;
 use crate::protocol::jose::{attach_signature, parse_jws, signing_input, SigningAlg};
 use crate::protocol::keys::KeyRing;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use worker::Env;
 
@@ -21,6 +24,23 @@ pub fn cache_ttl(config: &Config) -> u64 {
 
 thread_local! {
     static CACHE: RefCell<Option<(u64, Rc<KeyRing>)>> = const { RefCell::new(None) };
+    /// The published JWK set of the ring in `CACHE`, serialised.
+    static JWKS: Memo<Rc<KeyRing>, Rc<str>> = const { Memo::new() };
+    /// Tokens this isolate has verified, by the SHA-256 of the token: a
+    /// resource server sees the same access token many times, and an ECDSA
+    /// or RSA verification costs more than the rest of the request.
+    static VERIFIED: RefCell<HashMap<[u8; 32], Verified>> = RefCell::new(HashMap::new());
+}
+
+/// Bounds the verified-token cache (entries hold the token's claims).
+const VERIFIED_MAX: usize = 1024;
+
+#[derive(Clone)]
+struct Verified {
+    kid: String,
+    alg: SigningAlg,
+    typ: String,
+    claims: Map<String, Value>,
 }
 
 /// Forgets this isolate's copy (after a forced rotation).
@@ -96,6 +116,36 @@ pub async fn sign_jwt(
     Ok(attach_signature(&input, &sig))
 }
 
+/// The JWK set to publish (`/jwks.json`), serialised once per ring.
+pub async fn jwks_json(env: &Env, config: &Config, now: u64) -> StoreResult<Rc<str>> {
+    let ring = ring(env, config, now).await?;
+    Ok(JWKS.with(|j| j.get_or(ring, |r| r.jwks().to_string().into())))
+}
+
+fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A token verified before, provided its key is still in the ring.
+fn verified_before(ring: &KeyRing, digest: &[u8; 32]) -> Option<(String, Map<String, Value>)> {
+    let v = VERIFIED.with(|c| c.borrow().get(digest).cloned())?;
+    ring.find(&v.kid).filter(|k| k.alg == v.alg).map(|_| (v.typ, v.claims))
+}
+
+fn remember_verified(digest: [u8; 32], v: Verified, now: u64) {
+    VERIFIED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= VERIFIED_MAX {
+            // Expired tokens first; if all are live, start over.
+            c.retain(|_, v| v.claims.get("exp").and_then(Value::as_u64).is_some_and(|exp| exp > now));
+            if c.len() >= VERIFIED_MAX {
+                c.clear();
+            }
+        }
+        c.insert(digest, v);
+    });
+}
+
 /// Verifies a JWS we issued; `None` when it is malformed, its key is not
 /// ours (any more), or the signature fails. Claims are not checked here.
 pub async fn verify_jwt(
@@ -104,13 +154,17 @@ pub async fn verify_jwt(
     now: u64,
     token: &str,
 ) -> StoreResult<Option<(String, Map<String, Value>)>> {
+    let ring = ring(env, config, now).await?;
+    let digest = token_digest(token);
+    if let Some(hit) = verified_before(&ring, &digest) {
+        return Ok(Some(hit));
+    }
     let Ok(jws) = parse_jws(token) else {
         return Ok(None);
     };
     let Some(kid) = jws.kid.as_deref() else {
         return Ok(None);
     };
-    let ring = ring(env, config, now).await?;
     let Some(key) = ring.find(kid).filter(|k| k.alg == jws.alg) else {
         return Ok(None);
     };
@@ -122,7 +176,17 @@ pub async fn verify_jwt(
         &jws.signature,
     )
     .await?;
-    Ok(ok.then(|| (jws.typ.unwrap_or_default(), jws.claims)))
+    if !ok {
+        return Ok(None);
+    }
+    let verified = Verified {
+        kid: kid.to_string(),
+        alg: jws.alg,
+        typ: jws.typ.unwrap_or_default(),
+        claims: jws.claims,
+    };
+    remember_verified(digest, verified.clone(), now);
+    Ok(Some((verified.typ, verified.claims)))
 }
 
 /// The platform signer: current keys from the ring, signatures by WebCrypto.

@@ -12,6 +12,7 @@ mod login;
 use super::browser::{page_error, page_params, read_browser, secure, Browser, SESSION_COOKIE};
 use super::http::{redirect, Reply};
 use super::Ctx;
+use crate::endpoints::request::Request;
 use crate::grants::authorization_code::issue_code;
 use crate::grants::Site;
 use crate::protocol::authorize::{
@@ -27,7 +28,6 @@ use crate::protocol::user::UserRecord;
 use crate::store::durable::DurableGrants;
 use crate::store::RecordStore;
 use serde::{Deserialize, Serialize};
-use crate::endpoints::request::Request;
 use worker::Method;
 
 /// The pending request sealed into a form's `handle`.
