@@ -1,11 +1,14 @@
 //! Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2.
 
 use super::jose::SigningAlg;
+use super::user::scope_claim_names;
 use serde_json::{json, Value};
 
 pub const SCOPES_SUPPORTED: [&str; 6] = ["openid", "profile", "email", "address", "phone", "offline_access"];
 
-pub const CLAIMS_SUPPORTED: [&str; 29] = [
+/// The claims of our ID tokens; the user claims follow from the scopes
+/// (`user::scope_claim_names`).
+const TOKEN_CLAIMS: [&str; 10] = [
     "iss",
     "sub",
     "aud",
@@ -16,26 +19,11 @@ pub const CLAIMS_SUPPORTED: [&str; 29] = [
     "at_hash",
     "azp",
     "sid",
-    "name",
-    "given_name",
-    "family_name",
-    "middle_name",
-    "nickname",
-    "preferred_username",
-    "profile",
-    "picture",
-    "website",
-    "gender",
-    "birthdate",
-    "zoneinfo",
-    "locale",
-    "updated_at",
-    "email",
-    "email_verified",
-    "address",
-    "phone_number",
-    "phone_number_verified",
 ];
+
+fn claims_supported() -> Vec<&'static str> {
+    TOKEN_CLAIMS.into_iter().chain(scope_claim_names()).collect()
+}
 
 /// The metadata document for `issuer` (no trailing slash). Both discovery
 /// paths serve the same document: RFC 8414 §3 allows the OIDC metadata to be
@@ -64,7 +52,7 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": client_auth,
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": CLAIMS_SUPPORTED,
+        "claims_supported": claims_supported(),
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
@@ -105,10 +93,18 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!("offline_access")));
-        assert!(m["claims_supported"]
+        // The token claims and every claim a scope releases, each once.
+        let claims: Vec<&str> = m["claims_supported"]
             .as_array()
             .unwrap()
-            .contains(&json!("phone_number")));
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let distinct: std::collections::BTreeSet<_> = claims.iter().collect();
+        assert_eq!((claims.len(), distinct.len()), (29, 29));
+        for c in ["sid", "at_hash", "updated_at", "email_verified", "address", "phone_number_verified"] {
+            assert!(claims.contains(&c), "{c}");
+        }
         assert_eq!(m["request_uri_parameter_supported"], false);
     }
 }

@@ -91,6 +91,11 @@ const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
     ("phone", &["phone_number", "phone_number_verified"]),
 ];
 
+/// Every user claim some scope releases, for discovery's `claims_supported`.
+pub fn scope_claim_names() -> impl Iterator<Item = &'static str> {
+    SCOPE_CLAIMS.iter().flat_map(|(_, names)| names.iter().copied())
+}
+
 /// `POST /admin/users` body, validated. `Debug` hides the password.
 #[derive(Clone, PartialEq)]
 pub struct NewUser {
