@@ -102,7 +102,14 @@ mod tests {
             .collect();
         let distinct: std::collections::BTreeSet<_> = claims.iter().collect();
         assert_eq!((claims.len(), distinct.len()), (29, 29));
-        for c in ["sid", "at_hash", "updated_at", "email_verified", "address", "phone_number_verified"] {
+        for c in [
+            "sid",
+            "at_hash",
+            "updated_at",
+            "email_verified",
+            "address",
+            "phone_number_verified",
+        ] {
             assert!(claims.contains(&c), "{c}");
         }
         assert_eq!(m["request_uri_parameter_supported"], false);

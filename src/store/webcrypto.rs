@@ -6,6 +6,7 @@
 use super::{PasswordHasher, StoreError, StoreResult};
 use async_trait::async_trait;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen(inline_js = r#"
 const ALGS = {
@@ -17,18 +18,13 @@ const ALGS = {
 };
 const PRIVATE = ["d", "p", "q", "dp", "dq", "qi", "oth", "key_ops", "ext"];
 const keys = new Map();
+const keyId = (usage, alg, kid) => usage + "\u0000" + alg + "\u0000" + kid;
 
-async function importKey(alg, kid, jwkJson, usage) {
-  const id = usage + "\u0000" + alg + "\u0000" + kid;
-  let key = keys.get(id);
-  if (!key) {
-    const jwk = JSON.parse(jwkJson);
-    if (usage === "verify") for (const m of PRIVATE) delete jwk[m];
-    else for (const m of ["key_ops", "ext"]) delete jwk[m];
-    key = await crypto.subtle.importKey("jwk", jwk, ALGS[alg].imp, false, [usage]);
-    keys.set(id, key);
-  }
-  return key;
+export async function import_key(usage, alg, kid, jwkJson) {
+  const jwk = JSON.parse(jwkJson);
+  if (usage === "verify") for (const m of PRIVATE) delete jwk[m];
+  else for (const m of ["key_ops", "ext"]) delete jwk[m];
+  keys.set(keyId(usage, alg, kid), await crypto.subtle.importKey("jwk", jwk, ALGS[alg].imp, false, [usage]));
 }
 
 export async function generate_jwk(alg) {
@@ -39,14 +35,16 @@ export async function generate_jwk(alg) {
   return JSON.stringify(jwk);
 }
 
-export async function sign(alg, kid, jwkJson, data) {
-  const key = await importKey(alg, kid, jwkJson, "sign");
-  return new Uint8Array(await crypto.subtle.sign(ALGS[alg].op, key, data));
+// With an imported key, WebCrypto's own promise; null until the key is imported.
+// (WebCrypto copies `data` before returning, so a view of wasm memory is safe.)
+export function sign(alg, kid, data) {
+  const key = keys.get(keyId("sign", alg, kid));
+  return key ? crypto.subtle.sign(ALGS[alg].op, key, data) : null;
 }
 
-export async function verify(alg, kid, jwkJson, data, signature) {
-  const key = await importKey(alg, kid, jwkJson, "verify");
-  return await crypto.subtle.verify(ALGS[alg].op, key, signature, data);
+export function verify(alg, kid, data, signature) {
+  const key = keys.get(keyId("verify", alg, kid));
+  return key ? crypto.subtle.verify(ALGS[alg].op, key, signature, data) : null;
 }
 
 export async function pbkdf2_sha256(password, salt, iterations) {
@@ -58,10 +56,12 @@ export async function pbkdf2_sha256(password, salt, iterations) {
 extern "C" {
     #[wasm_bindgen(catch, js_name = generate_jwk)]
     async fn js_generate_jwk(alg: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn import_key(usage: &str, alg: &str, kid: &str, jwk: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(catch, js_name = sign)]
-    async fn js_sign(alg: &str, kid: &str, jwk: &str, data: &[u8]) -> Result<JsValue, JsValue>;
+    fn js_sign(alg: &str, kid: &str, data: &[u8]) -> Result<Option<js_sys::Promise>, JsValue>;
     #[wasm_bindgen(catch, js_name = verify)]
-    async fn js_verify(alg: &str, kid: &str, jwk: &str, data: &[u8], sig: &[u8]) -> Result<JsValue, JsValue>;
+    fn js_verify(alg: &str, kid: &str, data: &[u8], sig: &[u8]) -> Result<Option<js_sys::Promise>, JsValue>;
     #[wasm_bindgen(catch, js_name = pbkdf2_sha256)]
     async fn js_pbkdf2(password: &[u8], salt: &[u8], iterations: u32) -> Result<JsValue, JsValue>;
 }
@@ -81,17 +81,37 @@ pub async fn generate_jwk(alg: &str) -> StoreResult<String> {
         .ok_or_else(|| StoreError("webcrypto generateKey: not a string".into()))
 }
 
+/// Runs `op` with the key imported for `usage`, importing it first the
+/// first time this isolate sees it. Once imported, a signature is one call
+/// and one promise: the JWK is not passed again.
+async fn with_key(
+    usage: &str,
+    alg: &str,
+    kid: &str,
+    jwk: &str,
+    op: impl Fn() -> Result<Option<js_sys::Promise>, JsValue>,
+) -> StoreResult<JsValue> {
+    let promise = match op().map_err(|e| js_err(usage, e))? {
+        Some(p) => p,
+        None => {
+            import_key(usage, alg, kid, jwk)
+                .await
+                .map_err(|e| js_err("importKey", e))?;
+            op().map_err(|e| js_err(usage, e))?
+                .ok_or_else(|| StoreError(format!("webcrypto {usage}: key not imported")))?
+        }
+    };
+    JsFuture::from(promise).await.map_err(|e| js_err(usage, e))
+}
+
 pub async fn sign(alg: &str, kid: &str, private_jwk: &str, data: &[u8]) -> StoreResult<Vec<u8>> {
-    js_sign(alg, kid, private_jwk, data)
+    with_key("sign", alg, kid, private_jwk, || js_sign(alg, kid, data))
         .await
         .map(to_bytes)
-        .map_err(|e| js_err("sign", e))
 }
 
 pub async fn verify(alg: &str, kid: &str, jwk: &str, data: &[u8], sig: &[u8]) -> StoreResult<bool> {
-    let v = js_verify(alg, kid, jwk, data, sig)
-        .await
-        .map_err(|e| js_err("verify", e))?;
+    let v = with_key("verify", alg, kid, jwk, || js_verify(alg, kid, data, sig)).await?;
     Ok(v.as_bool() == Some(true))
 }
 
