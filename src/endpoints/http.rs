@@ -6,6 +6,8 @@ use crate::endpoints::request::Request;
 use crate::protocol::error::{invalid_request, server_error, OAuthError, OAuthResult};
 use crate::protocol::params::{parse_form, parse_json_params, Params};
 use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use worker::worker_sys::web_sys;
 use worker::{Headers, Method, Response};
 
 pub type Reply = OAuthResult<Response>;
@@ -92,17 +94,28 @@ pub fn authorization(req: &Request, scheme: &str) -> Option<String> {
     s.eq_ignore_ascii_case(scheme).then(|| cred.trim().to_string())
 }
 
+// The headers every answer starts with, made in one call: set one by one,
+// each would be a call with two strings to convert.
+#[wasm_bindgen(inline_js = r#"
+export function base_headers(contentType, cacheable) {
+  const h = new Headers({ "content-type": contentType, "x-content-type-options": "nosniff" });
+  if (!cacheable) {
+    h.set("cache-control", "no-store");
+    h.set("pragma", "no-cache");
+  }
+  return h;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = base_headers)]
+    fn js_base_headers(content_type: &str, cacheable: bool) -> web_sys::Headers;
+}
+
+/// `Content-Type`, `nosniff`, and unless `cacheable` `no-store`: RFC 6749
+/// §5.1 requires it on token responses, and every other answer carrying
+/// secrets or personal data deserves the same.
 fn base_headers(content_type: &str, cacheable: bool) -> Headers {
-    let h = Headers::new();
-    let _ = h.set("content-type", content_type);
-    let _ = h.set("x-content-type-options", "nosniff");
-    if !cacheable {
-        // RFC 6749 §5.1: token responses MUST carry no-store; every other
-        // answer carrying secrets or personal data deserves the same.
-        let _ = h.set("cache-control", "no-store");
-        let _ = h.set("pragma", "no-cache");
-    }
-    h
+    Headers(js_base_headers(content_type, cacheable))
 }
 
 /// A JSON answer that must not be cached.
