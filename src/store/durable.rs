@@ -18,7 +18,7 @@ pub struct GrantCall {
 
 pub struct DurableGrants(pub ObjectNamespace);
 
-fn do_err(e: worker::Error) -> StoreError {
+fn do_err(e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("grant object: {e}"))
 }
 
@@ -38,13 +38,12 @@ extern "C" {
 }
 
 async fn call(stub: Stub, op: GrantOp, now: u64) -> StoreResult<GrantReply> {
-    let err = |e: String| StoreError(format!("grant object: {e}"));
-    let body = serde_json::to_string(&GrantCall { op, now }).map_err(|e| err(e.to_string()))?;
+    let body = serde_json::to_string(&GrantCall { op, now }).map_err(do_err)?;
     let text = call_grant(&stub.into_rpc::<JsValue>(), &body)
         .await
-        .map_err(|e| err(format!("{e:?}")))?;
-    let text = text.as_string().ok_or_else(|| err("no text".into()))?;
-    serde_json::from_str(&text).map_err(|e| err(e.to_string()))
+        .map_err(|e| do_err(format!("{e:?}")))?;
+    let text = text.as_string().ok_or_else(|| do_err("the answer is not text"))?;
+    serde_json::from_str(&text).map_err(do_err)
 }
 
 #[async_trait(?Send)]
