@@ -59,6 +59,7 @@ test("a token sent two ways at once is invalid_request (RFC 6750 §2)", async ()
   ]) {
     const res = await worker.fetch(path, init);
     assert.equal(res.status, 400, what);
+    assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer realm="[^"]+", error="invalid_request"/, what);
     assert.equal((await res.json()).error, "invalid_request", what);
   }
 });

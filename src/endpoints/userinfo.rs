@@ -28,7 +28,8 @@ async fn presented_token(req: &mut Request) -> OAuthResult<Option<String>> {
     }
     match found.len() {
         0 | 1 => Ok(found.pop()),
-        _ => Err(invalid_request("the access token was sent in more than one way")),
+        // RFC 6750 §3.1: 400 invalid_request, with its Bearer challenge.
+        _ => Err(invalid_request("the access token was sent in more than one way").with_challenge(Challenge::Bearer)),
     }
 }
 
