@@ -2,6 +2,7 @@
 //! asked about. Documents that change only with their inputs (discovery with
 //! the issuer, the JWK set with the key ring) are built once, not per request.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
 
 pub struct Memo<K, V>(RefCell<Option<(K, V)>>);
@@ -12,14 +13,19 @@ impl<K: PartialEq, V: Clone> Memo<K, V> {
     }
 
     /// The value for `key`, made by `make` unless the last key was the same.
-    pub fn get_or(&self, key: K, make: impl FnOnce(&K) -> V) -> V {
+    /// The key is compared borrowed and copied only when the value is made.
+    pub fn get_or<Q>(&self, key: &Q, make: impl FnOnce(&Q) -> V) -> V
+    where
+        K: Borrow<Q>,
+        Q: PartialEq + ToOwned<Owned = K> + ?Sized,
+    {
         if let Some((k, v)) = self.0.borrow().as_ref() {
-            if *k == key {
+            if k.borrow() == key {
                 return v.clone();
             }
         }
-        let v = make(&key);
-        *self.0.borrow_mut() = Some((key, v.clone()));
+        let v = make(key);
+        *self.0.borrow_mut() = Some((key.to_owned(), v.clone()));
         v
     }
 }
@@ -38,8 +44,8 @@ mod tests {
     #[test]
     fn makes_once_per_key_change() {
         let made = Cell::new(0);
-        let memo = Memo::new();
-        let make = |k: &&str| {
+        let memo: Memo<String, String> = Memo::new();
+        let make = |k: &str| {
             made.set(made.get() + 1);
             format!("doc for {k}")
         };

@@ -14,7 +14,7 @@ thread_local! {
 
 pub fn get(ctx: &Ctx) -> Reply {
     let body = DOCUMENT.with(|d| {
-        d.get_or(ctx.issuer.clone(), |issuer| {
+        d.get_or(ctx.issuer.as_str(), |issuer| {
             provider_metadata(issuer).to_string().into()
         })
     });

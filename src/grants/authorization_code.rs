@@ -61,7 +61,7 @@ pub async fn exchange(
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
 ) -> OAuthResult<Value> {
-    let (grant_id, secret) = split_token(code).ok_or(Refusal::Mismatch.error())?;
+    let (grant_id, secret) = split_token(code).ok_or_else(|| Refusal::Mismatch.error())?;
     let refresh_token = client.allows_grant(GrantType::RefreshToken).then(random::token);
     let redemption = CodeRedemption {
         code_hash: secret_hash(secret),

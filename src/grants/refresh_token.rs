@@ -23,7 +23,7 @@ pub async fn refresh(
     refresh_token: &str,
     scope: Option<&str>,
 ) -> OAuthResult<Value> {
-    let (grant_id, secret) = split_token(refresh_token).ok_or(Refusal::Mismatch.error())?;
+    let (grant_id, secret) = split_token(refresh_token).ok_or_else(|| Refusal::Mismatch.error())?;
     // A blank `scope` is no narrowing (as in `scope::narrow`), not a request
     // for a token without any scope.
     let requested_scopes = scope.map(parse_scope).transpose()?.filter(|s| !s.is_empty());

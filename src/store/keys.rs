@@ -119,7 +119,7 @@ pub async fn sign_jwt(
 /// The JWK set to publish (`/jwks.json`), serialised once per ring.
 pub async fn jwks_json(env: &Env, config: &Config, now: u64) -> StoreResult<Rc<str>> {
     let ring = ring(env, config, now).await?;
-    Ok(JWKS.with(|j| j.get_or(ring, |r| r.jwks().to_string().into())))
+    Ok(JWKS.with(|j| j.get_or(&ring, |r| r.jwks().to_string().into())))
 }
 
 fn token_digest(token: &str) -> [u8; 32] {
