@@ -12,7 +12,8 @@ import autocannon from "autocannon";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT, freePort, startWorker } from "../tests/helpers.mjs";
-import { Jar, REDIRECT_URI, authParams, authorize, basicAuth, createUser, exchange, obtainCode, registerClient } from "../tests/flow.mjs";
+import { Jar, basicAuth, createUser, exchange, obtainCode, registerClient } from "../tests/flow.mjs";
+import { codeMinter, codeTokenRequest, keepContext, refreshChainStep } from "./steps.mjs";
 
 const [scenarioName = "code", secondsArg = "5"] = process.argv.slice(2);
 const SECONDS = Number(secondsArg);
@@ -144,11 +145,7 @@ async function setUp(name, ours) {
   const jar = new Jar();
   const client = await registerClient(ours, { token_endpoint_auth_method: "client_secret_basic" });
   await obtainCode(ours, client, user, { jar });
-  const mint = async () => {
-    const { params, verifier } = authParams(client);
-    const res = await authorize(ours, jar, params);
-    return { code: new URL(res.headers.get("location")).searchParams.get("code"), verifier };
-  };
+  const mint = codeMinter(ours, jar, client);
   const headers = { "content-type": FORM, authorization: basicAuth(client) };
   switch (name) {
     case "discovery": return fixed("GET", "/.well-known/openid-configuration");
@@ -168,29 +165,17 @@ async function setUp(name, ours) {
         requests: async (amount) => {
           const pool = [];
           for (let i = 0; i < amount; i += 8) pool.push(...await Promise.all(Array.from({ length: 8 }, mint)));
-          return [{
-            method: "POST", path: "/token",
-            setupRequest(req) {
-              const c = pool.pop();
-              return { ...req, headers, body: new URLSearchParams({ grant_type: "authorization_code", code: c.code, redirect_uri: REDIRECT_URI, code_verifier: c.verifier }).toString() };
-            },
-          }];
+          const tokenRequest = codeTokenRequest(client);
+          return [{ method: "POST", path: "/token", setupRequest: (req) => ({ ...req, ...tokenRequest(pool.pop()) }) }];
         },
       };
     }
     case "refresh": {
       return {
-        setupClient: (c) => { c.requestIterator.resetContext = () => {}; },
+        setupClient: keepContext,
         requests: async () => {
           const pool = await Promise.all(Array.from({ length: CONNECTIONS }, async () => (await exchange(ours, client, await mint())).refresh_token));
-          return [{
-            method: "POST", path: "/token",
-            setupRequest(req, context) {
-              context.rt ??= pool.pop();
-              return { ...req, headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(context.rt)}` };
-            },
-            onResponse(status, body, context) { if (status === 200) context.rt = JSON.parse(body).refresh_token; },
-          }];
+          return [refreshChainStep(() => pool.pop(), headers)];
         },
       };
     }

@@ -20,8 +20,9 @@ import path from "node:path";
 import { gzipSync, constants as zlib } from "node:zlib";
 import { ROOT, COMPATIBILITY_DATE, freePort, startWorker } from "../tests/helpers.mjs";
 import {
-  REDIRECT_URI, Jar, authParams, authorize, basicAuth, createUser, exchange, obtainCode, registerClient,
+  REDIRECT_URI, Jar, authParams, basicAuth, createUser, exchange, obtainCode, registerClient,
 } from "../tests/flow.mjs";
+import { codeMinter, codeTokenRequest, keepContext, refreshChainStep } from "./steps.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
@@ -213,14 +214,6 @@ function record(name, serverName, m, extra = {}) {
 /** A fixed request (GET, or POST with a body). */
 const fixed = (method, p, headers = {}, body) => () => [{ method, path: p, headers, ...(body ? { body } : {}) }];
 
-/**
- * autocannon's `context` belongs to one connection, but autocannon resets it
- * whenever it wraps around its request list: with a one-entry list, after
- * every request. A chain must outlive that, so this `setupClient` (called once
- * per connection) turns the reset off for the connection's life.
- */
-const keepContext = (client) => { client.requestIterator.resetContext = () => {}; };
-
 // ---------------------------------------------------------------- code pools
 
 /** Mints `n` codes with `mint()` (returns { code, verifier }), `parallel` at a time. */
@@ -270,17 +263,7 @@ async function codeScenario(name, serverName, server, { mint, tokenRequest, dura
  */
 async function refreshScenario(name, serverName, server, { seed, headers }) {
   let pool = [];
-  const step = {
-    method: "POST", path: "/token",
-    setupRequest(req, context) {
-      context.rt ??= pool.pop();
-      if (!context.rt) throw new Error("more connections than refresh chains");
-      return { ...req, headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(context.rt)}` };
-    },
-    onResponse(status, body, context) {
-      if (status === 200) context.rt = JSON.parse(body).refresh_token;
-    },
-  };
+  const step = refreshChainStep(() => pool.pop(), headers);
   return scenario(name, serverName, server, {
     requests: () => [step],
     setupClient: keepContext,
@@ -325,17 +308,7 @@ async function main() {
     const jar = new Jar();
     const codeClient = await registerClient(ours, { token_endpoint_auth_method: "client_secret_basic" });
     await obtainCode(ours, codeClient, user, { jar }); // logs in and consents once: later /authorize → 302 at once
-    const mintOurs = (client) => async () => {
-      const { params, verifier } = authParams(client);
-      const res = await authorize(ours, jar, params);
-      const code = res.status === 302 || res.status === 303 ? new URL(res.headers.get("location")).searchParams.get("code") : null;
-      if (!code) throw new Error(`ours /authorize did not redirect with a code: ${res.status} ${(await res.text()).slice(0, 200)}`);
-      return { code, verifier };
-    };
-    const ourTokenRequest = (client) => (c) => ({
-      headers: { "content-type": FORM, authorization: basicAuth(client) },
-      body: new URLSearchParams({ grant_type: "authorization_code", code: c.code, redirect_uri: REDIRECT_URI, code_verifier: c.verifier }).toString(),
-    });
+    const mintOurs = (client) => codeMinter(ours, jar, client);
     const ccClient = await registerClient(ours, { grant_types: ["client_credentials"], token_endpoint_auth_method: "client_secret_basic", scope: "api" });
     const ccRequest = fixed("POST", "/token", { "content-type": FORM, authorization: basicAuth(ccClient) }, "grant_type=client_credentials&scope=api");
 
@@ -357,7 +330,7 @@ async function main() {
       return { code, verifier };
     };
     const peerExchange = async (c) => {
-      const res = await peer.fetch("/token", { method: "POST", ...ourTokenRequest(peerClient)(c) });
+      const res = await peer.fetch("/token", { method: "POST", ...codeTokenRequest(peerClient)(c) });
       if (res.status !== 200) throw new Error(`peer token: ${res.status} ${await res.text()}`);
       return res.json();
     };
@@ -382,8 +355,8 @@ async function main() {
     await scenario("bare + 1 DO write", "bare-do", bareDo, { requests: fixed("GET", "/") });
 
     // ---- code exchange
-    await codeScenario("code exchange", "ours", ours, { mint: mintOurs(codeClient), tokenRequest: ourTokenRequest(codeClient) });
-    await codeScenario("code exchange", "peer", peer, { mint: mintPeer, tokenRequest: ourTokenRequest(peerClient) });
+    await codeScenario("code exchange", "ours", ours, { mint: mintOurs(codeClient), tokenRequest: codeTokenRequest(codeClient) });
+    await codeScenario("code exchange", "peer", peer, { mint: mintPeer, tokenRequest: codeTokenRequest(peerClient) });
 
     // ---- refresh rotation: one chain per connection
     // (scope "openid email profile offline_access": a refresh token from both)
@@ -407,7 +380,7 @@ async function main() {
       const client = await registerClient(ours, { id_token_signed_response_alg: alg });
       await obtainCode(ours, client, user, { jar }); // consent for this client
       await codeScenario(`code exchange, id_token ${alg}`, "ours", ours, {
-        mint: mintOurs(client), tokenRequest: ourTokenRequest(client), duration: ALG_DURATION, extra: { alg },
+        mint: mintOurs(client), tokenRequest: codeTokenRequest(client), duration: ALG_DURATION, extra: { alg },
       });
     }
     for (const alg of ALGS) {

@@ -1,0 +1,48 @@
+// Request steps shared by bench/run.mjs and bench/profile.mjs: codes minted
+// through the real /authorize, their exchange, and refresh-token chains.
+import { REDIRECT_URI, authParams, authorize, basicAuth } from "../tests/flow.mjs";
+
+const FORM = "application/x-www-form-urlencoded";
+
+/**
+ * Mints one code per call through /authorize with `jar`, a browser that has
+ * logged in and consented for `client` already, so /authorize redirects at once.
+ */
+export const codeMinter = (worker, jar, client) => async () => {
+  const { params, verifier } = authParams(client);
+  const res = await authorize(worker, jar, params);
+  const code = res.status === 302 || res.status === 303 ? new URL(res.headers.get("location")).searchParams.get("code") : null;
+  if (!code) throw new Error(`/authorize did not redirect with a code: ${res.status} ${(await res.text()).slice(0, 200)}`);
+  return { code, verifier };
+};
+
+/** The token request (headers and body) that exchanges a minted code, with Basic client auth. */
+export const codeTokenRequest = (client) => (c) => ({
+  headers: { "content-type": FORM, authorization: basicAuth(client) },
+  body: new URLSearchParams({ grant_type: "authorization_code", code: c.code, redirect_uri: REDIRECT_URI, code_verifier: c.verifier }).toString(),
+});
+
+/**
+ * autocannon's `context` belongs to one connection, but autocannon resets it
+ * whenever it wraps around its request list: with a one-entry list, after
+ * every request. A chain must outlive that, so this `setupClient` (called once
+ * per connection) turns the reset off for the connection's life.
+ */
+export const keepContext = (client) => { client.requestIterator.resetContext = () => {}; };
+
+/**
+ * Refresh rotation, one chain per connection (with `keepContext`): the first
+ * request takes a seed refresh token from `takeSeed()`, each later one sends
+ * the token the previous answer returned.
+ */
+export const refreshChainStep = (takeSeed, headers) => ({
+  method: "POST", path: "/token",
+  setupRequest(req, context) {
+    context.rt ??= takeSeed();
+    if (!context.rt) throw new Error("more connections than refresh chains");
+    return { ...req, headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(context.rt)}` };
+  },
+  onResponse(status, body, context) {
+    if (status === 200) context.rt = JSON.parse(body).refresh_token;
+  },
+});
