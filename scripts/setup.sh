@@ -75,7 +75,7 @@ build_hash=$( {
 } | sha256sum | cut -d' ' -f1)
 if [ "${SETUP_NO_BUILD:-}" = 1 ]; then
   :
-elif [ -f build/worker/shim.mjs ] && [ "$(cat build/.stamp 2>/dev/null)" = "$build_hash" ]; then
+elif [ -f build/entry.mjs ] && [ "$(cat build/.stamp 2>/dev/null)" = "$build_hash" ]; then
   say "build/ is up to date"
 else
   say "building the worker (worker-build --release)…"
@@ -93,6 +93,8 @@ else
   WASM_OPT_BIN=$PWD/node_modules/.bin/wasm-opt \
   ESBUILD_BIN=$PWD/node_modules/.bin/esbuild \
     worker-build "$mode"
+  # The entry module: worker-build's output plus the JavaScript grant object.
+  cp src/entry.mjs build/entry.mjs
   echo "$build_hash" > build/.stamp
   say "build/index_bg.wasm: $(stat -c %s build/index_bg.wasm) bytes, $(gzip -9c build/index_bg.wasm | wc -c) gzipped"
 fi

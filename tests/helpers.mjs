@@ -1,5 +1,5 @@
 // Shared harness for the integration tests: runs the built worker
-// (build/worker/shim.mjs, from scripts/setup.sh) in miniflare, with the same
+// (build/entry.mjs, from scripts/setup.sh) in miniflare, with the same
 // bindings as wrangler.toml.
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { existsSync, readFileSync } from "node:fs";
@@ -47,14 +47,14 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
   // convertV4MiniflareOptions() takes the familiar miniflare 4 shape (and leaves
   // the cross-process dev registry off, so tests never see other sessions).
   const mf = new Miniflare(convertV4MiniflareOptions({
-    // The three files worker-build writes; the first is the entry point. (miniflare 5
+    // The entry point (src/entry.mjs) and the two files worker-build writes. (miniflare 5
     // no longer takes `scriptPath` + `modulesRules` globs: the module list is explicit.)
     modules: [
-      { type: "ESModule", path: path.join(ROOT, "build/worker/shim.mjs") },
+      { type: "ESModule", path: path.join(ROOT, "build/entry.mjs") },
       { type: "ESModule", path: path.join(ROOT, "build/index.js") },
       { type: "CompiledWasm", path: path.join(ROOT, "build/index_bg.wasm") },
     ],
-    // shim.mjs imports ../index.js: module names are relative to build/.
+    // Module names are relative to build/ (entry.mjs imports ./index.js).
     modulesRoot: path.join(ROOT, "build"),
     compatibilityDate: COMPATIBILITY_DATE,
     kvNamespaces: ["OIDC_KV"],

@@ -50,11 +50,8 @@ export const grantId = (token) => token.split(".")[0];
 export async function grantObject(worker, gid) {
   const ns = await worker.mf.getDurableObjectNamespace("GRANTS");
   const stub = ns.get(ns.idFromString(gid));
-  const res = await stub.fetch("https://grant/apply", {
-    method: "POST",
-    body: JSON.stringify({ op: { op: "get" }, now: Math.floor(Date.now() / 1000) }),
-  });
-  return res.json();
+  const call = { op: { op: "get" }, now: Math.floor(Date.now() / 1000) };
+  return JSON.parse(await stub.run(JSON.stringify(call)));
 }
 
 /** Polls `check` (async, truthy = done) every 250 ms for up to `ms`; returns its last value. */

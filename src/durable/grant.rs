@@ -1,84 +1,72 @@
-//! The grant Durable Object: holds one grant and applies operations to it
-//! one at a time. Between reading the grant and writing it back there is no
-//! `await` on anything but this object's own storage, whose input gate keeps
-//! other requests out, so "use once" and "rotate once" hold.
+//! The grant Durable Object's state machine, for its JavaScript class
+//! (`GrantObject` in `src/entry.mjs`). The class holds the storage and the
+//! alarm; everything it decides comes from here, so "use once" and "rotate
+//! once" are still `protocol::grant` alone.
 //!
-//! It deletes its own storage by alarm once nothing in the grant can be
-//! used any more.
+//! The class is JavaScript because a worker-rs Durable Object costs more
+//! around the call (its wrapper class, request and response conversions,
+//! awaited storage writes) than the grant's own work.
+//!
+//! These are methods of a class on purpose: worker-build turns every free
+//! `#[wasm_bindgen]` function into a method of the worker's default
+//! entrypoint, which other workers could call.
 
 use crate::platform::now_secs;
-use crate::protocol::grant::{apply, Grant};
+use crate::protocol::grant::{next_alarm, step, Grant};
 use crate::store::durable::GrantCall;
-use std::cell::RefCell;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use wasm_bindgen::prelude::*;
 
-const KEY: &str = "grant";
-
-#[durable_object]
-pub struct GrantObject {
-    state: State,
-    /// The grant as last stored; `None` until first loaded.
-    cached: RefCell<Option<Option<Grant>>>,
+/// One operation's outcome: the reply, the grant to store if it changed, and
+/// where to move the alarm (milliseconds since the epoch) if it must move.
+#[wasm_bindgen(getter_with_clone)]
+pub struct GrantStep {
+    #[wasm_bindgen(readonly)]
+    pub reply: String,
+    #[wasm_bindgen(readonly)]
+    pub grant: Option<String>,
+    #[wasm_bindgen(readonly, js_name = alarmAt)]
+    pub alarm_at: Option<f64>,
 }
 
-impl GrantObject {
-    async fn load(&self) -> Result<Option<Grant>> {
-        if let Some(g) = self.cached.borrow().clone() {
-            return Ok(g);
-        }
-        let g: Option<Grant> = self.state.storage().get(KEY).await?;
-        *self.cached.borrow_mut() = Some(g.clone());
-        Ok(g)
+/// The grant as storage holds it: JSON text, or (written by releases whose
+/// grant object was Rust) a structured-clone object from serde_wasm_bindgen.
+fn decode(stored: JsValue) -> Result<Option<Grant>, JsError> {
+    if stored.is_undefined() || stored.is_null() {
+        return Ok(None);
     }
-
-    async fn schedule(&self, ends_at: u64, now: u64) -> Result<()> {
-        let in_ms = ends_at.saturating_sub(now).saturating_mul(1000) as i64;
-        self.state.storage().set_alarm(in_ms.max(0) + 1000).await
-    }
+    let grant = match stored.as_string() {
+        Some(text) => serde_json::from_str(&text)?,
+        None => serde_wasm_bindgen::from_value(stored)?,
+    };
+    Ok(Some(grant))
 }
 
-impl DurableObject for GrantObject {
-    fn new(state: State, _env: Env) -> Self {
-        Self {
-            state,
-            cached: RefCell::new(None),
-        }
+fn millis(secs: u64) -> f64 {
+    secs as f64 * 1000.0
+}
+
+#[wasm_bindgen]
+impl GrantStep {
+    /// Applies one `GrantCall` (JSON) to the stored grant.
+    pub fn apply(stored: JsValue, call: &str) -> Result<GrantStep, JsError> {
+        let call: GrantCall = serde_json::from_str(call)?;
+        let mut slot = decode(stored)?;
+        let step = step(&mut slot, call.op, call.now);
+        let grant = match (&slot, step.changed) {
+            (Some(g), true) => Some(serde_json::to_string(g)?),
+            _ => None,
+        };
+        Ok(GrantStep {
+            reply: serde_json::to_string(&step.reply)?,
+            grant,
+            alarm_at: step.alarm_at.map(millis),
+        })
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        // Text and serde_json: `req.json()` would build a JavaScript object
-        // and then walk it field by field.
-        let call: GrantCall = serde_json::from_str(&req.text().await?)?;
-        let mut slot = self.load().await?;
-        let before = slot.clone();
-        let reply = apply(&mut slot, call.op, call.now);
-        if slot != before {
-            if let Some(g) = &slot {
-                self.state.storage().put(KEY, g).await?;
-                // The alarm never fires later than the grant ends: it is set
-                // when the grant is made and moved earlier when its end comes
-                // closer (revocation). A later end (a code redeemed into a
-                // refresh chain) needs no write here: the alarm, on finding
-                // the grant alive, moves itself (see `alarm`).
-                let ends_before = before.as_ref().map(Grant::ends_at);
-                if ends_before.is_none_or(|end| g.ends_at() < end) {
-                    self.schedule(g.ends_at(), call.now).await?;
-                }
-            }
-            *self.cached.borrow_mut() = Some(slot);
-        }
-        Response::from_json(&reply)
-    }
-
-    async fn alarm(&self) -> Result<Response> {
-        let now = now_secs();
-        match self.load().await? {
-            Some(g) if g.ends_at() > now => self.schedule(g.ends_at(), now).await?,
-            _ => {
-                self.state.storage().delete_all().await?;
-                *self.cached.borrow_mut() = Some(None);
-            }
-        }
-        Response::ok("")
+    /// Where the alarm goes after firing (milliseconds since the epoch), or
+    /// nothing when the grant has no use left and its storage can go.
+    #[wasm_bindgen(js_name = nextAlarm)]
+    pub fn next_alarm(stored: JsValue) -> Result<Option<f64>, JsError> {
+        Ok(next_alarm(decode(stored)?.as_ref(), now_secs()).map(millis))
     }
 }

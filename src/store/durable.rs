@@ -22,14 +22,11 @@ fn do_err(e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("grant object: {e}"))
 }
 
-// One JavaScript call per operation, with the body as a string both ways:
-// worker's `Response` would read the answer through a stream reader chunk by
-// chunk and copy its `cf` and headers, which costs more than the grant's work.
+// One JavaScript call per operation: an RPC to the object's `run` (see
+// src/entry.mjs) with the call as JSON text, answered the same way.
 #[wasm_bindgen(inline_js = r#"
 export async function call_grant(stub, body) {
-  const res = await stub.fetch("https://grant/apply", { method: "POST", body });
-  if (!res.ok) throw new Error(`grant object answered ${res.status}`);
-  return await res.text();
+  return await stub.run(body);
 }
 "#)]
 extern "C" {

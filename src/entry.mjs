@@ -1,0 +1,58 @@
+// The worker's entry module: everything worker-build generates (index.js:
+// the fetch handler, the KeyRing Durable Object) plus the grant Durable
+// Object, which is a JavaScript class around the Rust state machine
+// (src/durable/grant.rs). scripts/setup.sh copies this file into build/.
+//
+// JavaScript because the object's whole job is one storage read, one pure
+// decision and one write: a worker-rs object spends more than that on its
+// own glue, and only a JavaScript class can take RPC calls, which skip the
+// Request and Response a fetch would build.
+import { DurableObject } from "cloudflare:workers";
+import { GrantStep } from "./index.js";
+
+export * from "./index.js";
+export { default } from "./index.js";
+
+const KEY = "grant";
+
+export class GrantObject extends DurableObject {
+  // The grant as stored; null when there is none, undefined until read.
+  #stored;
+
+  async #load() {
+    if (this.#stored === undefined) this.#stored = (await this.ctx.storage.get(KEY)) ?? null;
+    return this.#stored;
+  }
+
+  /**
+   * Applies one operation (a GrantCall, JSON) and answers its GrantReply
+   * (JSON). Nothing is awaited between reading the grant and writing it, so
+   * the input gate keeps other calls out ("use once", "rotate once"). The
+   * writes are not awaited either: the output gate holds the reply until
+   * they are durable, and a failed write resets the object, cache included.
+   */
+  async run(call) {
+    const step = GrantStep.apply(await this.#load(), call);
+    try {
+      if (step.grant !== undefined) {
+        this.ctx.storage.put(KEY, step.grant);
+        this.#stored = step.grant;
+      }
+      if (step.alarmAt !== undefined) this.ctx.storage.setAlarm(step.alarmAt);
+      return step.reply;
+    } finally {
+      step.free();
+    }
+  }
+
+  /** Clean-up: moves on while the grant has a use left, else deletes it all. */
+  async alarm() {
+    const next = GrantStep.nextAlarm(await this.#load());
+    if (next !== undefined) {
+      await this.ctx.storage.setAlarm(next);
+    } else {
+      await this.ctx.storage.deleteAll();
+      this.#stored = null;
+    }
+  }
+}
