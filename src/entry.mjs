@@ -19,23 +19,23 @@ export class GrantObject extends DurableObject {
   // The grant as stored; null when there is none, undefined until read.
   #stored;
 
-  async #load() {
-    if (this.#stored === undefined) this.#stored = (await this.ctx.storage.get(KEY)) ?? null;
+  #load() {
+    if (this.#stored === undefined) this.#stored = this.ctx.storage.kv.get(KEY) ?? null;
     return this.#stored;
   }
 
   /**
    * Applies one operation (a GrantCall, JSON) and answers its GrantReply
-   * (JSON). Nothing is awaited between reading the grant and writing it, so
-   * the input gate keeps other calls out ("use once", "rotate once"). The
-   * writes are not awaited either: the output gate holds the reply until
-   * they are durable, and a failed write resets the object, cache included.
+   * (JSON). It runs without a single await (SQLite storage's synchronous KV
+   * API), so no other call can interleave: that is "use once" and "rotate
+   * once". The output gate holds the reply until the writes are durable, and
+   * a failed write resets the object, cache included.
    */
-  async run(call) {
-    const step = GrantStep.apply(await this.#load(), call);
+  run(call) {
+    const step = GrantStep.apply(this.#load(), call);
     try {
       if (step.grant !== undefined) {
-        this.ctx.storage.put(KEY, step.grant);
+        this.ctx.storage.kv.put(KEY, step.grant);
         this.#stored = step.grant;
       }
       if (step.alarmAt !== undefined) this.ctx.storage.setAlarm(step.alarmAt);
@@ -47,7 +47,7 @@ export class GrantObject extends DurableObject {
 
   /** Clean-up: moves on while the grant has a use left, else deletes it all. */
   async alarm() {
-    const next = GrantStep.nextAlarm(await this.#load());
+    const next = GrantStep.nextAlarm(this.#load());
     if (next !== undefined) {
       await this.ctx.storage.setAlarm(next);
     } else {

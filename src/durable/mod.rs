@@ -1,5 +1,6 @@
-//! Durable Object classes: the key ring (one instance), grants (one per
-//! authorization) and login sessions (one per browser session).
+//! Durable Objects: the key ring's class (one instance), and what the grant
+//! object's JavaScript class (src/entry.mjs, one instance per authorization)
+//! calls into.
 
 pub mod grant;
 pub mod keyring;
