@@ -100,6 +100,9 @@ const startBareDo = () => withWorkerdPid(() => startModules({
   durableObjects: { SLOTS: { className: "Slot", useSQLite: true } },
 }));
 
+/** The least a client_credentials token costs in plain JavaScript (one ES256 signature). */
+const startBareToken = () => withWorkerdPid(() => startModules({ file: path.join(BENCH_DIR, "bare-token/worker.js") }));
+
 const startOurs = (vars = {}) => withWorkerdPid(() => startWorker({ vars: { CODE_TTL: "900", ...vars } }));
 
 /**
@@ -299,6 +302,7 @@ async function main() {
   try {
     const bare = await startBare(); servers.push(bare);
     const bareDo = await startBareDo(); servers.push(bareDo);
+    const bareToken = await startBareToken(); servers.push(bareToken);
     const ours = await startOurs(); servers.push(ours);
     const peer = await startPeer(); servers.push(peer);
     log(`bare ${bare.url} (workerd ${bare.pid}), ours ${ours.url} (workerd ${ours.pid}), peer ${peer.url} (workerd ${peer.pid})`);
@@ -347,6 +351,10 @@ async function main() {
 
     // ---- client_credentials (the peer has no client_credentials grant)
     await scenario("client_credentials", "ours", ours, { requests: ccRequest });
+    await scenario("bare + 1 ES256 token", "bare-token", bareToken, {
+      requests: fixed("POST", "/", { "content-type": FORM, authorization: basicAuth({ client_id: "bench", client_secret: "bench" }) },
+        "grant_type=client_credentials&scope=api"),
+    });
 
     // ---- the ceiling once more, in the middle of the run
     await scenario("bare GET / (middle)", "bare", bare, { requests: fixed("GET", "/") });
@@ -448,6 +456,9 @@ function report(out) {
   // design; this is how fast that call alone can go, as a share of the ceiling.
   const doRow = row("bare + 1 DO write", "bare-do");
   out.one_do_write = { ratio_to_bare: doRow?.ratio_to_bare, cpu_ms_per_req_minus_bare: doRow?.cpu_ms_per_req_minus_bare };
+  // Likewise for client_credentials: one signed token in plain JavaScript.
+  const tokenRow = row("bare + 1 ES256 token", "bare-token");
+  out.one_es256_token = { ratio_to_bare: tokenRow?.ratio_to_bare, cpu_ms_per_req_minus_bare: tokenRow?.cpu_ms_per_req_minus_bare };
   out.bench_process = { max_cores: maxBenchCores, under_one_core: maxBenchCores < 1 };
   out.results = stats;
   out.failures = failures.map((r) => ({ scenario: r.scenario, server: r.server, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts }));
@@ -479,7 +490,9 @@ Results: bench/results.json
 Targets (issue 5):
 ${out.targets.map((t) => `  ${t.met == null ? "?" : t.met ? "met    " : "NOT MET"}  ${t.name}: ${f(t.value, 2)} (goal ${t.goal})`).join("\n")}
 For scale: one Durable Object call with one storage write and nothing else (bench/bare-do) runs at ${f(out.one_do_write.ratio_to_bare, 2)}× bare,
-costing ${f(out.one_do_write.cpu_ms_per_req_minus_bare, 3)} ms more than it: the most a code exchange or refresh, which make one such call each, could reach.`);
+costing ${f(out.one_do_write.cpu_ms_per_req_minus_bare, 3)} ms more than it: the most a code exchange or refresh, which make one such call each, could reach.
+A JavaScript worker that only reads the form, checks a Basic header and signs one ES256 token (bench/bare-token) runs at ${f(out.one_es256_token.ratio_to_bare, 2)}× bare,
+costing ${f(out.one_es256_token.cpu_ms_per_req_minus_bare, 3)} ms more than it: the most a client_credentials request could reach.`);
   if (failures.length) {
     console.error(`\n!!!!! BENCHMARK FAILED: non-2xx responses or errors in ${failures.length} run(s): ${failures.map((r) => `${r.scenario} · ${r.server}`).join(", ")}\n`);
     process.exitCode = 1;
