@@ -225,3 +225,25 @@ test("expired access tokens introspect inactive, are rejected by /userinfo and r
     await w.stop();
   }
 });
+
+test("deleting a client ends its tokens (RFC 7592 §2.3): userinfo, introspection, refresh", async () => {
+  const resourceServer = await registerClient(worker);
+  const { client, tokens } = await signIn(worker, {
+    metadata: { grant_types: ["authorization_code", "refresh_token", "client_credentials"] },
+  });
+  const ccRes = await clientPost(worker, "/token", client, { grant_type: "client_credentials" });
+  assert.equal(ccRes.status, 200, await ccRes.clone().text());
+  const ccToken = (await ccRes.json()).access_token;
+  const all = [tokens.access_token, tokens.refresh_token, ccToken];
+  assert.equal(await userinfoStatus(worker, tokens.access_token), 200);
+  for (const t of all) assert.equal((await inspect(resourceServer, t)).active, true);
+
+  const del = await worker.fetch(`/register/${client.client_id}`, {
+    method: "DELETE", headers: { authorization: `Bearer ${client.registration_access_token}` },
+  });
+  assert.equal(del.status, 204);
+
+  assert.equal(await userinfoStatus(worker, tokens.access_token), 401);
+  for (const t of all) assert.deepEqual(await inspect(resourceServer, t), INACTIVE);
+  await assertError(await refresh(worker, client, tokens.refresh_token), 401, "invalid_client");
+});

@@ -1,7 +1,8 @@
 //! Checking an access token presented to us (userinfo, introspection): our
-//! signature, RFC 9068 claims, and — for tokens issued from a grant — that
-//! the grant still stands, so revocation takes effect at once (a token
-//! without a grant, from client_credentials: that it was not revoked).
+//! signature, RFC 9068 claims, that its client is still registered, and —
+//! for tokens issued from a grant — that the grant still stands, so
+//! revocation takes effect at once (a token without a grant, from
+//! client_credentials: that it was not revoked).
 
 use super::Ctx;
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
@@ -14,11 +15,25 @@ fn invalid(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
 
+/// RFC 7592 §2.3: once a client is deleted, the server "SHOULD immediately
+/// invalidate all existing authorization grants and currently-active access
+/// tokens". Its grants stay stored until they end, but nothing of theirs is
+/// honoured: codes and refresh tokens need the client to authenticate, and
+/// userinfo and introspection ask this. "Immediately" within KV's reach:
+/// other isolates see the deletion once their client cache (30 s) and KV
+/// (about a minute) catch up.
+pub async fn client_registered(ctx: &Ctx, client_id: &str) -> OAuthResult<bool> {
+    Ok(ctx.client(client_id).await?.is_some())
+}
+
 pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(VerifiedAccessToken, Option<Box<Grant>>)> {
     let (typ, claims) = keys::verify_jwt(&ctx.env, &ctx.config, ctx.now, token)
         .await?
         .ok_or_else(|| invalid("the access token is invalid"))?;
     let token = check_access_token_claims(&typ, &claims, &ctx.issuer, ctx.now)?;
+    if !client_registered(ctx, &token.client_id).await? {
+        return Err(invalid("the access token's client is no longer registered"));
+    }
     let grant = match &token.grant_id {
         Some(id) => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);

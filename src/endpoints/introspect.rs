@@ -1,7 +1,7 @@
 //! `POST /introspect` (RFC 7662), for authenticated (confidential) clients.
 //! An inactive token gets `{"active": false}` and nothing else (§2.2).
 
-use super::access::verify_access_token;
+use super::access::{client_registered, verify_access_token};
 use super::http::{body_params, json, Reply};
 use super::{authenticate_client, Ctx};
 use crate::endpoints::request::Request;
@@ -49,6 +49,9 @@ async fn refresh_token(ctx: &Ctx, token: &str) -> OAuthResult<Option<Value>> {
         return Ok(None);
     };
     let Some(r) = &grant.refresh else { return Ok(None) };
+    if !client_registered(ctx, &grant.client_id).await? {
+        return Ok(None);
+    }
     Ok(Some(json!({
         "active": true,
         "scope": join(&grant.scopes),
