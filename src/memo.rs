@@ -1,9 +1,11 @@
-//! A one-entry memo for per-isolate caches: the value made for the last key
-//! asked about. Documents that change only with their inputs (discovery with
-//! the issuer, the JWK set with the key ring) are built once, not per request.
+//! Per-isolate caches. `Memo`: the value made for the last key asked about;
+//! documents that change only with their inputs (discovery with the issuer,
+//! the JWK set with the key ring) are built once, not per request.
+//! `TtlCache`: records read from KV, kept for a few seconds each.
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 pub struct Memo<K, V>(RefCell<Option<(K, V)>>);
 
@@ -36,9 +38,66 @@ impl<K: PartialEq, V: Clone> Default for Memo<K, V> {
     }
 }
 
+/// Records by key, each kept for `ttl` seconds from when it was read, at
+/// most `max` of them: a full cache is emptied, which is simpler than
+/// eviction and costs only the reads that refill it.
+pub struct TtlCache<V> {
+    ttl: u64,
+    max: usize,
+    entries: RefCell<HashMap<String, (u64, V)>>,
+}
+
+impl<V: Clone> TtlCache<V> {
+    pub fn new(ttl: u64, max: usize) -> Self {
+        Self {
+            ttl,
+            max,
+            entries: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The value read at most `ttl` seconds before `now`.
+    pub fn get(&self, key: &str, now: u64) -> Option<V> {
+        self.entries
+            .borrow()
+            .get(key)
+            .filter(|(at, _)| now < at + self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, key: &str, now: u64, value: V) {
+        let mut entries = self.entries.borrow_mut();
+        if entries.len() >= self.max {
+            entries.clear();
+        }
+        entries.insert(key.to_string(), (now, value));
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.entries.borrow_mut().remove(key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Memo;
+    use super::{Memo, TtlCache};
+
+    #[test]
+    fn ttl_cache_keeps_entries_for_their_ttl_and_stays_bounded() {
+        let cache = TtlCache::new(30, 2);
+        cache.put("a", 100, 1);
+        assert_eq!(cache.get("a", 129), Some(1));
+        assert_eq!(cache.get("a", 130), None);
+        cache.put("b", 100, 2);
+        cache.forget("b");
+        assert_eq!(cache.get("b", 101), None);
+        cache.put("b", 100, 2);
+        cache.put("c", 100, 3); // full: emptied first
+        assert_eq!(
+            (cache.get("a", 101), cache.get("b", 101), cache.get("c", 101)),
+            (None, None, Some(3))
+        );
+    }
     use std::cell::Cell;
 
     #[test]

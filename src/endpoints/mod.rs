@@ -18,6 +18,7 @@ pub mod users;
 
 use crate::config::Config;
 use crate::endpoints::request::Request;
+use crate::memo::TtlCache;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::client_auth;
 use crate::protocol::encoding::{secret_hash, secret_matches};
@@ -26,8 +27,6 @@ use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult
 use crate::protocol::params::Params;
 use crate::store::kv::KvRecords;
 use crate::store::RecordStore;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use worker::Env;
 
@@ -87,40 +86,27 @@ pub async fn authenticate_client(req: &Request, params: &Params, ctx: &Ctx) -> O
 /// locations, so each isolate keeps the clients it has read for a few
 /// seconds: a token request then costs no KV read. Only found clients are
 /// kept (random ids cannot fill the cache), and the cache is bounded.
-const CLIENT_CACHE_TTL: u64 = 30;
-const CLIENT_CACHE_MAX: usize = 1024;
+const CACHE_TTL: u64 = 30;
+const CACHE_MAX: usize = 1024;
 
 thread_local! {
-    static CLIENTS: RefCell<HashMap<String, (u64, ClientRecord)>> = RefCell::new(HashMap::new());
+    static CLIENTS: TtlCache<ClientRecord> = TtlCache::new(CACHE_TTL, CACHE_MAX);
 }
 
 /// Drops a client from this isolate's cache (after an update or delete).
 pub fn forget_client(client_id: &str) {
-    CLIENTS.with(|c| c.borrow_mut().remove(client_id));
+    CLIENTS.with(|c| c.forget(client_id));
 }
 
 impl Ctx {
     /// A client for the protocol endpoints, from the isolate cache when fresh.
     pub async fn client(&self, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
-        let now = self.now;
-        let cached = CLIENTS.with(|c| {
-            c.borrow()
-                .get(client_id)
-                .filter(|(at, _)| now < at + CLIENT_CACHE_TTL)
-                .map(|(_, r)| r.clone())
-        });
-        if cached.is_some() {
-            return Ok(cached);
+        if let Some(cached) = CLIENTS.with(|c| c.get(client_id, self.now)) {
+            return Ok(Some(cached));
         }
         let found: Option<ClientRecord> = self.records()?.get(client_id).await?;
         if let Some(record) = &found {
-            CLIENTS.with(|c| {
-                let mut c = c.borrow_mut();
-                if c.len() >= CLIENT_CACHE_MAX {
-                    c.clear();
-                }
-                c.insert(client_id.to_string(), (now, record.clone()));
-            });
+            CLIENTS.with(|c| c.put(client_id, self.now, record.clone()));
         }
         Ok(found)
     }
