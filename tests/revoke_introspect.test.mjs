@@ -3,8 +3,8 @@
 // tokens, ID tokens, garbage and expired tokens.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "./helpers.mjs";
-import { registerClient, decodeJwt, form } from "./flow.mjs";
+import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
+import { registerClient, decodeJwt, form, obtainCode, token, authorize, authParams, field, REDIRECT_URI } from "./flow.mjs";
 import { signIn, refresh, assertError, userinfoStatus, introspect, revoke, clientPost, eventually } from "./lifecycle.mjs";
 
 let worker;
@@ -246,4 +246,28 @@ test("deleting a client ends its tokens (RFC 7592 §2.3): userinfo, introspectio
   assert.equal(await userinfoStatus(worker, tokens.access_token), 401);
   for (const t of all) assert.deepEqual(await inspect(resourceServer, t), INACTIVE);
   await assertError(await refresh(worker, client, tokens.refresh_token), 401, "invalid_client");
+});
+
+test("deleting a user ends what was issued to them: userinfo, introspection, refresh, a pending code", async () => {
+  const resourceServer = await registerClient(worker);
+  const { client, user, tokens, jar } = await signIn(worker);
+  const pending = await obtainCode(worker, client, user, { jar });
+  assert.equal(await userinfoStatus(worker, tokens.access_token), 200);
+  for (const t of [tokens.access_token, tokens.refresh_token]) assert.equal((await inspect(resourceServer, t)).active, true);
+
+  const del = await worker.fetch(`/admin/users/${user.username}`, {
+    method: "DELETE", headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(del.status, 204);
+
+  assert.equal(await userinfoStatus(worker, tokens.access_token), 401);
+  for (const t of [tokens.access_token, tokens.refresh_token]) assert.deepEqual(await inspect(resourceServer, t), INACTIVE);
+  await assertError(await refresh(worker, client, tokens.refresh_token), 400, "invalid_grant");
+  await assertError(await token(worker, client, {
+    grant_type: "authorization_code", code: pending.code, redirect_uri: REDIRECT_URI, code_verifier: pending.verifier,
+  }), 400, "invalid_grant");
+  // Their live session signs no one in: the login form again.
+  const again = await authorize(worker, jar, authParams(client).params);
+  assert.equal(again.status, 200);
+  assert.equal(field(await again.text(), "step"), "login");
 });

@@ -1,8 +1,8 @@
 //! Checking an access token presented to us (userinfo, introspection): our
 //! signature, RFC 9068 claims, that its client is still registered, and —
-//! for tokens issued from a grant — that the grant still stands, so
-//! revocation takes effect at once (a token without a grant, from
-//! client_credentials: that it was not revoked).
+//! for tokens issued from a grant — that its user was not deleted and the
+//! grant still stands, so revocation takes effect at once (a token without
+//! a grant, from client_credentials: that it was not revoked).
 
 use super::Ctx;
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
@@ -36,6 +36,9 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(Verifie
     }
     let grant = match &token.grant_id {
         Some(id) => {
+            if ctx.user_deleted(&token.sub).await? {
+                return Err(invalid("the access token's user has been deleted"));
+            }
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
             match grants.apply(id, GrantOp::Get, ctx.now).await? {
                 GrantReply::Ok { grant } => Some(grant),

@@ -25,8 +25,10 @@ use crate::protocol::encoding::{secret_hash, secret_matches};
 use crate::protocol::error::Challenge;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::Params;
+use crate::protocol::user::DeletedUser;
 use crate::store::kv::KvRecords;
-use crate::store::RecordStore;
+use crate::store::{RecordStore, StoreResult};
+use async_trait::async_trait;
 use std::rc::Rc;
 use worker::Env;
 
@@ -91,6 +93,39 @@ const CACHE_MAX: usize = 1024;
 
 thread_local! {
     static CLIENTS: TtlCache<ClientRecord> = TtlCache::new(CACHE_TTL, CACHE_MAX);
+    static DELETED_USERS: TtlCache<Option<DeletedUser>> = TtlCache::new(CACHE_TTL, CACHE_MAX);
+}
+
+/// Deleted users' tombstones, read through this isolate's cache like
+/// clients. Here "none" is kept too: every token of a live user asks, and
+/// the subjects come from our own signed tokens and grants, not from
+/// whoever sends a request. A deletion takes effect at once where it was
+/// made and elsewhere within the cache's TTL and KV's own delay.
+pub struct DeletedUsers {
+    records: KvRecords,
+    now: u64,
+}
+
+#[async_trait(?Send)]
+impl RecordStore<DeletedUser> for DeletedUsers {
+    async fn get(&self, sub: &str) -> StoreResult<Option<DeletedUser>> {
+        if let Some(cached) = DELETED_USERS.with(|c| c.get(sub, self.now)) {
+            return Ok(cached);
+        }
+        let found: Option<DeletedUser> = self.records.get(sub).await?;
+        DELETED_USERS.with(|c| c.put(sub, self.now, found.clone()));
+        Ok(found)
+    }
+    async fn put(&self, tombstone: &DeletedUser) -> StoreResult<()> {
+        self.records.put(tombstone).await?;
+        DELETED_USERS.with(|c| c.put(&tombstone.sub, self.now, Some(tombstone.clone())));
+        Ok(())
+    }
+    async fn delete(&self, sub: &str) -> StoreResult<()> {
+        RecordStore::<DeletedUser>::delete(&self.records, sub).await?;
+        DELETED_USERS.with(|c| c.forget(sub));
+        Ok(())
+    }
 }
 
 /// Drops a client from this isolate's cache (after an update or delete).
@@ -99,6 +134,18 @@ pub fn forget_client(client_id: &str) {
 }
 
 impl Ctx {
+    pub fn deleted_users(&self) -> OAuthResult<DeletedUsers> {
+        Ok(DeletedUsers {
+            records: self.records()?,
+            now: self.now,
+        })
+    }
+
+    /// Whether `sub` was a user's who has since been deleted.
+    pub async fn user_deleted(&self, sub: &str) -> OAuthResult<bool> {
+        Ok(self.deleted_users()?.get(sub).await?.is_some())
+    }
+
     /// A client for the protocol endpoints, from the isolate cache when fresh.
     pub async fn client(&self, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
         if let Some(cached) = CLIENTS.with(|c| c.get(client_id, self.now)) {

@@ -35,17 +35,24 @@ pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
         now: ctx.now,
     };
     let body = match grant {
-        TokenRequest::AuthorizationCode {
-            code,
-            redirect_uri,
-            code_verifier,
-        } => {
+        TokenRequest::AuthorizationCode(request) => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
-            authorization_code::exchange(&grants, &signer, &site, &client, &code, redirect_uri, code_verifier).await?
+            let users = ctx.deleted_users()?;
+            authorization_code::exchange(&grants, &users, &signer, &site, &client, request).await?
         }
         TokenRequest::RefreshToken { refresh_token, scope } => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
-            refresh_token::refresh(&grants, &signer, &site, &client, &refresh_token, scope.as_deref()).await?
+            let users = ctx.deleted_users()?;
+            refresh_token::refresh(
+                &grants,
+                &users,
+                &signer,
+                &site,
+                &client,
+                &refresh_token,
+                scope.as_deref(),
+            )
+            .await?
         }
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::issue(&signer, &site, &client, scope.as_deref()).await?

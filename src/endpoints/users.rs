@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError};
-use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord};
+use crate::protocol::user::{parse_new_user, parse_user_update, DeletedUser, UserRecord};
 use crate::random;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
@@ -43,6 +43,15 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
     match req.method() {
         Method::Get => json(200, &user.public_view()),
         Method::Delete => {
+            // The tombstone outlives everything issued to the user. It is
+            // written first: should the deletion then fail, the admin's
+            // retry finds the user again, rather than a user gone whose
+            // tokens still work.
+            let tombstone = DeletedUser {
+                sub: user.sub.clone(),
+                expires_at: ctx.now + ctx.config.refresh_token_absolute_ttl.max(ctx.config.access_token_ttl),
+            };
+            ctx.deleted_users()?.put(&tombstone).await?;
             RecordStore::<UserRecord>::delete(&store, username).await?;
             no_content()
         }

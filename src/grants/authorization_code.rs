@@ -3,7 +3,7 @@
 //! the token endpoint.
 
 use super::mint::{mint, Subject};
-use super::{compose_token, split_token, Site};
+use super::{compose_token, grant_for_tokens, split_token, Site};
 use crate::config::RefreshTokenPolicy;
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::protocol::client::{ClientRecord, GrantType};
@@ -11,9 +11,10 @@ use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::protocol::grant::{CodeBinding, CodeRedemption, Grant, GrantOp, Refusal};
 use crate::protocol::session::SessionRecord;
-use crate::protocol::user::UserRecord;
+use crate::protocol::token::CodeExchange;
+use crate::protocol::user::{DeletedUser, UserRecord};
 use crate::random;
-use crate::store::{GrantStore, StoreResult, TokenSigner};
+use crate::store::{GrantStore, RecordStore, StoreResult, TokenSigner};
 use serde_json::Value;
 
 /// Creates the grant for an approved authorization request and returns its
@@ -54,14 +55,18 @@ pub async fn issue_code(
 /// checks and consumes the code in one step; a replay revokes the grant.
 pub async fn exchange(
     grants: &dyn GrantStore,
+    users: &dyn RecordStore<DeletedUser>,
     signer: &dyn TokenSigner,
     site: &Site<'_>,
     client: &ClientRecord,
-    code: &str,
-    redirect_uri: Option<String>,
-    code_verifier: Option<String>,
+    request: CodeExchange,
 ) -> OAuthResult<Value> {
-    let (grant_id, secret) = split_token(code).ok_or_else(|| Refusal::Mismatch.error())?;
+    let CodeExchange {
+        code,
+        redirect_uri,
+        code_verifier,
+    } = request;
+    let (grant_id, secret) = split_token(&code).ok_or_else(|| Refusal::Mismatch.error())?;
     let refresh_token = client.allows_grant(GrantType::RefreshToken).then(random::token);
     let redemption = CodeRedemption {
         code_hash: secret_hash(secret),
@@ -73,10 +78,7 @@ pub async fn exchange(
         refresh_ttl: site.config.refresh_token_absolute_ttl,
         access_token_exp: site.now + site.config.access_token_ttl,
     };
-    let grant = grants
-        .apply(grant_id, GrantOp::RedeemCode(redemption), site.now)
-        .await?
-        .into_grant()?;
+    let grant = grant_for_tokens(grants, users, grant_id, GrantOp::RedeemCode(redemption), site.now).await?;
     // The grant decides whether the chain started (policy and scopes).
     let refresh_token = refresh_token
         .filter(|_| grant.refresh.is_some())
@@ -97,7 +99,7 @@ pub async fn exchange(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::grants::testing::{claims_of, confidential_client, session, user, FakeSigner};
+    use crate::grants::testing::{claims_of, confidential_client, deleted_users, session, user, FakeSigner};
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
     use crate::protocol::grant::GrantReply;
@@ -142,15 +144,28 @@ mod tests {
     }
 
     fn redeem(grants: &MemoryGrants, config: &Config, code: &str, now: u64) -> OAuthResult<Value> {
+        redeem_for(grants, config, code, now, false)
+    }
+
+    fn redeem_for(
+        grants: &MemoryGrants,
+        config: &Config,
+        code: &str,
+        now: u64,
+        user_deleted: bool,
+    ) -> OAuthResult<Value> {
         let client = confidential_client();
         block_on(exchange(
             grants,
+            &deleted_users(user_deleted),
             &FakeSigner,
             &site(config, now),
             &client,
-            code,
-            Some("https://rp.example/cb".into()),
-            Some(VERIFIER.into()),
+            CodeExchange {
+                code: code.into(),
+                redirect_uri: Some("https://rp.example/cb".into()),
+                code_verifier: Some(VERIFIER.into()),
+            },
         ))
     }
 
@@ -175,6 +190,15 @@ mod tests {
         assert_eq!(id["auth_time"], 990);
         assert!(id["at_hash"].is_string());
         assert!(id.get("email").is_none(), "scope claims go to userinfo");
+    }
+
+    #[test]
+    fn a_deleted_users_code_yields_nothing() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let code = code_for(&grants, &config, &["openid"]);
+        let refused = redeem_for(&grants, &config, &code, 1010, true).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidGrant);
+        assert_eq!(refused.description, "the user of this grant has been deleted");
     }
 
     #[test]

@@ -11,6 +11,10 @@ pub mod refresh_token;
 pub mod testing;
 
 use crate::config::Config;
+use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::grant::{Grant, GrantOp};
+use crate::protocol::user::DeletedUser;
+use crate::store::{GrantStore, RecordStore};
 
 /// What every grant needs to know about where and when it runs.
 pub struct Site<'a> {
@@ -36,4 +40,24 @@ pub fn split_token(token: &str) -> Option<(&str, &str)> {
     token
         .split_once('.')
         .filter(|(id, secret)| !id.is_empty() && !secret.is_empty())
+}
+
+/// Applies `op` to a grant for new tokens: the grant's own refusal, or
+/// `invalid_grant` when its user has since been deleted (whatever the grant
+/// still holds, its code or its refresh chain, yields nothing more).
+pub async fn grant_for_tokens(
+    grants: &dyn GrantStore,
+    users: &dyn RecordStore<DeletedUser>,
+    grant_id: &str,
+    op: GrantOp,
+    now: u64,
+) -> OAuthResult<Box<Grant>> {
+    let grant = grants.apply(grant_id, op, now).await?.into_grant()?;
+    if users.get(&grant.sub).await?.is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "the user of this grant has been deleted",
+        ));
+    }
+    Ok(grant)
 }

@@ -2,14 +2,15 @@
 //! (RFC 9700 §4.14.2), and the ID token it returns (OIDC Core §12.2).
 
 use super::mint::{mint, Subject};
-use super::{compose_token, split_token, Site};
+use super::{compose_token, grant_for_tokens, split_token, Site};
 use crate::protocol::client::ClientRecord;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::protocol::grant::{GrantOp, RefreshRotation, Refusal};
 use crate::protocol::scope::parse_scope;
+use crate::protocol::user::DeletedUser;
 use crate::random;
-use crate::store::{GrantStore, TokenSigner};
+use crate::store::{GrantStore, RecordStore, TokenSigner};
 use serde_json::Value;
 
 /// Rotates `refresh_token` and mints new tokens. The grant checks the
@@ -17,6 +18,7 @@ use serde_json::Value;
 /// token's hash, all in one step: of concurrent refreshes one wins.
 pub async fn refresh(
     grants: &dyn GrantStore,
+    users: &dyn RecordStore<DeletedUser>,
     signer: &dyn TokenSigner,
     site: &Site<'_>,
     client: &ClientRecord,
@@ -36,10 +38,7 @@ pub async fn refresh(
         idle_ttl: site.config.refresh_token_idle_ttl,
         access_token_exp: site.now + site.config.access_token_ttl,
     };
-    let grant = grants
-        .apply(grant_id, GrantOp::RotateRefresh(rotation), site.now)
-        .await?
-        .into_grant()?;
+    let grant = grant_for_tokens(grants, users, grant_id, GrantOp::RotateRefresh(rotation), site.now).await?;
     let scopes = requested_scopes.unwrap_or_else(|| grant.scopes.clone());
     // OIDC Core §12.2: the new ID token keeps `auth_time` of the original
     // authentication and carries no `nonce`.
@@ -61,9 +60,10 @@ mod tests {
     use super::*;
     use crate::config::{Config, RefreshTokenPolicy};
     use crate::grants::authorization_code::{exchange, issue_code};
-    use crate::grants::testing::{claims_of, client, confidential_client, session, user, FakeSigner};
+    use crate::grants::testing::{claims_of, client, confidential_client, deleted_users, session, user, FakeSigner};
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
+    use crate::protocol::token::CodeExchange;
     use crate::store::memory::MemoryGrants;
     use futures::executor::block_on;
     use serde_json::json;
@@ -98,12 +98,15 @@ mod tests {
         let c = confidential_client();
         let body = block_on(exchange(
             grants,
+            &deleted_users(false),
             &FakeSigner,
             &site(1001),
             &c,
-            &code,
-            Some(req.redirect_uri),
-            None,
+            CodeExchange {
+                code,
+                redirect_uri: Some(req.redirect_uri),
+                code_verifier: None,
+            },
         ))
         .unwrap();
         body["refresh_token"].as_str().unwrap().to_string()
@@ -112,6 +115,7 @@ mod tests {
     fn refresh_at(grants: &MemoryGrants, token: &str, scope: Option<&str>, now: u64) -> OAuthResult<Value> {
         block_on(refresh(
             grants,
+            &deleted_users(false),
             &FakeSigner,
             &site(now),
             &confidential_client(),
@@ -172,7 +176,34 @@ mod tests {
             ..other
         };
         let rt2 = narrowed["refresh_token"].as_str().unwrap();
-        let e = block_on(refresh(&grants, &FakeSigner, &site(2002), &other, rt2, None)).unwrap_err();
+        let e = block_on(refresh(
+            &grants,
+            &deleted_users(false),
+            &FakeSigner,
+            &site(2002),
+            &other,
+            rt2,
+            None,
+        ))
+        .unwrap_err();
         assert_eq!(e.description, Refusal::WrongClient.description());
+    }
+
+    #[test]
+    fn a_deleted_users_refresh_token_yields_nothing() {
+        let grants = MemoryGrants::default();
+        let rt1 = first_refresh(&grants);
+        let refused = block_on(refresh(
+            &grants,
+            &deleted_users(true),
+            &FakeSigner,
+            &site(2000),
+            &confidential_client(),
+            &rt1,
+            None,
+        ))
+        .unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidGrant);
+        assert_eq!(refused.description, "the user of this grant has been deleted");
     }
 }

@@ -4,8 +4,9 @@ use crate::protocol::client::{parse_client_metadata, ClientRecord};
 use crate::protocol::encoding::{b64url, secret_hash};
 use crate::protocol::jose::{attach_signature, parse_jws, signing_input, SigningAlg};
 use crate::protocol::session::SessionRecord;
-use crate::protocol::user::{PasswordHash, UserRecord};
-use crate::store::{StoreResult, TokenSigner};
+use crate::protocol::user::{DeletedUser, PasswordHash, UserRecord};
+use crate::store::memory::MemoryStore;
+use crate::store::{RecordStore, StoreResult, TokenSigner};
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
@@ -70,4 +71,17 @@ pub fn session(auth_time: u64) -> SessionRecord {
         auth_time,
         expires_at: auth_time + 3600,
     }
+}
+
+/// Deleted users' tombstones: none, or the fixture `user()`'s.
+pub fn deleted_users(user_deleted: bool) -> MemoryStore<DeletedUser> {
+    let store = MemoryStore::default();
+    if user_deleted {
+        let tombstone = DeletedUser {
+            sub: user().sub,
+            expires_at: u64::MAX,
+        };
+        futures::executor::block_on(store.put(&tombstone)).unwrap();
+    }
+    store
 }

@@ -10,28 +10,33 @@ use super::params::Params;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+/// RFC 6749 §4.1.3, with RFC 7636 §4.5 `code_verifier`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeExchange {
+    pub code: String,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
 /// A token request, by grant type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
-    /// RFC 6749 §4.1.3, with RFC 7636 §4.5 `code_verifier`.
-    AuthorizationCode {
-        code: String,
-        redirect_uri: Option<String>,
-        code_verifier: Option<String>,
-    },
+    AuthorizationCode(CodeExchange),
     /// RFC 6749 §6.
     RefreshToken {
         refresh_token: String,
         scope: Option<String>,
     },
     /// RFC 6749 §4.4.2.
-    ClientCredentials { scope: Option<String> },
+    ClientCredentials {
+        scope: Option<String>,
+    },
 }
 
 impl TokenRequest {
     pub fn grant_type(&self) -> GrantType {
         match self {
-            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
             Self::RefreshToken { .. } => GrantType::RefreshToken,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
         }
@@ -47,11 +52,11 @@ pub fn parse_token_request(params: &Params) -> OAuthResult<TokenRequest> {
     let grant = GrantType::parse(params.require("grant_type")?)
         .ok_or_else(|| OAuthError::new(ErrorCode::UnsupportedGrantType, "the grant type is not supported"))?;
     Ok(match grant {
-        GrantType::AuthorizationCode => TokenRequest::AuthorizationCode {
+        GrantType::AuthorizationCode => TokenRequest::AuthorizationCode(CodeExchange {
             code: params.require("code")?.to_owned(),
             redirect_uri: owned("redirect_uri"),
             code_verifier: owned("code_verifier"),
-        },
+        }),
         GrantType::RefreshToken => TokenRequest::RefreshToken {
             refresh_token: params.require("refresh_token")?.to_owned(),
             scope: owned("scope"),
@@ -292,10 +297,12 @@ mod tests {
 
     #[test]
     fn request_parsing() {
-        let code = |c: &str, r: Option<&str>, v: Option<&str>| TokenRequest::AuthorizationCode {
-            code: c.into(),
-            redirect_uri: r.map(Into::into),
-            code_verifier: v.map(Into::into),
+        let code = |c: &str, r: Option<&str>, v: Option<&str>| {
+            TokenRequest::AuthorizationCode(CodeExchange {
+                code: c.into(),
+                redirect_uri: r.map(Into::into),
+                code_verifier: v.map(Into::into),
+            })
         };
         let refresh = TokenRequest::RefreshToken {
             refresh_token: "r".into(),

@@ -153,6 +153,15 @@ pub struct UserRecord {
     pub updated_at: u64,
 }
 
+/// What is kept of a deleted user: the `sub` (never reassigned, OIDC Core
+/// §2), so that nothing issued to them is honoured any more. It is kept
+/// until everything issued to them has ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletedUser {
+    pub sub: String,
+    pub expires_at: u64,
+}
+
 impl UserRecord {
     /// The `GET /admin/users/{username}` view: everything but the password.
     pub fn public_view(&self) -> Value {

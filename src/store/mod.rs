@@ -7,7 +7,7 @@ use crate::protocol::client::ClientRecord;
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::token::RevokedAccessToken;
-use crate::protocol::user::UserRecord;
+use crate::protocol::user::{DeletedUser, UserRecord};
 use async_trait::async_trait;
 
 pub mod memory;
@@ -92,6 +92,16 @@ impl Record for UserRecord {
     const PREFIX: &'static str = "user:";
     fn key(&self) -> &str {
         &self.username
+    }
+}
+
+impl Record for DeletedUser {
+    const PREFIX: &'static str = "deleted_user:";
+    fn key(&self) -> &str {
+        &self.sub
+    }
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
     }
 }
 
