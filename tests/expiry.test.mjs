@@ -88,6 +88,15 @@ test("a redeemed grant with a refresh chain is deleted after the chain and its a
   });
 });
 
+test("an idle refresh chain's grant is deleted after its idle lifetime, long before its absolute one", async () => {
+  await withWorker({ ACCESS_TOKEN_TTL: "1", REFRESH_TOKEN_IDLE_TTL: "2", REFRESH_TOKEN_ABSOLUTE_TTL: "600" }, async (w) => {
+    const { client, tokens } = await signIn(w);
+    const gid = grantId(tokens.refresh_token);
+    assert.ok(await deleted(w, gid), "the idle grant was kept until its absolute end");
+    await assertError(await refresh(w, client, tokens.refresh_token), 400, "invalid_grant");
+  });
+});
+
 test("an access token outliving the refresh chain keeps the grant until it expires", async () => {
   await withWorker({ ACCESS_TOKEN_TTL: "6", REFRESH_TOKEN_ABSOLUTE_TTL: "1" }, async (w) => {
     const { client, tokens } = await signIn(w);

@@ -76,6 +76,7 @@ pub async fn exchange(
         refresh_hash: refresh_token.as_deref().map(secret_hash),
         refresh_needs_offline_access: site.config.refresh_token_policy == RefreshTokenPolicy::OfflineAccess,
         refresh_ttl: site.config.refresh_token_absolute_ttl,
+        refresh_idle_ttl: site.config.refresh_token_idle_ttl,
         access_token_exp: site.now + site.config.access_token_ttl,
     };
     let grant = grant_for_tokens(grants, users, grant_id, GrantOp::RedeemCode(redemption), site.now).await?;

@@ -29,6 +29,21 @@ pub struct RefreshState {
     pub last_used_at: u64,
     /// The absolute end of the chain, whatever its use.
     pub expires_at: u64,
+    /// The idle lifetime in force at the last use: the chain also ends this
+    /// long after it, so its storage need not wait for `expires_at`. Zero
+    /// in grants stored before it was kept.
+    #[serde(default)]
+    pub idle_ttl: u64,
+}
+
+impl RefreshState {
+    /// When the chain can no longer be used, by the lifetimes it knows.
+    fn ends_at(&self) -> u64 {
+        match self.idle_ttl {
+            0 => self.expires_at,
+            idle => self.expires_at.min(self.last_used_at.saturating_add(idle)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +77,7 @@ pub struct CodeRedemption {
     /// `offline_access` was granted (OIDC Core §11).
     pub refresh_needs_offline_access: bool,
     pub refresh_ttl: u64,
+    pub refresh_idle_ttl: u64,
     pub access_token_exp: u64,
 }
 
@@ -211,6 +227,7 @@ impl Grant {
                 previous_hashes: Vec::new(),
                 last_used_at: now,
                 expires_at: now.saturating_add(r.refresh_ttl),
+                idle_ttl: r.refresh_idle_ttl,
             });
         }
         self.tokens_valid_until = self.tokens_valid_until.max(r.access_token_exp);
@@ -247,6 +264,7 @@ impl Grant {
         let excess = refresh.previous_hashes.len().saturating_sub(REMEMBERED_REFRESH_TOKENS);
         refresh.previous_hashes.drain(..excess);
         refresh.last_used_at = now;
+        refresh.idle_ttl = r.idle_ttl;
         self.tokens_valid_until = self.tokens_valid_until.max(r.access_token_exp);
         Ok(())
     }
@@ -287,7 +305,7 @@ impl Grant {
             return 0;
         }
         let code = self.code.as_ref().filter(|c| !c.used).map_or(0, |c| c.expires_at);
-        let refresh = self.refresh.as_ref().map_or(0, |r| r.expires_at);
+        let refresh = self.refresh.as_ref().map_or(0, RefreshState::ends_at);
         code.max(refresh).max(self.tokens_valid_until)
     }
 }

@@ -36,6 +36,7 @@ fn redemption() -> CodeRedemption {
         refresh_hash: Some("rt1".into()),
         refresh_needs_offline_access: false,
         refresh_ttl: 1000,
+        refresh_idle_ttl: 300,
         access_token_exp: 3700,
     }
 }
@@ -237,6 +238,32 @@ fn ends_when_everything_in_it_has_expired() {
     assert_eq!(slot.unwrap().ends_at(), 0);
     let mut slot = redeemed();
     assert_eq!(refusal(apply(&mut slot, GrantOp::Get, 3700)), Refusal::Expired);
+}
+
+#[test]
+fn an_idle_refresh_chain_ends_before_its_absolute_end() {
+    // Access tokens shorter than the chain, so the chain decides the end.
+    let short = |exp| CodeRedemption {
+        access_token_exp: exp,
+        ..redemption()
+    };
+    let mut slot = grant(Some(CHALLENGE));
+    apply(&mut slot, GrantOp::RedeemCode(short(200)), 110);
+    assert_eq!(slot.as_ref().unwrap().ends_at(), 410); // idle: 110 + 300
+                                                       // Each use moves the idle end on (rotation's access token: 4000)...
+    apply(&mut slot, rotation("rt1", "rt2"), 400);
+    assert_eq!(slot.as_ref().unwrap().ends_at(), 4000);
+    let refresh = slot.as_ref().unwrap().refresh.as_ref().unwrap();
+    assert_eq!(refresh.ends_at(), 700);
+    // ...but never past the absolute end (110 + 1000).
+    let late = RefreshState {
+        last_used_at: 1000,
+        ..refresh.clone()
+    };
+    assert_eq!(late.ends_at(), 1110);
+    // A grant stored before the idle lifetime was kept ends at the absolute end.
+    let unknown = RefreshState { idle_ttl: 0, ..late };
+    assert_eq!(unknown.ends_at(), 1110);
 }
 
 #[test]
