@@ -81,6 +81,7 @@ impl<V: Clone> TtlCache<V> {
 #[cfg(test)]
 mod tests {
     use super::{Memo, TtlCache};
+    use std::cell::Cell;
 
     #[test]
     fn ttl_cache_keeps_entries_for_their_ttl_and_stays_bounded() {
@@ -98,7 +99,6 @@ mod tests {
             (None, None, Some(3))
         );
     }
-    use std::cell::Cell;
 
     #[test]
     fn makes_once_per_key_change() {

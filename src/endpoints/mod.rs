@@ -43,7 +43,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn records(&self) -> OAuthResult<KvRecords> {
-        Ok(KvRecords(self.env.kv("OIDC_KV")?))
+        Ok(KvRecords::bind(&self.env)?)
     }
 
     /// RFC 6750 bearer check against `ADMIN_TOKEN`, in constant time.
@@ -84,10 +84,10 @@ pub async fn authenticate_client(req: &Request, params: &Params, ctx: &Ctx) -> O
     client_auth::authenticate(&creds, client)
 }
 
-/// Clients change rarely and KV already takes up to a minute to reach other
-/// locations, so each isolate keeps the clients it has read for a few
-/// seconds: a token request then costs no KV read. Only found clients are
-/// kept (random ids cannot fill the cache), and the cache is bounded.
+/// Clients and deleted users change rarely and KV already takes up to a
+/// minute to reach other locations, so each isolate keeps what it has read
+/// for a few seconds: a token request then costs no KV read. Only found
+/// clients are kept (random ids cannot fill the cache); both are bounded.
 const CACHE_TTL: u64 = 30;
 const CACHE_MAX: usize = 1024;
 
@@ -101,28 +101,30 @@ thread_local! {
 /// the subjects come from our own signed tokens and grants, not from
 /// whoever sends a request. A deletion takes effect at once where it was
 /// made and elsewhere within the cache's TTL and KV's own delay.
-pub struct DeletedUsers {
-    records: KvRecords,
+/// The KV namespace is bound only on a cache miss: a live user's token
+/// then costs no call out of wasm at all.
+pub struct DeletedUsers<'a> {
+    env: &'a Env,
     now: u64,
 }
 
 #[async_trait(?Send)]
-impl RecordStore<DeletedUser> for DeletedUsers {
+impl RecordStore<DeletedUser> for DeletedUsers<'_> {
     async fn get(&self, sub: &str) -> StoreResult<Option<DeletedUser>> {
         if let Some(cached) = DELETED_USERS.with(|c| c.get(sub, self.now)) {
             return Ok(cached);
         }
-        let found: Option<DeletedUser> = self.records.get(sub).await?;
+        let found: Option<DeletedUser> = KvRecords::bind(self.env)?.get(sub).await?;
         DELETED_USERS.with(|c| c.put(sub, self.now, found.clone()));
         Ok(found)
     }
     async fn put(&self, tombstone: &DeletedUser) -> StoreResult<()> {
-        self.records.put(tombstone).await?;
+        KvRecords::bind(self.env)?.put(tombstone).await?;
         DELETED_USERS.with(|c| c.put(&tombstone.sub, self.now, Some(tombstone.clone())));
         Ok(())
     }
     async fn delete(&self, sub: &str) -> StoreResult<()> {
-        RecordStore::<DeletedUser>::delete(&self.records, sub).await?;
+        RecordStore::<DeletedUser>::delete(&KvRecords::bind(self.env)?, sub).await?;
         DELETED_USERS.with(|c| c.forget(sub));
         Ok(())
     }
@@ -134,16 +136,16 @@ pub fn forget_client(client_id: &str) {
 }
 
 impl Ctx {
-    pub fn deleted_users(&self) -> OAuthResult<DeletedUsers> {
-        Ok(DeletedUsers {
-            records: self.records()?,
+    pub fn deleted_users(&self) -> DeletedUsers<'_> {
+        DeletedUsers {
+            env: &self.env,
             now: self.now,
-        })
+        }
     }
 
     /// Whether `sub` was a user's who has since been deleted.
     pub async fn user_deleted(&self, sub: &str) -> OAuthResult<bool> {
-        Ok(self.deleted_users()?.get(sub).await?.is_some())
+        Ok(self.deleted_users().get(sub).await?.is_some())
     }
 
     /// A client for the protocol endpoints, from the isolate cache when fresh.

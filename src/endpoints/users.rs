@@ -51,7 +51,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
                 sub: user.sub.clone(),
                 expires_at: ctx.now + ctx.config.refresh_token_absolute_ttl.max(ctx.config.access_token_ttl),
             };
-            ctx.deleted_users()?.put(&tombstone).await?;
+            ctx.deleted_users().put(&tombstone).await?;
             RecordStore::<UserRecord>::delete(&store, username).await?;
             no_content()
         }

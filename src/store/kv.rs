@@ -3,11 +3,19 @@
 use super::{kv_key, Record, RecordStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use worker::kv::KvStore;
+use worker::Env;
 
 pub struct KvRecords(pub KvStore);
 
 fn kv_err(e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("kv: {e}"))
+}
+
+impl KvRecords {
+    /// The `OIDC_KV` namespace (a call into JavaScript: fetch it when needed).
+    pub fn bind(env: &Env) -> StoreResult<Self> {
+        env.kv("OIDC_KV").map(Self).map_err(kv_err)
+    }
 }
 
 #[async_trait(?Send)]
