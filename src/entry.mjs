@@ -1,58 +1,70 @@
 // The worker's entry module: everything worker-build generates (index.js:
-// the fetch handler, the KeyRing Durable Object) plus the grant Durable
-// Object, which is a JavaScript class around the Rust state machine
-// (src/durable/grant.rs). scripts/setup.sh copies this file into build/.
+// the fetch handler, the KeyRing Durable Object) plus our other Durable
+// Objects, each a small JavaScript class around a Rust state machine
+// (src/durable/step.rs): the grant object (one per authorization), the
+// sign-in throttle (one per account and per client address) and the
+// single-use record (one per posted form). scripts/setup.sh copies this
+// file into build/.
 //
-// JavaScript because the object's whole job is one storage read, one pure
+// JavaScript because each object's whole job is one storage read, one pure
 // decision and one write: a worker-rs object spends more than that on its
 // own glue, and only a JavaScript class can take RPC calls, which skip the
 // Request and Response a fetch would build.
 import { DurableObject } from "cloudflare:workers";
-import { GrantStep } from "./index.js";
+import { GrantStep, OnceStep, ThrottleStep } from "./index.js";
 
 export * from "./index.js";
 export { default } from "./index.js";
 
-const KEY = "grant";
+/**
+ * A Durable Object class whose state is one value under `key`, decided by
+ * the machine `Step` (`Step.apply(stored, call)`, `Step.nextAlarm(stored)`).
+ */
+function machineObject(Step, key) {
+  return class extends DurableObject {
+    // The state as stored; null when there is none, undefined until read.
+    #stored;
 
-export class GrantObject extends DurableObject {
-  // The grant as stored; null when there is none, undefined until read.
-  #stored;
+    #load() {
+      if (this.#stored === undefined) this.#stored = this.ctx.storage.kv.get(key) ?? null;
+      return this.#stored;
+    }
 
-  #load() {
-    if (this.#stored === undefined) this.#stored = this.ctx.storage.kv.get(KEY) ?? null;
-    return this.#stored;
-  }
-
-  /**
-   * Applies one operation (a GrantCall, JSON) and answers its GrantReply
-   * (JSON). It runs without a single await (SQLite storage's synchronous KV
-   * API), so no other call can interleave: that is "use once" and "rotate
-   * once". The output gate holds the reply until the writes are durable, and
-   * a failed write resets the object, cache included.
-   */
-  run(call) {
-    const step = GrantStep.apply(this.#load(), call);
-    try {
-      if (step.grant !== undefined) {
-        this.ctx.storage.kv.put(KEY, step.grant);
-        this.#stored = step.grant;
+    /**
+     * Applies one operation (an ObjectCall, JSON) and answers its reply
+     * (JSON). It runs without a single await (SQLite storage's synchronous
+     * KV API), so no other call can interleave: that is "use once", "rotate
+     * once" and "count every attempt". The output gate holds the reply
+     * until the writes are durable, and a failed write resets the object,
+     * cache included.
+     */
+    run(call) {
+      const step = Step.apply(this.#load(), call);
+      try {
+        if (step.state !== undefined) {
+          this.ctx.storage.kv.put(key, step.state);
+          this.#stored = step.state;
+        }
+        if (step.alarmAt !== undefined) this.ctx.storage.setAlarm(step.alarmAt);
+        return step.reply;
+      } finally {
+        step.free();
       }
-      if (step.alarmAt !== undefined) this.ctx.storage.setAlarm(step.alarmAt);
-      return step.reply;
-    } finally {
-      step.free();
     }
-  }
 
-  /** Clean-up: moves on while the grant has a use left, else deletes it all. */
-  async alarm() {
-    const next = GrantStep.nextAlarm(this.#load());
-    if (next !== undefined) {
-      await this.ctx.storage.setAlarm(next);
-    } else {
-      await this.ctx.storage.deleteAll();
-      this.#stored = null;
+    /** Clean-up: moves on while the state can still matter, else deletes it all. */
+    async alarm() {
+      const next = Step.nextAlarm(this.#load());
+      if (next !== undefined) {
+        await this.ctx.storage.setAlarm(next);
+      } else {
+        await this.ctx.storage.deleteAll();
+        this.#stored = null;
+      }
     }
-  }
+  };
 }
+
+export class GrantObject extends machineObject(GrantStep, "grant") {}
+export class ThrottleObject extends machineObject(ThrottleStep, "attempts") {}
+export class OnceObject extends machineObject(OnceStep, "used") {}

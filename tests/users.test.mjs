@@ -3,7 +3,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
-import { registerClient, obtainCode, exchange, decodeJwt, authorize, submit, authParams, field, Jar } from "./flow.mjs";
+import {
+  registerClient, obtainCode, exchange, decodeJwt, authorize, submit, authParams, field, form, basicAuth, Jar,
+} from "./flow.mjs";
 
 const ADMIN = `Bearer ${ADMIN_TOKEN}`;
 const PASSWORD = "correct horse battery";
@@ -161,6 +163,64 @@ test("PUT replaces claims and/or password; the new password logs in, the old one
   const claimsOut = await info.json();
   assert.equal(claimsOut.sub, created.sub);
   assert.equal(claimsOut.email, "new@example.com", "userinfo serves the updated claims");
+});
+
+/** prompt=none with `jar`'s session: the code, or the error, it is answered with. */
+async function silently(worker, jar) {
+  const res = await authorize(worker, jar, authParams(client, { prompt: "none" }).params);
+  assert.equal(res.status, 302);
+  const loc = new URL(res.headers.get("location"));
+  return loc.searchParams.get("code") ? "code" : loc.searchParams.get("error");
+}
+
+test("a password change ends every session of the user: prompt=none then answers login_required", async () => {
+  await answer(await createUser(worker, { username: "sessions", password: PASSWORD }), 201);
+  const account = { username: "sessions", password: PASSWORD };
+  const laptop = (await obtainCode(worker, client, account)).jar;
+  const phone = (await obtainCode(worker, client, account)).jar;
+  const tokens = await exchange(worker, client, await obtainCode(worker, client, account, { jar: laptop }));
+  assert.equal(await silently(worker, laptop), "code");
+  assert.equal(await silently(worker, phone), "code");
+  await answer(await user(worker, "PUT", "sessions", { password: "the new passphrase" }), 200);
+  assert.equal(await silently(worker, laptop), "login_required");
+  assert.equal(await silently(worker, phone), "login_required");
+  // Without revoke_grants, what was issued stands.
+  const refreshed = await worker.fetch("/token", form(
+    { grant_type: "refresh_token", refresh_token: tokens.refresh_token }, { authorization: basicAuth(client) }));
+  assert.equal(refreshed.status, 200);
+  // A new sign-in, with the new password, starts a session that works.
+  const fresh = (await obtainCode(worker, client, { username: "sessions", password: "the new passphrase" })).jar;
+  assert.equal(await silently(worker, fresh), "code");
+});
+
+test("revoke_grants: the user's refresh and access tokens stop working, and their sessions end", async () => {
+  await answer(await createUser(worker, { username: "revoked", password: PASSWORD }), 201);
+  const got = await obtainCode(worker, client, { username: "revoked", password: PASSWORD });
+  const tokens = await exchange(worker, client, got);
+  const pending = await obtainCode(worker, client, { username: "revoked", password: PASSWORD }, { jar: got.jar });
+  assert.equal((await worker.fetch("/userinfo", { headers: { authorization: `Bearer ${tokens.access_token}` } })).status, 200);
+  await answer(await user(worker, "PUT", "revoked", { revoke_grants: true }), 200);
+  const info = await worker.fetch("/userinfo", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(info.status, 401);
+  assert.equal((await info.json()).error, "invalid_token");
+  const refresh = await worker.fetch("/token", form(
+    { grant_type: "refresh_token", refresh_token: tokens.refresh_token }, { authorization: basicAuth(client) }));
+  assert.equal(refresh.status, 400);
+  assert.equal((await refresh.json()).error, "invalid_grant");
+  const code = await worker.fetch("/token", form(
+    { grant_type: "authorization_code", code: pending.code, redirect_uri: pending.params.redirect_uri, code_verifier: pending.verifier },
+    { authorization: basicAuth(client) }));
+  assert.equal(code.status, 400, "a code issued before the revocation");
+  for (const t of [tokens.access_token, tokens.refresh_token]) {
+    const res = await worker.fetch("/introspect", form({ token: t }, { authorization: basicAuth(client) }));
+    assert.deepEqual(await res.json(), { active: false });
+  }
+  assert.equal(await silently(worker, got.jar), "login_required");
+  // The user signs in again (in a later second: sign-ins during the second
+  // of the revocation are revoked too) and gets tokens that work.
+  await new Promise((r) => setTimeout(r, 1100));
+  const again = await exchange(worker, client, await obtainCode(worker, client, { username: "revoked", password: PASSWORD }));
+  assert.equal((await worker.fetch("/userinfo", { headers: { authorization: `Bearer ${again.access_token}` } })).status, 200);
 });
 
 test("PUT validation: bad password, bad claims, renaming → 400; unknown user → 404", async () => {

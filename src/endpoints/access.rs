@@ -1,7 +1,7 @@
 //! Checking an access token presented to us (userinfo, introspection): our
 //! signature, RFC 9068 claims, that its client is still registered, and —
-//! for tokens issued from a grant — that its user was not deleted and the
-//! grant still stands, so revocation takes effect at once (a token without
+//! for tokens issued from a grant — that the grant still stands and its
+//! user was neither deleted nor had their grants revoked, so revocation takes effect at once (a token without
 //! a grant, from client_credentials: that it was not revoked).
 
 use super::Ctx;
@@ -36,14 +36,17 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(Verifie
     }
     let grant = match &token.grant_id {
         Some(id) => {
-            if ctx.user_deleted(&token.sub).await? {
-                return Err(invalid("the access token's user has been deleted"));
-            }
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
-            match grants.apply(id, GrantOp::Get, ctx.now).await? {
-                GrantReply::Ok { grant } => Some(grant),
+            let grant = match grants.apply(id, GrantOp::Get, ctx.now).await? {
+                GrantReply::Ok { grant } => grant,
                 GrantReply::Refused { .. } => return Err(invalid("the access token has been revoked")),
+            };
+            if ctx.revoked(&token.sub, grant.auth_time).await? {
+                return Err(invalid(
+                    "the access token's user has been deleted or its grants revoked",
+                ));
             }
+            Some(grant)
         }
         None => {
             let revoked: Option<RevokedAccessToken> = ctx.records()?.get(&token.jti).await?;

@@ -8,10 +8,13 @@ use crate::protocol::cookie::set_cookie;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{invalid_request, OAuthResult};
 use crate::protocol::handle::{csrf_matches, csrf_token, open, seal};
+use crate::protocol::once::{OnceMachine, Use, UseReply};
 use crate::protocol::params::{parse_form_lenient, Params};
 use crate::protocol::session::SessionRecord;
+use crate::protocol::user::UserRecord;
 use crate::random;
-use crate::store::{keys, RecordStore};
+use crate::store::durable::DurableObjects;
+use crate::store::{keys, ObjectStore, RecordStore};
 use crate::ui;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -25,27 +28,47 @@ const FORM_TTL: u64 = 900;
 /// What the browser brings: its session and its CSRF nonce.
 pub struct Browser {
     pub session: Option<SessionRecord>,
+    /// The session's user, as stored now (present exactly when `session` is).
+    pub user: Option<UserRecord>,
     pub nonce: Option<String>,
+    /// Where the request comes from (`CF-Connecting-IP`, which Cloudflare
+    /// sets on every request), for the sign-in throttle.
+    pub address: String,
     pub after_post: bool,
     /// Cookies to set on whatever this request answers.
     pub cookies: Vec<String>,
 }
 
-/// The browser's session (if live) and its CSRF nonce, from its cookies.
+/// The browser's session (if live, and still its user's: not ended by a
+/// password change, the account not deleted) and its CSRF nonce, from its
+/// cookies. A session that has ended is forgotten: its cookie is cleared.
 pub async fn read_browser(req: &Request, ctx: &Ctx, after_post: bool) -> OAuthResult<Browser> {
-    let session = match cookie(req, SESSION_COOKIE) {
-        Some(sid) => {
-            let record: Option<SessionRecord> = ctx.records()?.get(&secret_hash(&sid)).await?;
-            record.filter(|s| s.is_live(ctx.now))
-        }
-        None => None,
-    };
-    Ok(Browser {
-        session,
+    let mut browser = Browser {
+        session: None,
+        user: None,
         nonce: cookie(req, BROWSER_COOKIE),
+        // Absent only off Cloudflare (local development): one shared count.
+        address: req.header("cf-connecting-ip").unwrap_or_else(|| "unknown".into()),
         after_post,
         cookies: Vec::new(),
-    })
+    };
+    let Some(sid) = cookie(req, SESSION_COOKIE) else {
+        return Ok(browser);
+    };
+    let store = ctx.records()?;
+    let session: Option<SessionRecord> = store.get(&secret_hash(&sid)).await?;
+    let Some(session) = session.filter(|s| s.is_live(ctx.now)) else {
+        return Ok(browser);
+    };
+    let user: Option<UserRecord> = store.get(&session.username).await?;
+    match user.filter(|u| session.belongs_to(u)) {
+        Some(user) => {
+            browser.session = Some(session);
+            browser.user = Some(user);
+        }
+        None => browser.cookies.push(set_cookie(SESSION_COOKIE, "", 0, secure(ctx))),
+    }
+    Ok(browser)
 }
 
 /// The parameters of a page request: the query of a GET, or the
@@ -99,13 +122,16 @@ pub async fn form_fields(
             .push(set_cookie(BROWSER_COOKIE, &nonce, 30 * 86_400, secure(ctx)));
         browser.nonce = Some(nonce);
     }
-    let handle = seal(&secret, purpose, pending, ctx.now, FORM_TTL);
+    let handle = seal(&secret, purpose, pending, ctx.now, FORM_TTL, &random::id());
     let csrf = csrf_token(&secret, browser.nonce.as_deref().unwrap_or_default(), &handle);
     Ok((handle, csrf))
 }
 
 /// Opens a posted form: its handle must be ours, fresh and for `purpose`,
-/// and its CSRF token must match this browser. `None` means refuse.
+/// its CSRF token must match this browser, and it must not have been
+/// posted before (each form is single-use: a second post of the same login
+/// or consent form is refused, so one consent yields one code). `None`
+/// means refuse.
 pub async fn open_form<T: DeserializeOwned>(
     params: &Params,
     ctx: &Ctx,
@@ -120,13 +146,23 @@ pub async fn open_form<T: DeserializeOwned>(
     if !csrf_matches(&secret, nonce, handle, csrf) {
         return Ok(None);
     }
-    Ok(open(&secret, purpose, handle, ctx.now))
+    let Some(form) = open::<T>(&secret, purpose, handle, ctx.now) else {
+        return Ok(None);
+    };
+    let once = DurableObjects::<OnceMachine>::bind(&ctx.env, "ONCE")?;
+    let used = Use {
+        expires_at: form.expires_at,
+    };
+    match once.apply(&format!("form:{}", form.id), used, ctx.now).await? {
+        UseReply::First => Ok(Some(form.data)),
+        UseReply::Replayed => Ok(None),
+    }
 }
 
 /// The page shown for a form that cannot be trusted or has expired.
 pub fn stale_form(browser: &Browser) -> Reply {
     page_error(
         browser,
-        "This form has expired or did not come from this browser. Go back to the application and sign in again.",
+        "This form has expired, was already sent, or did not come from this browser. Go back to the application and sign in again.",
     )
 }

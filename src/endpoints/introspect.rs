@@ -49,7 +49,7 @@ async fn refresh_token(ctx: &Ctx, token: &str) -> OAuthResult<Option<Value>> {
         return Ok(None);
     };
     let Some(r) = &grant.refresh else { return Ok(None) };
-    if !client_registered(ctx, &grant.client_id).await? || ctx.user_deleted(&grant.sub).await? {
+    if !client_registered(ctx, &grant.client_id).await? || ctx.revoked(&grant.sub, grant.auth_time).await? {
         return Ok(None);
     }
     Ok(Some(json!({

@@ -25,7 +25,7 @@ use crate::protocol::encoding::{secret_hash, secret_matches};
 use crate::protocol::error::Challenge;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::Params;
-use crate::protocol::user::DeletedUser;
+use crate::protocol::user::UserRevocation;
 use crate::store::kv::KvRecords;
 use crate::store::{RecordStore, StoreResult};
 use async_trait::async_trait;
@@ -93,39 +93,39 @@ const CACHE_MAX: usize = 1024;
 
 thread_local! {
     static CLIENTS: TtlCache<ClientRecord> = TtlCache::new(CACHE_TTL, CACHE_MAX);
-    static DELETED_USERS: TtlCache<Option<DeletedUser>> = TtlCache::new(CACHE_TTL, CACHE_MAX);
+    static REVOCATIONS: TtlCache<Option<UserRevocation>> = TtlCache::new(CACHE_TTL, CACHE_MAX);
 }
 
-/// Deleted users' tombstones, read through this isolate's cache like
-/// clients. Here "none" is kept too: every token of a live user asks, and
+/// Users' revocations (a deleted user's tombstone, or the moment their
+/// grants were revoked), read through this isolate's cache like clients. Here "none" is kept too: every token of a live user asks, and
 /// the subjects come from our own signed tokens and grants, not from
-/// whoever sends a request. A deletion takes effect at once where it was
-/// made and elsewhere within the cache's TTL and KV's own delay.
+/// whoever sends a request. A deletion or revocation takes effect at once
+/// where it was made and elsewhere within the cache's TTL and KV's own delay.
 /// The KV namespace is bound only on a cache miss: a live user's token
 /// then costs no call out of wasm at all.
-pub struct DeletedUsers<'a> {
+pub struct UserRevocations<'a> {
     env: &'a Env,
     now: u64,
 }
 
 #[async_trait(?Send)]
-impl RecordStore<DeletedUser> for DeletedUsers<'_> {
-    async fn get(&self, sub: &str) -> StoreResult<Option<DeletedUser>> {
-        if let Some(cached) = DELETED_USERS.with(|c| c.get(sub, self.now)) {
+impl RecordStore<UserRevocation> for UserRevocations<'_> {
+    async fn get(&self, sub: &str) -> StoreResult<Option<UserRevocation>> {
+        if let Some(cached) = REVOCATIONS.with(|c| c.get(sub, self.now)) {
             return Ok(cached);
         }
-        let found: Option<DeletedUser> = KvRecords::bind(self.env)?.get(sub).await?;
-        DELETED_USERS.with(|c| c.put(sub, self.now, found.clone()));
+        let found: Option<UserRevocation> = KvRecords::bind(self.env)?.get(sub).await?;
+        REVOCATIONS.with(|c| c.put(sub, self.now, found.clone()));
         Ok(found)
     }
-    async fn put(&self, tombstone: &DeletedUser) -> StoreResult<()> {
+    async fn put(&self, tombstone: &UserRevocation) -> StoreResult<()> {
         KvRecords::bind(self.env)?.put(tombstone).await?;
-        DELETED_USERS.with(|c| c.put(&tombstone.sub, self.now, Some(tombstone.clone())));
+        REVOCATIONS.with(|c| c.put(&tombstone.sub, self.now, Some(tombstone.clone())));
         Ok(())
     }
     async fn delete(&self, sub: &str) -> StoreResult<()> {
-        RecordStore::<DeletedUser>::delete(&KvRecords::bind(self.env)?, sub).await?;
-        DELETED_USERS.with(|c| c.forget(sub));
+        RecordStore::<UserRevocation>::delete(&KvRecords::bind(self.env)?, sub).await?;
+        REVOCATIONS.with(|c| c.forget(sub));
         Ok(())
     }
 }
@@ -136,16 +136,17 @@ pub fn forget_client(client_id: &str) {
 }
 
 impl Ctx {
-    pub fn deleted_users(&self) -> DeletedUsers<'_> {
-        DeletedUsers {
+    pub fn revocations(&self) -> UserRevocations<'_> {
+        UserRevocations {
             env: &self.env,
             now: self.now,
         }
     }
 
-    /// Whether `sub` was a user's who has since been deleted.
-    pub async fn user_deleted(&self, sub: &str) -> OAuthResult<bool> {
-        Ok(self.deleted_users().get(sub).await?.is_some())
+    /// Whether what `sub` signed in for at `auth_time` has since been
+    /// withdrawn: the user deleted, or their grants revoked.
+    pub async fn revoked(&self, sub: &str, auth_time: u64) -> OAuthResult<bool> {
+        Ok(self.revocations().get(sub).await?.is_some_and(|r| r.voids(auth_time)))
     }
 
     /// A client for the protocol endpoints, from the isolate cache when fresh.

@@ -96,6 +96,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, client_id: &str) -> Reply {
     let registration_token = random::token();
     record.registration_access_token_hash = secret_hash(&registration_token);
     store.put(&record).await?;
+    forget_client(client_id);
     json(
         200,
         &build_client_information(

@@ -37,12 +37,12 @@ pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
     let body = match grant {
         TokenRequest::AuthorizationCode(request) => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
-            let users = ctx.deleted_users();
+            let users = ctx.revocations();
             authorization_code::exchange(&grants, &users, &signer, &site, &client, request).await?
         }
         TokenRequest::RefreshToken { refresh_token, scope } => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
-            let users = ctx.deleted_users();
+            let users = ctx.revocations();
             refresh_token::refresh(
                 &grants,
                 &users,

@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError};
-use crate::protocol::user::{parse_new_user, parse_user_update, DeletedUser, UserRecord};
+use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord, UserRevocation};
 use crate::random;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
@@ -31,6 +31,7 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         claims: new.claims,
         created_at: ctx.now,
         updated_at: ctx.now,
+        session_epoch: 0,
     };
     store.put(&user).await?;
     json(201, &user.public_view())
@@ -47,25 +48,40 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             // written first: should the deletion then fail, the admin's
             // retry finds the user again, rather than a user gone whose
             // tokens still work.
-            let tombstone = DeletedUser {
-                sub: user.sub.clone(),
-                expires_at: ctx.now + ctx.config.refresh_token_absolute_ttl.max(ctx.config.access_token_ttl),
-            };
-            ctx.deleted_users().put(&tombstone).await?;
+            ctx.revocations().put(&revocation(ctx, &user, None)).await?;
             RecordStore::<UserRecord>::delete(&store, username).await?;
             no_content()
         }
         _ => {
             let update = parse_user_update(username, &json_body(&mut req).await?)?;
-            if let Some(password) = update.password {
-                user.password = hash_password(&WebCryptoHasher, &password, random::bytes::<16>()).await?;
+            if let Some(password) = &update.password {
+                user.password = hash_password(&WebCryptoHasher, password, random::bytes::<16>()).await?;
             }
             if let Some(claims) = update.claims {
                 user.claims = claims;
+            }
+            // A new password, or revoked grants, end every session the user
+            // has: each checks the epoch it began under against this one.
+            if update.password.is_some() || update.revoke_grants {
+                user.session_epoch = user.session_epoch.wrapping_add(1);
+            }
+            if update.revoke_grants {
+                ctx.revocations().put(&revocation(ctx, &user, Some(ctx.now))).await?;
             }
             user.updated_at = ctx.now;
             store.put(&user).await?;
             json(200, &user.public_view())
         }
+    }
+}
+
+/// What withdraws a user's grants: all of them when deleted (`None`), or
+/// those signed in at or before `signed_in_before`. It is kept until every
+/// token those grants could have issued has ended.
+fn revocation(ctx: &Ctx, user: &UserRecord, signed_in_before: Option<u64>) -> UserRevocation {
+    UserRevocation {
+        sub: user.sub.clone(),
+        expires_at: ctx.now + ctx.config.refresh_token_absolute_ttl.max(ctx.config.access_token_ttl),
+        signed_in_before,
     }
 }

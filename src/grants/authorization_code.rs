@@ -12,7 +12,7 @@ use crate::protocol::error::OAuthResult;
 use crate::protocol::grant::{CodeBinding, CodeRedemption, Grant, GrantOp, Refusal};
 use crate::protocol::session::SessionRecord;
 use crate::protocol::token::CodeExchange;
-use crate::protocol::user::{DeletedUser, UserRecord};
+use crate::protocol::user::{UserRecord, UserRevocation};
 use crate::random;
 use crate::store::{GrantStore, RecordStore, StoreResult, TokenSigner};
 use serde_json::Value;
@@ -55,7 +55,7 @@ pub async fn issue_code(
 /// checks and consumes the code in one step; a replay revokes the grant.
 pub async fn exchange(
     grants: &dyn GrantStore,
-    users: &dyn RecordStore<DeletedUser>,
+    users: &dyn RecordStore<UserRevocation>,
     signer: &dyn TokenSigner,
     site: &Site<'_>,
     client: &ClientRecord,

@@ -6,6 +6,7 @@ pub mod client_credentials;
 pub mod mint;
 pub mod password;
 pub mod refresh_token;
+pub mod sign_in;
 
 #[cfg(test)]
 pub mod testing;
@@ -13,7 +14,7 @@ pub mod testing;
 use crate::config::Config;
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::grant::{Grant, GrantOp};
-use crate::protocol::user::DeletedUser;
+use crate::protocol::user::UserRevocation;
 use crate::store::{GrantStore, RecordStore};
 
 /// What every grant needs to know about where and when it runs.
@@ -43,21 +44,24 @@ pub fn split_token(token: &str) -> Option<(&str, &str)> {
 }
 
 /// Applies `op` to a grant for new tokens: the grant's own refusal, or
-/// `invalid_grant` when its user has since been deleted (whatever the grant
-/// still holds, its code or its refresh chain, yields nothing more).
+/// `invalid_grant` when its user has since been deleted or had their grants
+/// revoked (whatever the grant still holds, its code or its refresh chain,
+/// yields nothing more).
 pub async fn grant_for_tokens(
     grants: &dyn GrantStore,
-    users: &dyn RecordStore<DeletedUser>,
+    users: &dyn RecordStore<UserRevocation>,
     grant_id: &str,
     op: GrantOp,
     now: u64,
 ) -> OAuthResult<Box<Grant>> {
     let grant = grants.apply(grant_id, op, now).await?.into_grant()?;
-    if users.get(&grant.sub).await?.is_some() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidGrant,
-            "the user of this grant has been deleted",
-        ));
+    if let Some(revocation) = users.get(&grant.sub).await?.filter(|r| r.voids(grant.auth_time)) {
+        let description = if revocation.deleted() {
+            "the user of this grant has been deleted"
+        } else {
+            "the grants of this user have been revoked"
+        };
+        return Err(OAuthError::new(ErrorCode::InvalidGrant, description));
     }
     Ok(grant)
 }

@@ -8,7 +8,7 @@ use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::protocol::grant::{GrantOp, RefreshRotation, Refusal};
 use crate::protocol::scope::parse_scope;
-use crate::protocol::user::DeletedUser;
+use crate::protocol::user::UserRevocation;
 use crate::random;
 use crate::store::{GrantStore, RecordStore, TokenSigner};
 use serde_json::Value;
@@ -18,7 +18,7 @@ use serde_json::Value;
 /// token's hash, all in one step: of concurrent refreshes one wins.
 pub async fn refresh(
     grants: &dyn GrantStore,
-    users: &dyn RecordStore<DeletedUser>,
+    users: &dyn RecordStore<UserRevocation>,
     signer: &dyn TokenSigner,
     site: &Site<'_>,
     client: &ClientRecord,
@@ -60,7 +60,9 @@ mod tests {
     use super::*;
     use crate::config::{Config, RefreshTokenPolicy};
     use crate::grants::authorization_code::{exchange, issue_code};
-    use crate::grants::testing::{claims_of, client, confidential_client, deleted_users, session, user, FakeSigner};
+    use crate::grants::testing::{
+        claims_of, client, confidential_client, deleted_users, revoked_grants, session, user, FakeSigner,
+    };
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
     use crate::protocol::token::CodeExchange;
@@ -205,5 +207,29 @@ mod tests {
         .unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidGrant);
         assert_eq!(refused.description, "the user of this grant has been deleted");
+    }
+
+    #[test]
+    fn revoking_a_users_grants_ends_chains_signed_in_before_it() {
+        let grants = MemoryGrants::default();
+        let rt1 = first_refresh(&grants);
+        let refresh_with = |revocations, token: &str| {
+            block_on(refresh(
+                &grants,
+                &revocations,
+                &FakeSigner,
+                &site(2000),
+                &confidential_client(),
+                token,
+                None,
+            ))
+        };
+        // The sign-in behind this chain was at 990 (`session(990)`): a
+        // revocation before it does not touch the chain, one at it ends it.
+        let body = refresh_with(revoked_grants(989), &rt1).unwrap();
+        let rt2 = body["refresh_token"].as_str().unwrap();
+        let refused = refresh_with(revoked_grants(990), rt2).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidGrant);
+        assert_eq!(refused.description, "the grants of this user have been revoked");
     }
 }

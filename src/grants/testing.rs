@@ -4,7 +4,7 @@ use crate::protocol::client::{parse_client_metadata, ClientRecord};
 use crate::protocol::encoding::{b64url, secret_hash};
 use crate::protocol::jose::{attach_signature, parse_jws, signing_input, SigningAlg};
 use crate::protocol::session::SessionRecord;
-use crate::protocol::user::{DeletedUser, PasswordHash, UserRecord};
+use crate::protocol::user::{PasswordHash, UserRecord, UserRevocation};
 use crate::store::memory::MemoryStore;
 use crate::store::{RecordStore, StoreResult, TokenSigner};
 use async_trait::async_trait;
@@ -60,6 +60,7 @@ pub fn user() -> UserRecord {
         claims,
         created_at: 0,
         updated_at: 0,
+        session_epoch: 0,
     }
 }
 
@@ -70,18 +71,31 @@ pub fn session(auth_time: u64) -> SessionRecord {
         sub: "sub-alice".into(),
         auth_time,
         expires_at: auth_time + 3600,
+        epoch: 0,
     }
 }
 
 /// Deleted users' tombstones: none, or the fixture `user()`'s.
-pub fn deleted_users(user_deleted: bool) -> MemoryStore<DeletedUser> {
+pub fn deleted_users(user_deleted: bool) -> MemoryStore<UserRevocation> {
     let store = MemoryStore::default();
     if user_deleted {
-        let tombstone = DeletedUser {
-            sub: user().sub,
-            expires_at: u64::MAX,
-        };
-        futures::executor::block_on(store.put(&tombstone)).unwrap();
+        revoke(&store, None);
     }
     store
+}
+
+/// The fixture `user()`'s grants revoked for sign-ins at or before `before`.
+pub fn revoked_grants(before: u64) -> MemoryStore<UserRevocation> {
+    let store = MemoryStore::default();
+    revoke(&store, Some(before));
+    store
+}
+
+fn revoke(store: &MemoryStore<UserRevocation>, signed_in_before: Option<u64>) {
+    let revocation = UserRevocation {
+        sub: user().sub,
+        expires_at: u64::MAX,
+        signed_in_before,
+    };
+    futures::executor::block_on(store.put(&revocation)).unwrap();
 }

@@ -120,6 +120,40 @@ pub fn validate(params: &Params, client: Option<&ClientRecord>) -> Result<Author
     })
 }
 
+/// A request that waited on a login or consent page meets the client as it
+/// is now, before a code is issued: an update or deletion made meanwhile
+/// may have dropped the redirect URI (a page, never a redirect to it),
+/// the code grant, a scope, or made the client public (PKCE then required).
+pub fn recheck(req: &AuthorizationRequest, client: &ClientRecord) -> Result<(), AuthorizeError> {
+    if !client.has_redirect_uri(&req.redirect_uri) {
+        return Err(page("redirect_uri is no longer registered for this client"));
+    }
+    let allowed = scope::allowed_for_client(client);
+    let refused = if !client.allows_grant(GrantType::AuthorizationCode) {
+        Some(err(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use the authorization_code grant",
+        ))
+    } else if let Some(bad) = req.scopes.iter().find(|s| !allowed.contains(s)) {
+        Some(err(
+            ErrorCode::InvalidScope,
+            format!("the scope `{bad}` is not allowed for this client"),
+        ))
+    } else if req.code_challenge.is_none() && !client.is_confidential() {
+        Some(invalid_request("PKCE (S256) is required for public clients"))
+    } else {
+        None
+    };
+    match refused {
+        Some(error) => Err(AuthorizeError::Redirect {
+            redirect_uri: req.redirect_uri.clone(),
+            state: req.state.clone(),
+            error,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// RFC 9700 §4.1.3: "the authorization server MUST compare the two URIs
 /// using simple string comparison". RFC 6749 §3.1.2.3: with a single
 /// registered URI the parameter may be omitted, but OIDC Core §3.1.2.1

@@ -5,6 +5,7 @@
 //! decided here and nowhere else.
 
 use super::encoding::ct_eq;
+use super::object::Machine;
 use super::pkce;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -350,51 +351,23 @@ pub fn apply(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> GrantReply {
     }
 }
 
-/// One operation applied by a grant's holder, and what the holder must
-/// persist before it answers.
-#[derive(Debug)]
-pub struct Step {
-    pub reply: GrantReply,
-    /// The grant in the slot changed and must be stored.
-    pub changed: bool,
-    /// Where the clean-up alarm must move to (seconds), if anywhere.
-    pub alarm_at: Option<u64>,
-}
+/// The grant object's rules, for the object that holds a grant.
+pub struct GrantMachine;
 
-/// `apply`, plus the holder's bookkeeping. The alarm never fires later than
-/// the grant ends: it is set when the grant is made and moved earlier when
-/// the end comes closer (revocation). A later end (a code redeemed into a
-/// refresh chain) needs no alarm write on the hot path: the alarm, finding
-/// the grant alive, moves itself (`next_alarm`).
-pub fn step(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> Step {
-    let before = slot.clone();
-    let reply = apply(slot, op, now);
-    let changed = *slot != before;
-    let alarm_at = slot
-        .as_ref()
-        .filter(|_| changed)
-        .map(Grant::ends_at)
-        .filter(|end| before.as_ref().is_none_or(|b| *end < b.ends_at()))
-        .map(|end| alarm_time(end, now));
-    Step {
-        reply,
-        changed,
-        alarm_at,
+impl Machine for GrantMachine {
+    type State = Grant;
+    type Op = GrantOp;
+    type Reply = GrantReply;
+
+    fn apply(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> GrantReply {
+        apply(slot, op, now)
     }
-}
 
-/// Where a clean-up alarm that just fired goes next: on to the grant's end
-/// while something in it can still be used, else nowhere (delete it all).
-pub fn next_alarm(grant: Option<&Grant>, now: u64) -> Option<u64> {
-    grant
-        .map(Grant::ends_at)
-        .filter(|end| *end > now)
-        .map(|end| alarm_time(end, now))
-}
-
-/// A second past the end, so the grant has surely ended; never in the past.
-fn alarm_time(ends_at: u64, now: u64) -> u64 {
-    ends_at.max(now) + 1
+    /// A code redeemed into a refresh chain moves the end later; a
+    /// revocation brings it forward to now.
+    fn ends_at(grant: &Grant) -> u64 {
+        grant.ends_at()
+    }
 }
 
 #[cfg(test)]

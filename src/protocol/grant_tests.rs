@@ -1,4 +1,5 @@
 use super::*;
+use crate::protocol::object::{next_alarm, step};
 
 // RFC 7636 Appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -333,7 +334,7 @@ fn refresh_tokens_can_be_inspected_and_revoked_by_their_client() {
 fn the_holder_stores_changes_and_moves_the_alarm_only_earlier() {
     // Made: stored, with the alarm a second past the code's end.
     let mut slot = None;
-    let made = step(
+    let made = step::<GrantMachine>(
         &mut slot,
         GrantOp::Create {
             grant: Box::new(grant(None).unwrap()),
@@ -345,20 +346,20 @@ fn the_holder_stores_changes_and_moves_the_alarm_only_earlier() {
     // Redeemed into a refresh chain: the end moves later (3700). Stored; the
     // alarm is left to move itself when it fires.
     let mut slot = grant(Some(CHALLENGE));
-    let redeemed = step(&mut slot, GrantOp::RedeemCode(redemption()), 110);
+    let redeemed = step::<GrantMachine>(&mut slot, GrantOp::RedeemCode(redemption()), 110);
     assert!(redeemed.changed);
     assert_eq!(redeemed.alarm_at, None);
     // A read changes nothing.
-    let read = step(&mut slot, GrantOp::Get, 120);
+    let read = step::<GrantMachine>(&mut slot, GrantOp::Get, 120);
     assert!(!read.changed && read.alarm_at.is_none());
     // Revoked: it ends at once, so the alarm comes forward to a second from now.
-    let revoked = step(&mut slot, GrantOp::Revoke, 130);
+    let revoked = step::<GrantMachine>(&mut slot, GrantOp::Revoke, 130);
     assert!(revoked.changed);
     assert_eq!(revoked.alarm_at, Some(131));
     // Revoked again, or an unknown grant: nothing to store.
-    assert!(!step(&mut slot, GrantOp::Revoke, 140).changed);
+    assert!(!step::<GrantMachine>(&mut slot, GrantOp::Revoke, 140).changed);
     let mut none = None;
-    let unknown = step(&mut none, GrantOp::Get, 140);
+    let unknown = step::<GrantMachine>(&mut none, GrantOp::Get, 140);
     assert_eq!(refusal(unknown.reply), Refusal::NotFound);
     assert!(!unknown.changed && unknown.alarm_at.is_none());
 }
@@ -366,7 +367,7 @@ fn the_holder_stores_changes_and_moves_the_alarm_only_earlier() {
 #[test]
 fn a_fired_alarm_moves_on_while_the_grant_has_a_use() {
     let g = redeemed().unwrap();
-    assert_eq!(next_alarm(Some(&g), 200), Some(3701));
-    assert_eq!(next_alarm(Some(&g), 3700), None);
-    assert_eq!(next_alarm(None, 200), None);
+    assert_eq!(next_alarm::<GrantMachine>(Some(&g), 200), Some(3701));
+    assert_eq!(next_alarm::<GrantMachine>(Some(&g), 3700), None);
+    assert_eq!(next_alarm::<GrantMachine>(None, 200), None);
 }

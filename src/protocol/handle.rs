@@ -1,7 +1,9 @@
 //! Sealed values: data the server hands to the browser and must get back
 //! unaltered (the pending authorization request in a form's hidden field),
 //! and CSRF tokens. HMAC-SHA256 with a server secret; nothing is encrypted,
-//! so only data the person may see goes in.
+//! so only data the person may see goes in. Each sealed value carries a
+//! random nonce, so no two are alike and each can be used once (its tag
+//! names its single-use record).
 
 use super::encoding::{b64url, b64url_decode, ct_eq};
 use hmac::{Hmac, Mac};
@@ -23,14 +25,27 @@ fn mac(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 struct Envelope<T> {
     exp: u64,
     purpose: String,
+    /// Random, so that two values sealed alike still differ.
+    #[serde(default)]
+    nonce: String,
     data: T,
 }
 
-/// Seals `data` for `purpose` until `now + ttl`.
-pub fn seal<T: Serialize>(secret: &[u8], purpose: &str, data: T, now: u64, ttl: u64) -> String {
+/// A sealed value, opened.
+#[derive(Debug, PartialEq)]
+pub struct Opened<T> {
+    pub data: T,
+    /// Unique to this sealed value (its MAC tag): the name to use it once by.
+    pub id: String,
+    pub expires_at: u64,
+}
+
+/// Seals `data` for `purpose` until `now + ttl`; `nonce` is fresh randomness.
+pub fn seal<T: Serialize>(secret: &[u8], purpose: &str, data: T, now: u64, ttl: u64, nonce: &str) -> String {
     let env = Envelope {
         exp: now + ttl,
         purpose: purpose.to_string(),
+        nonce: nonce.to_string(),
         data,
     };
     let body = b64url(serde_json::to_string(&env).unwrap_or_default().as_bytes());
@@ -40,14 +55,18 @@ pub fn seal<T: Serialize>(secret: &[u8], purpose: &str, data: T, now: u64, ttl: 
 
 /// Opens a sealed value: `None` when altered, expired, or sealed for
 /// another purpose.
-pub fn open<T: DeserializeOwned>(secret: &[u8], purpose: &str, sealed: &str, now: u64) -> Option<T> {
+pub fn open<T: DeserializeOwned>(secret: &[u8], purpose: &str, sealed: &str, now: u64) -> Option<Opened<T>> {
     let (body, tag) = sealed.split_once('.')?;
     let expected = b64url(&mac(secret, &[b"seal", body.as_bytes()]));
     if !ct_eq(expected.as_bytes(), tag.as_bytes()) {
         return None;
     }
     let env: Envelope<T> = serde_json::from_slice(&b64url_decode(body)?).ok()?;
-    (env.purpose == purpose && now < env.exp).then_some(env.data)
+    (env.purpose == purpose && now < env.exp).then(|| Opened {
+        data: env.data,
+        id: tag.to_string(),
+        expires_at: env.exp,
+    })
 }
 
 /// A CSRF token tying a form (its sealed handle) to the browser that loaded
@@ -69,8 +88,14 @@ mod tests {
 
     #[test]
     fn seal_round_trip_and_tamper() {
-        let s = seal(b"k", "login", vec!["a", "b"], 100, 60);
-        assert_eq!(open::<Vec<String>>(b"k", "login", &s, 159).unwrap(), vec!["a", "b"]);
+        let s = seal(b"k", "login", vec!["a", "b"], 100, 60, "n1");
+        let opened = open::<Vec<String>>(b"k", "login", &s, 159).unwrap();
+        assert_eq!(opened.data, vec!["a", "b"]);
+        assert_eq!(opened.expires_at, 160);
+        assert_eq!(opened.id, s.split_once('.').unwrap().1);
+        // The same data sealed with another nonce is another value.
+        let t = seal(b"k", "login", vec!["a", "b"], 100, 60, "n2");
+        assert_ne!(open::<Vec<String>>(b"k", "login", &t, 159).unwrap().id, opened.id);
         assert!(open::<Vec<String>>(b"k", "login", &s, 160).is_none(), "expired");
         assert!(open::<Vec<String>>(b"k", "consent", &s, 100).is_none(), "other purpose");
         assert!(open::<Vec<String>>(b"other", "login", &s, 100).is_none(), "other key");

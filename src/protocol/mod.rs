@@ -13,10 +13,13 @@ pub mod grant;
 pub mod handle;
 pub mod jose;
 pub mod keys;
+pub mod object;
+pub mod once;
 pub mod params;
 pub mod pkce;
 pub mod scope;
 pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod user;
 

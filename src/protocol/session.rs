@@ -1,6 +1,7 @@
 //! Login sessions and remembered consent: what the authorization endpoint
 //! knows about a person between requests.
 
+use super::user::UserRecord;
 use serde::{Deserialize, Serialize};
 
 /// A login session. The browser holds a random session id in a cookie; the
@@ -13,11 +14,21 @@ pub struct SessionRecord {
     pub sub: String,
     pub auth_time: u64,
     pub expires_at: u64,
+    /// The user's `session_epoch` when the session began: a password change
+    /// moves the user's on, which ends this session wherever it is used.
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 impl SessionRecord {
     pub fn is_live(&self, now: u64) -> bool {
         now < self.expires_at
+    }
+
+    /// Whether the session still signs in `user`: the same account (not
+    /// deleted and re-created under the name) and no password change since.
+    pub fn belongs_to(&self, user: &UserRecord) -> bool {
+        self.sub == user.sub && self.epoch == user.session_epoch
     }
 }
 

@@ -110,6 +110,9 @@ pub struct NewUser {
 pub struct UserUpdate {
     pub password: Option<String>,
     pub claims: Option<Map<String, Value>>,
+    /// `"revoke_grants": true`: also revoke every grant the user has given
+    /// (their refresh tokens and access tokens stop working).
+    pub revoke_grants: bool,
 }
 
 impl std::fmt::Debug for NewUser {
@@ -151,15 +154,37 @@ pub struct UserRecord {
     pub claims: Map<String, Value>,
     pub created_at: u64,
     pub updated_at: u64,
+    /// Counts the password changes (and grant revocations): a login session
+    /// records the value it began under and ends when it no longer matches.
+    #[serde(default)]
+    pub session_epoch: u32,
 }
 
-/// What is kept of a deleted user: the `sub` (never reassigned, OIDC Core
-/// §2), so that nothing issued to them is honoured any more. It is kept
-/// until everything issued to them has ended.
+/// What was withdrawn from a subject (`sub`, never reassigned, OIDC Core
+/// §2), kept until everything issued to them has ended: everything, when
+/// the user was deleted; or, when the admin revoked their grants, every
+/// grant whose sign-in was at or before that moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeletedUser {
+pub struct UserRevocation {
     pub sub: String,
     pub expires_at: u64,
+    /// `None`: the user was deleted (records written before grant revocation
+    /// existed have none, and were all deletions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in_before: Option<u64>,
+}
+
+impl UserRevocation {
+    pub fn deleted(&self) -> bool {
+        self.signed_in_before.is_none()
+    }
+
+    /// Whether a grant from a sign-in at `auth_time` is void. "At or
+    /// before": a grant signed in during the very second of the revocation
+    /// goes too, as the safe side of a one-second clock.
+    pub fn voids(&self, auth_time: u64) -> bool {
+        self.signed_in_before.is_none_or(|t| auth_time <= t)
+    }
 }
 
 impl UserRecord {
@@ -300,9 +325,15 @@ pub fn parse_user_update(path_username: &str, body: &Value) -> OAuthResult<UserU
     if let Some(p) = password {
         validate_password(p)?;
     }
+    let revoke_grants = match obj.get("revoke_grants") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid_request("revoke_grants must be a boolean")),
+    };
     Ok(UserUpdate {
         password: password.map(str::to_owned),
         claims: claims_field(obj)?,
+        revoke_grants,
     })
 }
 
@@ -356,6 +387,7 @@ mod tests {
             claims: claims.as_object().unwrap().clone(),
             created_at: 1,
             updated_at: 2,
+            session_epoch: 0,
         }
     }
 
@@ -479,6 +511,12 @@ mod tests {
         assert!(!format!("{u:?}").contains("new password"));
         let u = parse_user_update("ada", &json!({"claims": {}})).unwrap();
         assert_eq!(u.claims, Some(Map::new()));
+        assert!(!u.revoke_grants);
+        assert!(
+            parse_user_update("ada", &json!({"revoke_grants": true}))
+                .unwrap()
+                .revoke_grants
+        );
 
         let cases: Vec<(Value, &str)> = vec![
             (json!([]), "JSON object"),
@@ -486,11 +524,31 @@ mod tests {
             (json!({"password": "short"}), "password must be"),
             (json!({"password": 12345678}), "password must be a string"),
             (json!({"claims": {"sub": "x"}}), "unsupported claims: sub"),
+            (json!({"revoke_grants": "yes"}), "revoke_grants must be a boolean"),
         ];
         for (body, part) in cases {
             let got = error_of(parse_user_update("ada", &body));
             assert!(got.as_deref().is_some_and(|d| d.contains(part)), "{body}: {got:?}");
         }
+    }
+
+    #[test]
+    fn a_revocation_voids_what_was_signed_in_before_it() {
+        let deleted = UserRevocation {
+            sub: "u".into(),
+            expires_at: 9,
+            signed_in_before: None,
+        };
+        assert!(deleted.deleted() && deleted.voids(u64::MAX));
+        let revoked = UserRevocation {
+            signed_in_before: Some(100),
+            ..deleted
+        };
+        assert!(!revoked.deleted());
+        assert!(revoked.voids(99) && revoked.voids(100) && !revoked.voids(101));
+        // A tombstone stored before grant revocation existed reads as a deletion.
+        let old: UserRevocation = serde_json::from_str(r#"{"sub":"u","expires_at":9}"#).unwrap();
+        assert!(old.deleted());
     }
 
     #[test]

@@ -1,54 +1,59 @@
-//! Grants in Durable Objects: one object per grant, created with a unique
-//! id whose hex form is the grant id. Reaching a grant needs no lookup, and
-//! grants never contend with one another.
+//! Our Durable Objects as the worker sees them: one RPC per operation to
+//! the object's `run` (src/entry.mjs), with the operation as JSON text,
+//! answered the same way.
+//!
+//! Grants: one object per grant, created with a unique id whose hex form is
+//! the grant id, so reaching a grant needs no lookup and grants never
+//! contend with one another. Throttles and single-use records: one object
+//! per thing, named by what it is about (`DurableObjects`).
 
-use super::{GrantStore, StoreError, StoreResult};
-use crate::protocol::grant::{Grant, GrantOp, GrantReply, Refusal};
+use super::{GrantStore, ObjectStore, StoreError, StoreResult};
+use crate::protocol::grant::{Grant, GrantMachine, GrantOp, GrantReply, Refusal};
+use crate::protocol::object::Machine;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 use wasm_bindgen::prelude::*;
-use worker::{ObjectNamespace, Stub};
+use worker::{Env, ObjectNamespace, Stub};
 
-/// The message the worker sends to a grant object.
+/// The message the worker sends to an object.
 #[derive(Serialize, Deserialize)]
-pub struct GrantCall {
-    pub op: GrantOp,
+pub struct ObjectCall<Op> {
+    pub op: Op,
     pub now: u64,
 }
 
-pub struct DurableGrants(pub ObjectNamespace);
-
 fn do_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("grant object: {e}"))
+    StoreError(format!("durable object: {e}"))
 }
 
-// One JavaScript call per operation: an RPC to the object's `run` (see
-// src/entry.mjs) with the call as JSON text, answered the same way.
 #[wasm_bindgen(inline_js = r#"
-export async function call_grant(stub, body) {
+export async function call_object(stub, body) {
   return await stub.run(body);
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(catch)]
-    async fn call_grant(stub: &JsValue, body: &str) -> Result<JsValue, JsValue>;
+    async fn call_object(stub: &JsValue, body: &str) -> Result<JsValue, JsValue>;
 }
 
-async fn call(stub: Stub, op: GrantOp, now: u64) -> StoreResult<GrantReply> {
-    let body = serde_json::to_string(&GrantCall { op, now }).map_err(do_err)?;
-    let text = call_grant(&stub.into_rpc::<JsValue>(), &body)
+async fn call<M: Machine>(stub: Stub, op: M::Op, now: u64) -> StoreResult<M::Reply> {
+    let body = serde_json::to_string(&ObjectCall { op, now }).map_err(do_err)?;
+    let text = call_object(&stub.into_rpc::<JsValue>(), &body)
         .await
         .map_err(|e| do_err(format!("{e:?}")))?;
     let text = text.as_string().ok_or_else(|| do_err("the answer is not text"))?;
     serde_json::from_str(&text).map_err(do_err)
 }
 
+pub struct DurableGrants(pub ObjectNamespace);
+
 #[async_trait(?Send)]
 impl GrantStore for DurableGrants {
     async fn create(&self, grant: Grant, now: u64) -> StoreResult<String> {
         let id = self.0.unique_id().map_err(do_err)?;
         let hex = id.to_string();
-        call(
+        call::<GrantMachine>(
             id.get_stub().map_err(do_err)?,
             GrantOp::Create { grant: Box::new(grant) },
             now,
@@ -65,6 +70,33 @@ impl GrantStore for DurableGrants {
                 refusal: Refusal::NotFound,
             });
         };
-        call(object.get_stub().map_err(do_err)?, op, now).await
+        call::<GrantMachine>(object.get_stub().map_err(do_err)?, op, now).await
+    }
+}
+
+/// Objects of one kind, each named by what it is about.
+pub struct DurableObjects<M> {
+    namespace: ObjectNamespace,
+    machine: PhantomData<M>,
+}
+
+impl<M> DurableObjects<M> {
+    pub fn bind(env: &Env, binding: &str) -> StoreResult<Self> {
+        Ok(Self {
+            namespace: env.durable_object(binding).map_err(do_err)?,
+            machine: PhantomData,
+        })
+    }
+}
+
+#[async_trait(?Send)]
+impl<M: Machine> ObjectStore<M> for DurableObjects<M> {
+    async fn apply(&self, name: &str, op: M::Op, now: u64) -> StoreResult<M::Reply> {
+        let stub = self
+            .namespace
+            .id_from_name(name)
+            .and_then(|id| id.get_stub())
+            .map_err(do_err)?;
+        call::<M>(stub, op, now).await
     }
 }

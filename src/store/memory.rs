@@ -2,8 +2,9 @@
 //! matter to callers: values are copies (no shared mutation), and a deleted
 //! key reads as absent.
 
-use super::{GrantStore, Record, RecordStore, StoreResult};
+use super::{GrantStore, ObjectStore, Record, RecordStore, StoreResult};
 use crate::protocol::grant::{apply, Grant, GrantOp, GrantReply};
+use crate::protocol::object::Machine;
 use async_trait::async_trait;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -52,5 +53,28 @@ impl GrantStore for MemoryGrants {
         let mut grants = self.grants.borrow_mut();
         let slot = grants.entry(id.to_string()).or_default();
         Ok(apply(slot, op, now))
+    }
+}
+
+/// Named objects in memory, running the same `Machine` as the platform's.
+pub struct MemoryObjects<M: Machine>(RefCell<HashMap<String, Option<M::State>>>);
+
+impl<M: Machine> Default for MemoryObjects<M> {
+    fn default() -> Self {
+        Self(RefCell::new(HashMap::new()))
+    }
+}
+
+impl<M: Machine> MemoryObjects<M> {
+    pub fn state(&self, name: &str) -> Option<M::State> {
+        self.0.borrow().get(name).cloned().flatten()
+    }
+}
+
+#[async_trait(?Send)]
+impl<M: Machine> ObjectStore<M> for MemoryObjects<M> {
+    async fn apply(&self, name: &str, op: M::Op, now: u64) -> StoreResult<M::Reply> {
+        let mut objects = self.0.borrow_mut();
+        Ok(M::apply(objects.entry(name.to_string()).or_default(), op, now))
     }
 }

@@ -7,7 +7,7 @@ use crate::protocol::client::ClientRecord;
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::token::RevokedAccessToken;
-use crate::protocol::user::{DeletedUser, UserRecord};
+use crate::protocol::user::{UserRecord, UserRevocation};
 use async_trait::async_trait;
 
 pub mod memory;
@@ -95,7 +95,7 @@ impl Record for UserRecord {
     }
 }
 
-impl Record for DeletedUser {
+impl Record for UserRevocation {
     const PREFIX: &'static str = "deleted_user:";
     fn key(&self) -> &str {
         &self.sub
@@ -136,6 +136,13 @@ pub trait PasswordHasher {
 pub trait GrantStore {
     async fn create(&self, grant: Grant, now: u64) -> StoreResult<String>;
     async fn apply(&self, id: &str, op: GrantOp, now: u64) -> StoreResult<GrantReply>;
+}
+
+/// Objects named by what they are about (a sign-in throttle per account,
+/// a single-use record per form), each applying its `Machine` atomically.
+#[async_trait(?Send)]
+pub trait ObjectStore<M: crate::protocol::object::Machine> {
+    async fn apply(&self, name: &str, op: M::Op, now: u64) -> StoreResult<M::Reply>;
 }
 
 /// Signs JWTs with the current key for an algorithm (WebCrypto and the key

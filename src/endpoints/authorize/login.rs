@@ -4,15 +4,18 @@ use super::{display_name, proceed, Pending};
 use crate::endpoints::browser::{form_fields, open_form, secure, stale_form, Browser, SESSION_COOKIE};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
-use crate::grants::password::verify_password;
+use crate::grants::sign_in::{sign_in, Attempt, SignIn, SignInStores};
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::cookie::set_cookie;
 use crate::protocol::encoding::secret_hash;
+use crate::protocol::error::OAuthResult;
 use crate::protocol::params::Params;
 use crate::protocol::session::SessionRecord;
-use crate::protocol::user::{validate_username, PasswordHash, UserRecord, PASSWORD_HASH_ALG, PBKDF2_ITERATIONS};
+use crate::protocol::throttle::ThrottleMachine;
+use crate::protocol::user::{validate_username, UserRecord};
 use crate::random;
+use crate::store::durable::DurableObjects;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
 use crate::ui::{login_page, FormContext};
@@ -27,6 +30,18 @@ pub async fn page(
     browser: &mut Browser,
     error: Option<&str>,
 ) -> Reply {
+    let status = if error.is_some() { 401 } else { 200 };
+    form(req, client, ctx, browser, error, status).await
+}
+
+async fn form(
+    req: AuthorizationRequest,
+    client: &ClientRecord,
+    ctx: &Ctx,
+    browser: &mut Browser,
+    error: Option<&str>,
+    status: u16,
+) -> Reply {
     let pending = Pending {
         req,
         fresh_login: false,
@@ -39,26 +54,23 @@ pub async fn page(
         csrf: &csrf,
     };
     let body = login_page(&form, display_name(client), pending.req.login_hint.as_deref(), error);
-    html(if error.is_some() { 401 } else { 200 }, body, &browser.cookies)
+    html(status, body, &browser.cookies)
 }
 
-/// Checks the password; an unknown username costs the same PBKDF2 work as
-/// a known one, so timing does not reveal which usernames exist.
-async fn authenticate(
+/// RFC 6585 §4: 429 Too Many Requests, with `Retry-After` (RFC 9110
+/// §10.2.3), and the form again, saying how long to wait.
+async fn too_many(
+    req: AuthorizationRequest,
+    client: &ClientRecord,
     ctx: &Ctx,
-    username: &str,
-    password: &str,
-) -> crate::protocol::error::OAuthResult<Option<UserRecord>> {
-    let user: Option<UserRecord> = ctx.records()?.get(username).await?;
-    let dummy = PasswordHash {
-        alg: PASSWORD_HASH_ALG.into(),
-        iterations: PBKDF2_ITERATIONS,
-        salt: "c2FsdHNhbHRzYWx0c2FsdA".into(),
-        hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
-    };
-    let stored = user.as_ref().map_or(&dummy, |u| &u.password);
-    let ok = verify_password(&WebCryptoHasher, password, stored).await?;
-    Ok(user.filter(|_| ok))
+    browser: &mut Browser,
+    retry_after: u64,
+) -> Reply {
+    let unit = if retry_after == 1 { "second" } else { "seconds" };
+    let message = format!("Too many sign-in attempts. Try again in {retry_after} {unit}.");
+    let resp = form(req, client, ctx, browser, Some(&message), 429).await?;
+    resp.headers().set("retry-after", &retry_after.to_string())?;
+    Ok(resp)
 }
 
 pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
@@ -68,21 +80,35 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
     let Some(client) = ctx.client(&pending.req.client_id).await? else {
         return stale_form(browser);
     };
-    let (username, password) = (
-        params.get("username").unwrap_or_default(),
-        params.get("password").unwrap_or_default(),
-    );
-    let Some(user) = authenticate(ctx, username, password).await? else {
-        // Keep what was typed as the username (if it could be one), so that
-        // only the password needs typing again.
-        let mut req = pending.req;
-        if validate_username(username).is_ok() {
-            req.login_hint = Some(username.to_owned());
-        }
-        return page(req, &client, ctx, browser, Some(WRONG)).await;
+    let attempt = Attempt {
+        username: params.get("username").unwrap_or_default(),
+        password: params.get("password").unwrap_or_default(),
+        address: &browser.address,
     };
-    // A fresh session id at every login (no session fixation); the old
-    // session, if any, ends.
+    let throttles = DurableObjects::<ThrottleMachine>::bind(&ctx.env, "THROTTLES")?;
+    let stores = SignInStores {
+        throttles: &throttles,
+        users: &ctx.records()?,
+        hasher: &WebCryptoHasher,
+    };
+    // Keep what was typed as the username (if it could be one), so that
+    // only the password needs typing again.
+    let mut req = pending.req;
+    if validate_username(attempt.username).is_ok() {
+        req.login_hint = Some(attempt.username.to_owned());
+    }
+    let user = match sign_in(&stores, &attempt, ctx.now).await? {
+        SignIn::Welcome(user) => user,
+        SignIn::Wrong => return page(req, &client, ctx, browser, Some(WRONG)).await,
+        SignIn::Wait(retry_after) => return too_many(req, &client, ctx, browser, retry_after).await,
+    };
+    start_session(ctx, browser, *user).await?;
+    proceed(req, &client, ctx, browser, true, false).await
+}
+
+/// A fresh session id at every login (no session fixation); the old
+/// session, if any, ends.
+async fn start_session(ctx: &Ctx, browser: &mut Browser, user: UserRecord) -> OAuthResult<()> {
     let store = ctx.records()?;
     if let Some(old) = browser.session.take() {
         RecordStore::<SessionRecord>::delete(&store, &old.key).await?;
@@ -95,9 +121,11 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
         sub: user.sub.clone(),
         auth_time: ctx.now,
         expires_at: ctx.now + ttl,
+        epoch: user.session_epoch,
     };
     store.put(&session).await?;
     browser.cookies.push(set_cookie(SESSION_COOKIE, &sid, ttl, secure(ctx)));
     browser.session = Some(session);
-    proceed(pending.req, &client, ctx, browser, true, false).await
+    browser.user = Some(user);
+    Ok(())
 }

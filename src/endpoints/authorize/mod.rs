@@ -9,22 +9,20 @@
 mod consent;
 mod login;
 
-use super::browser::{page_error, page_params, read_browser, secure, Browser, SESSION_COOKIE};
+use super::browser::{page_error, page_params, read_browser, Browser};
 use super::http::{redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::grants::authorization_code::issue_code;
 use crate::grants::Site;
 use crate::protocol::authorize::{
-    error_redirect, interaction_error, needs_consent, needs_login, requested_client_id, success_redirect, validate,
-    AuthorizationRequest, AuthorizeError,
+    error_redirect, interaction_error, needs_consent, needs_login, recheck, requested_client_id, success_redirect,
+    validate, AuthorizationRequest, AuthorizeError,
 };
 use crate::protocol::client::ClientRecord;
-use crate::protocol::cookie::set_cookie;
 use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::protocol::session::{ConsentRecord, SessionRecord};
-use crate::protocol::user::UserRecord;
 use crate::store::durable::DurableGrants;
 use crate::store::RecordStore;
 use serde::{Deserialize, Serialize};
@@ -135,7 +133,8 @@ pub async fn proceed(
     }
 }
 
-/// Issues the code and sends the browser back to the client with it.
+/// Issues the code and sends the browser back to the client with it,
+/// provided the client, as it is now, still takes this request.
 async fn finish(
     req: AuthorizationRequest,
     client: &ClientRecord,
@@ -143,11 +142,11 @@ async fn finish(
     browser: &mut Browser,
     session: &SessionRecord,
 ) -> Reply {
-    let user: Option<UserRecord> = ctx.records()?.get(&session.username).await?;
-    let Some(user) = user.filter(|u| u.sub == session.sub) else {
-        // The account was deleted or replaced since this login.
-        browser.session = None;
-        browser.cookies.push(set_cookie(SESSION_COOKIE, "", 0, secure(ctx)));
+    if let Err(e) = recheck(&req, client) {
+        return answer_error(e, ctx, browser);
+    }
+    // `read_browser` and the login step set the user with the session.
+    let Some(user) = browser.user.clone() else {
         return login::page(req, client, ctx, browser, None).await;
     };
     let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);

@@ -368,3 +368,28 @@ fn scopes_are_described_in_plain_words() {
     assert!(got[2].1.contains("refresh tokens"));
     assert_eq!(got[3], ("api:read".into(), "api:read".into()));
 }
+
+#[test]
+fn a_waiting_request_is_checked_against_the_client_as_it_is_now() {
+    let p = params(&["code_challenge", "code_challenge_method"], "");
+    let req = validate(&p, Some(&client(json!({})))).unwrap();
+    let now = |extra: Value| outcome(&recheck(&req, &client(extra)).map(|_| req.clone()));
+    assert_eq!(now(json!({})), Fine);
+    assert_eq!(now(json!({"redirect_uris": ["https://app.example/other"]})), Page);
+    assert_eq!(
+        now(json!({"grant_types": ["client_credentials"], "response_types": []})),
+        Redirect(ErrorCode::UnauthorizedClient)
+    );
+    assert_eq!(now(json!({"scope": "openid"})), Redirect(ErrorCode::InvalidScope));
+    assert_eq!(
+        outcome(
+            &recheck(&req, &{
+                let mut public = client(json!({"token_endpoint_auth_method": "none"}));
+                public.client_secret_hash = None;
+                public
+            })
+            .map(|_| req.clone())
+        ),
+        Redirect(ErrorCode::InvalidRequest)
+    );
+}

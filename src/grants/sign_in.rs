@@ -1,0 +1,195 @@
+//! Password sign-in behind the throttles (`protocol::throttle`): the
+//! client address's count, then the account's, each decided and counted in
+//! one step of its own Durable Object, before any password work. A refused
+//! attempt therefore costs two small object calls and no PBKDF2.
+//!
+//! The address goes first: an address already refused does not add to the
+//! account's count, so one address alone cannot hold an account's owner
+//! back for long.
+
+use crate::grants::password::verify_password;
+use crate::protocol::encoding::secret_hash;
+use crate::protocol::error::OAuthResult;
+use crate::protocol::throttle::{
+    account_key, address_key, ThrottleMachine, ThrottleOp, ThrottleReply, PER_ACCOUNT, PER_ADDRESS,
+};
+use crate::protocol::user::{PasswordHash, UserRecord, PASSWORD_HASH_ALG, PBKDF2_ITERATIONS};
+use crate::store::{ObjectStore, PasswordHasher, RecordStore};
+
+/// What one password attempt brings.
+pub struct Attempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    /// The client's address (`CF-Connecting-IP`).
+    pub address: &'a str,
+}
+
+#[derive(Debug)]
+pub enum SignIn {
+    Welcome(Box<UserRecord>),
+    /// Wrong username or password: which one is not said.
+    Wrong,
+    /// Refused unchecked: too many failures; try again in this many seconds.
+    Wait(u64),
+}
+
+/// What sign-in needs from the platform.
+pub struct SignInStores<'a> {
+    pub throttles: &'a dyn ObjectStore<ThrottleMachine>,
+    pub users: &'a dyn RecordStore<UserRecord>,
+    pub hasher: &'a dyn PasswordHasher,
+}
+
+pub async fn sign_in(stores: &SignInStores<'_>, attempt: &Attempt<'_>, now: u64) -> OAuthResult<SignIn> {
+    let address = address_key(attempt.address);
+    let account = account_key(attempt.username, secret_hash);
+    for (key, policy) in [(&address, PER_ADDRESS), (&account, PER_ACCOUNT)] {
+        let reply = stores.throttles.apply(key, ThrottleOp::Attempt { policy }, now).await?;
+        if let ThrottleReply::Wait { retry_after } = reply {
+            return Ok(SignIn::Wait(retry_after));
+        }
+    }
+    let Some(user) = authenticate(stores, attempt).await? else {
+        return Ok(SignIn::Wrong);
+    };
+    for (key, reset) in [(&account, true), (&address, false)] {
+        stores
+            .throttles
+            .apply(key, ThrottleOp::Succeeded { reset }, now)
+            .await?;
+    }
+    Ok(SignIn::Welcome(Box::new(user)))
+}
+
+/// Checks the password; an unknown username costs the same PBKDF2 work as
+/// a known one, so timing does not reveal which usernames exist.
+async fn authenticate(stores: &SignInStores<'_>, attempt: &Attempt<'_>) -> OAuthResult<Option<UserRecord>> {
+    let user = stores.users.get(attempt.username).await?;
+    let dummy = PasswordHash {
+        alg: PASSWORD_HASH_ALG.into(),
+        iterations: PBKDF2_ITERATIONS,
+        salt: "c2FsdHNhbHRzYWx0c2FsdA".into(),
+        hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+    };
+    let stored = user.as_ref().map_or(&dummy, |u| &u.password);
+    let ok = verify_password(stores.hasher, attempt.password, stored).await?;
+    Ok(user.filter(|_| ok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grants::password::{hash_password, tests::HostHasher};
+    use crate::grants::testing::user;
+    use crate::protocol::throttle::Attempts;
+    use crate::store::memory::{MemoryObjects, MemoryStore};
+    use async_trait::async_trait;
+    use futures::executor::block_on;
+    use std::cell::Cell;
+
+    /// Counts PBKDF2 runs, so a test can tell a refused attempt did none.
+    #[derive(Default)]
+    struct CountingHasher(Cell<u32>);
+
+    #[async_trait(?Send)]
+    impl PasswordHasher for CountingHasher {
+        async fn pbkdf2_sha256(&self, p: &[u8], salt: &[u8], iterations: u32) -> crate::store::StoreResult<Vec<u8>> {
+            self.0.set(self.0.get() + 1);
+            HostHasher.pbkdf2_sha256(p, salt, iterations.min(2)).await
+        }
+    }
+
+    struct World {
+        throttles: MemoryObjects<ThrottleMachine>,
+        users: MemoryStore<UserRecord>,
+        hasher: CountingHasher,
+    }
+
+    impl World {
+        fn new() -> Self {
+            let w = World {
+                throttles: MemoryObjects::default(),
+                users: MemoryStore::default(),
+                hasher: CountingHasher::default(),
+            };
+            let mut alice = user();
+            alice.password = block_on(hash_password(&w.hasher, "correct horse", [1; 16])).unwrap();
+            block_on(w.users.put(&alice)).unwrap();
+            w.hasher.0.set(0);
+            w
+        }
+
+        fn try_as(&self, username: &str, password: &str, address: &str, now: u64) -> SignIn {
+            let stores = SignInStores {
+                throttles: &self.throttles,
+                users: &self.users,
+                hasher: &self.hasher,
+            };
+            let attempt = Attempt {
+                username,
+                password,
+                address,
+            };
+            block_on(sign_in(&stores, &attempt, now)).unwrap()
+        }
+
+        fn account(&self, username: &str) -> Option<Attempts> {
+            self.throttles.state(&account_key(username, secret_hash))
+        }
+    }
+
+    #[test]
+    fn five_failures_then_a_wait_without_password_work_then_the_owner_gets_in() {
+        let w = World::new();
+        for _ in 0..5 {
+            assert!(matches!(w.try_as("alice", "guess", "198.51.100.1", 100), SignIn::Wrong));
+        }
+        assert_eq!(w.hasher.0.get(), 5);
+        assert!(matches!(
+            w.try_as("alice", "correct horse", "198.51.100.1", 100),
+            SignIn::Wait(2)
+        ));
+        assert_eq!(w.hasher.0.get(), 5, "a refused attempt runs no PBKDF2");
+        // After the wait the right password works, and the count starts over.
+        assert!(matches!(
+            w.try_as("alice", "correct horse", "198.51.100.1", 102),
+            SignIn::Welcome(_)
+        ));
+        assert_eq!(w.account("alice").unwrap().failures, 0);
+    }
+
+    #[test]
+    fn unknown_usernames_are_throttled_exactly_like_known_ones() {
+        let w = World::new();
+        for name in ["alice", "nobody"] {
+            let replies: Vec<_> = (0..7)
+                .map(|_| matches!(w.try_as(name, "guess", name, 100), SignIn::Wait(_)))
+                .collect();
+            assert_eq!(replies, [false, false, false, false, false, true, true], "{name}");
+        }
+        assert_eq!(w.account("alice"), w.account("nobody"));
+        assert_eq!(w.hasher.0.get(), 10, "the same password work for both");
+    }
+
+    #[test]
+    fn one_address_cannot_spray_many_accounts() {
+        let w = World::new();
+        for n in 0..PER_ADDRESS.free {
+            assert!(matches!(
+                w.try_as(&format!("user{n}"), "guess", "203.0.113.9", 100),
+                SignIn::Wrong
+            ));
+        }
+        assert!(matches!(
+            w.try_as("alice", "correct horse", "203.0.113.9", 100),
+            SignIn::Wait(2)
+        ));
+        // The refused attempt did not count against alice's account.
+        assert_eq!(w.account("alice"), None);
+        // Another address is not held back by this one.
+        assert!(matches!(
+            w.try_as("alice", "correct horse", "192.0.2.1", 100),
+            SignIn::Welcome(_)
+        ));
+    }
+}
