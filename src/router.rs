@@ -49,7 +49,7 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/register" => not_allowed("POST"),
         "/admin/users" if m == Method::Post => users::create(req, ctx).await,
         "/admin/users" => not_allowed("POST"),
-        "/admin/keys/rotate" if m == Method::Post => jwks::rotate(&req, ctx).await,
+        "/admin/keys/rotate" if m == Method::Post => jwks::rotate(req, ctx).await,
         "/admin/keys/rotate" => not_allowed("POST"),
         _ => {
             if let Some(client_id) = tail(path, "/register/") {

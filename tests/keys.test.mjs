@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
-import { registerClient, basicAuth, form, decodeJwt } from "./flow.mjs";
+import { registerClient, basicAuth, form, decodeJwt, authorize, authParams, submit, Jar } from "./flow.mjs";
 
 const ALGS = ["ES256", "EdDSA", "RS256"];
 const PRIVATE = ["d", "p", "q", "dp", "dq", "qi", "oth"];
@@ -111,7 +111,7 @@ test("POST /admin/keys/rotate needs the admin token", async () => {
   assert.equal((await get.json()).error, "method_not_allowed");
 });
 
-test("forced rotation publishes new keys and keeps the previous ones; older tokens still verify", async () => {
+test("scheduled forced rotation publishes new keys and keeps the previous ones; older tokens still verify", async () => {
   const { client, token } = await accessToken(worker);
   assert.equal(decodeJwt(token).header.alg, "ES256", "access tokens are ES256 by default");
   const before = await jwks(worker);
@@ -137,6 +137,51 @@ test("forced rotation publishes new keys and keeps the previous ones; older toke
   const fresh = await accessToken(worker);
   const used = await verifyJwt(fresh.token, afterKeys);
   assert.equal(used.kid, signing_keys.find((k) => k.alg === "ES256").kid);
+});
+
+test("rotation for a suspected compromise unpublishes the old keys at once, refuses their tokens and open forms", async () => {
+  const w = await startWorker();
+  try {
+    const { client, token } = await accessToken(w);
+    const before = await jwks(w);
+    const intro = () => w.fetch("/introspect", form({ token }, { authorization: basicAuth(client) }));
+    assert.equal((await (await intro()).json()).active, true);
+    // A login form opened before the rotation.
+    const rp = await registerClient(w);
+    const jar = new Jar();
+    const login = await (await authorize(w, jar, authParams(rp).params)).text();
+
+    const res = await w.fetch("/admin/keys/rotate", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ reason: "compromise" }),
+    });
+    assert.equal(res.status, 200);
+    const { signing_keys } = await res.json();
+    const after = await jwks(w);
+    assert.deepEqual(kids(after), kids(signing_keys), "only the new keys are published");
+    for (const kid of kids(before)) assert.ok(!kids(after).includes(kid), `${kid} still published`);
+    assert.deepEqual(await (await intro()).json(), { active: false }, "a token signed by a withdrawn key");
+    const posted = await submit(w, jar, login, { username: "anyone", password: "whatever it is" });
+    assert.equal(posted.status, 400, "the form secret was replaced");
+    // New tokens are signed with, and verify against, the new keys.
+    await verifyJwt((await accessToken(w)).token, after);
+  } finally {
+    await w.stop();
+  }
+});
+
+test("rotate: a reason other than scheduled or compromise, or a body that is not JSON, is refused", async () => {
+  const post = (body, type = "application/json") => worker.fetch("/admin/keys/rotate", {
+    method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(type ? { "content-type": type } : {}) }, body,
+  });
+  const bad = await post(JSON.stringify({ reason: "because" }));
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error, "invalid_request");
+  assert.equal((await post("reason=compromise", "application/x-www-form-urlencoded")).status, 415);
+  assert.equal((await post("compromise", null)).status, 415);
+  const scheduled = await post(JSON.stringify({ reason: "scheduled" }));
+  assert.equal(scheduled.status, 200);
 });
 
 test("scheduled rotation (KEY_ROTATION_INTERVAL=2): new kids after ~3 s, old ones still published", async () => {

@@ -15,6 +15,18 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 const STORAGE_KEY: &str = "ring";
 
+/// Why the ring is being brought up to date.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rotation {
+    /// A read: only keys that have signed for the whole interval are replaced.
+    WhenDue,
+    /// Every key replaced now; the old ones stay published for their grace.
+    Scheduled,
+    /// Every key replaced now and the old ones unpublished at once, with a
+    /// new form secret: a suspected compromise.
+    Compromise,
+}
+
 #[durable_object]
 pub struct KeyRing {
     state: State,
@@ -46,8 +58,9 @@ impl KeyRing {
     /// WebCrypto, which can let another request in; that request may rotate
     /// too, so the new keys are installed only onto the latest ring and only
     /// for algorithms still due.
-    async fn refresh(&self, config: &Config, now: u64, force: bool) -> Result<Ring> {
+    async fn refresh(&self, config: &Config, now: u64, rotation: Rotation) -> Result<Ring> {
         let interval = config.key_rotation_interval;
+        let force = rotation != Rotation::WhenDue;
         let before = self.load().await?;
         let due = if force {
             SigningAlg::ALL.to_vec()
@@ -65,6 +78,9 @@ impl KeyRing {
             ring.install(key, now);
         }
         ring.prune(now, config.max_signed_token_ttl() + cache_ttl(config));
+        if rotation == Rotation::Compromise {
+            ring.forget_retired(crate::random::token());
+        }
         if ring.form_secret.is_empty() {
             ring.form_secret = crate::random::token();
         }
@@ -86,10 +102,16 @@ impl DurableObject for KeyRing {
     }
 
     /// `GET /keys` returns the ring (private keys: this object is reachable
-    /// only from our own worker), `/rotate` forces a new key per algorithm.
+    /// only from our own worker), `/rotate` forces a new key per algorithm,
+    /// `/rotate-compromised` does so and forgets the old keys at once.
     async fn fetch(&self, req: Request) -> Result<Response> {
         let config = config_from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let ring = self.refresh(&config, now_secs(), req.path() == "/rotate").await?;
+        let rotation = match req.path().as_str() {
+            "/rotate" => Rotation::Scheduled,
+            "/rotate-compromised" => Rotation::Compromise,
+            _ => Rotation::WhenDue,
+        };
+        let ring = self.refresh(&config, now_secs(), rotation).await?;
         Response::from_json(&ring)
     }
 }

@@ -1,11 +1,14 @@
 //! `GET /jwks.json` (RFC 7517 §5): the public signing keys, current and
 //! recently retired; and `POST /admin/keys/rotate`, which replaces every
-//! signing key at once (for a suspected compromise).
+//! signing key at once: scheduled (the old keys stay published for their
+//! grace period) or for a suspected compromise (they are unpublished at
+//! once, and the form secret is replaced).
 
-use super::http::{json, json_public, Reply};
+use super::http::{content_type, json, json_body, json_public, read_body, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
-use crate::protocol::error::invalid_request;
+use crate::protocol::error::{invalid_request, OAuthResult};
+use crate::protocol::keys::parse_rotation_reason;
 use crate::store::keys;
 use serde_json::json;
 
@@ -15,14 +18,26 @@ pub async fn get(ctx: &Ctx) -> Reply {
     json_public(&body, 300)
 }
 
-pub async fn rotate(req: &Request, ctx: &Ctx) -> Reply {
-    ctx.require_admin(req)?;
+/// The body is optional: none means a scheduled rotation.
+async fn compromised(req: &mut Request) -> OAuthResult<bool> {
+    if content_type(req).is_empty() {
+        if read_body(req).await?.is_empty() {
+            return Ok(false);
+        }
+        return Err(invalid_request("the request body must be application/json").with_status(415));
+    }
+    parse_rotation_reason(&json_body(req).await?)
+}
+
+pub async fn rotate(mut req: Request, ctx: &Ctx) -> Reply {
+    ctx.require_admin(&req)?;
     if ctx.config.signing_keys.is_some() {
         return Err(
             invalid_request("signing keys come from the SIGNING_KEYS secret: rotate them there").with_status(409),
         );
     }
-    let ring = keys::rotate(&ctx.env, &ctx.config, ctx.now).await?;
+    let compromised = compromised(&mut req).await?;
+    let ring = keys::rotate(&ctx.env, &ctx.config, ctx.now, compromised).await?;
     let kids: Vec<_> = ring
         .keys
         .iter()

@@ -3,9 +3,26 @@
 //! (WebCrypto); this module only decides.
 
 use super::encoding::{b64url, sha256};
+use super::error::{invalid_request, OAuthResult};
 use super::jose::{jwk_alg, public_jwk, thumbprint, SigningAlg};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+/// `POST /admin/keys/rotate` body: `{"reason": "scheduled"}` (the default:
+/// old keys stay published for their grace period) or `{"reason":
+/// "compromise"}` (old keys unpublished at once). True for a compromise.
+pub fn parse_rotation_reason(body: &Value) -> OAuthResult<bool> {
+    let reason = match body {
+        Value::Object(obj) => obj.get("reason"),
+        _ => return Err(invalid_request("the request body must be a JSON object")),
+    };
+    match reason.and_then(Value::as_str) {
+        None if reason.is_none_or(Value::is_null) => Ok(false),
+        Some("scheduled") => Ok(false),
+        Some("compromise") => Ok(true),
+        _ => Err(invalid_request("reason must be \"scheduled\" or \"compromise\"")),
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SigningKey {
@@ -126,6 +143,15 @@ impl KeyRing {
         self.keys.push(key);
     }
 
+    /// After a suspected compromise (with new current keys installed): the
+    /// retired keys go at once, unpublished, so nothing they signed verifies
+    /// any more, and the form secret is replaced, so no form or CSRF token
+    /// sealed before can be trusted either.
+    pub fn forget_retired(&mut self, new_form_secret: String) {
+        self.keys.retain(|k| k.retired_at.is_none());
+        self.form_secret = new_form_secret;
+    }
+
     /// Drops retired keys once nothing they signed can still be valid.
     pub fn prune(&mut self, now: u64, keep_retired_for: u64) {
         self.keys
@@ -187,6 +213,33 @@ mod tests {
         ring.prune(160, 60);
         assert!(ring.find(&old).is_none());
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_compromise_unpublishes_retired_keys_and_replaces_the_form_secret() {
+        let mut ring = full_ring(0);
+        ring.form_secret = "old".into();
+        let old = ring.current(SigningAlg::ES256).unwrap().kid.clone();
+        for a in SigningAlg::ALL {
+            ring.install(key(a, "k1", 100), 100);
+        }
+        ring.forget_retired("new".into());
+        assert!(ring.find(&old).is_none());
+        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 3);
+        assert!(SigningAlg::ALL.into_iter().all(|a| ring.current(a).is_some()));
+        assert_eq!(ring.form_secret, "new");
+    }
+
+    #[test]
+    fn rotation_reasons() {
+        let compromised = |body: Value| parse_rotation_reason(&body).unwrap();
+        assert!(!compromised(json!({})));
+        assert!(!compromised(json!({"reason": null})));
+        assert!(!compromised(json!({"reason": "scheduled"})));
+        assert!(compromised(json!({"reason": "compromise"})));
+        for bad in [json!({"reason": "oops"}), json!({"reason": 1}), json!([])] {
+            assert!(parse_rotation_reason(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

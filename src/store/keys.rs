@@ -90,10 +90,12 @@ pub async fn ring(env: &Env, config: &Config, now: u64) -> StoreResult<Rc<KeyRin
     Ok(fresh)
 }
 
-/// Asks the key ring to rotate every algorithm now (key compromise, or a
-/// test of rotation), then drops the cached copy.
-pub async fn rotate(env: &Env, config: &Config, now: u64) -> StoreResult<KeyRing> {
-    let r = fetch_ring(env, config, now, "/rotate").await?;
+/// Asks the key ring to rotate every algorithm now, then drops the cached
+/// copy. (Tokens this isolate verified with keys a compromise removed are
+/// not trusted from its cache: that needs their key still in the ring.)
+pub async fn rotate(env: &Env, config: &Config, now: u64, compromised: bool) -> StoreResult<KeyRing> {
+    let path = if compromised { "/rotate-compromised" } else { "/rotate" };
+    let r = fetch_ring(env, config, now, path).await?;
     invalidate();
     Ok(r)
 }
