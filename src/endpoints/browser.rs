@@ -7,7 +7,7 @@ use crate::endpoints::request::Request;
 use crate::protocol::cookie::set_cookie;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{invalid_request, OAuthResult};
-use crate::protocol::handle::{csrf_matches, csrf_token, open, seal};
+use crate::protocol::handle::{csrf_matches, csrf_token, open, seal, Opened};
 use crate::protocol::once::{OnceMachine, Use, UseReply};
 use crate::protocol::params::{parse_form_lenient, Params};
 use crate::protocol::session::SessionRecord;
@@ -127,17 +127,29 @@ pub async fn form_fields(
     Ok((handle, csrf))
 }
 
-/// Opens a posted form: its handle must be ours, fresh and for `purpose`,
-/// its CSRF token must match this browser, and it must not have been
-/// posted before (each form is single-use: a second post of the same login
-/// or consent form is refused, so one consent yields one code). `None`
-/// means refuse.
+/// Opens a posted form and uses it up: see [`read_form`] and [`use_form`].
+/// `None` means refuse.
 pub async fn open_form<T: DeserializeOwned>(
     params: &Params,
     ctx: &Ctx,
     browser: &Browser,
     purpose: &str,
 ) -> OAuthResult<Option<T>> {
+    match read_form(params, ctx, browser, purpose).await? {
+        Some(form) => use_form(ctx, form).await,
+        None => Ok(None),
+    }
+}
+
+/// Reads a posted form without using it: its handle must be ours, fresh
+/// and for `purpose`, and its CSRF token must match this browser. `None`
+/// means refuse.
+pub async fn read_form<T: DeserializeOwned>(
+    params: &Params,
+    ctx: &Ctx,
+    browser: &Browser,
+    purpose: &str,
+) -> OAuthResult<Option<Opened<T>>> {
     let (Some(handle), Some(csrf), Some(nonce)) = (params.get("handle"), params.get("csrf"), browser.nonce.as_deref())
     else {
         return Ok(None);
@@ -146,9 +158,13 @@ pub async fn open_form<T: DeserializeOwned>(
     if !csrf_matches(&secret, nonce, handle, csrf) {
         return Ok(None);
     }
-    let Some(form) = open::<T>(&secret, purpose, handle, ctx.now) else {
-        return Ok(None);
-    };
+    Ok(open(&secret, purpose, handle, ctx.now))
+}
+
+/// Uses a form up: each form is single-use, so a second post of the same
+/// login or consent form is refused (one consent, one code). `None` means
+/// it was used before.
+pub async fn use_form<T>(ctx: &Ctx, form: Opened<T>) -> OAuthResult<Option<T>> {
     let once = DurableObjects::<OnceMachine>::bind(&ctx.env, "ONCE")?;
     let used = Use {
         expires_at: form.expires_at,

@@ -24,15 +24,6 @@ pub struct Attempt<'a> {
     pub address: &'a str,
 }
 
-#[derive(Debug)]
-pub enum SignIn {
-    Welcome(Box<UserRecord>),
-    /// Wrong username or password: which one is not said.
-    Wrong,
-    /// Refused unchecked: too many failures; try again in this many seconds.
-    Wait(u64),
-}
-
 /// What sign-in needs from the platform.
 pub struct SignInStores<'a> {
     pub throttles: &'a dyn ObjectStore<ThrottleMachine>,
@@ -40,25 +31,39 @@ pub struct SignInStores<'a> {
     pub hasher: &'a dyn PasswordHasher,
 }
 
-pub async fn sign_in(stores: &SignInStores<'_>, attempt: &Attempt<'_>, now: u64) -> OAuthResult<SignIn> {
-    let address = address_key(attempt.address);
-    let account = account_key(attempt.username, secret_hash);
+fn keys(attempt: &Attempt<'_>) -> (String, String) {
+    (address_key(attempt.address), account_key(attempt.username, secret_hash))
+}
+
+/// May this attempt's password be checked? It is counted either way it
+/// goes; `Some(seconds)` refuses it: try again in that many seconds. Call
+/// [`check`] next when it may.
+pub async fn admit(stores: &SignInStores<'_>, attempt: &Attempt<'_>, now: u64) -> OAuthResult<Option<u64>> {
+    let (address, account) = keys(attempt);
     for (key, policy) in [(&address, PER_ADDRESS), (&account, PER_ACCOUNT)] {
         let reply = stores.throttles.apply(key, ThrottleOp::Attempt { policy }, now).await?;
         if let ThrottleReply::Wait { retry_after } = reply {
-            return Ok(SignIn::Wait(retry_after));
+            return Ok(Some(retry_after));
         }
     }
+    Ok(None)
+}
+
+/// Checks an admitted attempt's password: the user when it is right (and
+/// the account's count is reset, the address's attempt taken back), `None`
+/// when the username or the password is wrong, which is not said.
+pub async fn check(stores: &SignInStores<'_>, attempt: &Attempt<'_>, now: u64) -> OAuthResult<Option<UserRecord>> {
     let Some(user) = authenticate(stores, attempt).await? else {
-        return Ok(SignIn::Wrong);
+        return Ok(None);
     };
+    let (address, account) = keys(attempt);
     for (key, reset) in [(&account, true), (&address, false)] {
         stores
             .throttles
             .apply(key, ThrottleOp::Succeeded { reset }, now)
             .await?;
     }
-    Ok(SignIn::Welcome(Box::new(user)))
+    Ok(Some(user))
 }
 
 /// Checks the password; an unknown username costs the same PBKDF2 work as
@@ -99,6 +104,13 @@ mod tests {
         }
     }
 
+    #[derive(Debug)]
+    enum SignIn {
+        Welcome,
+        Wrong,
+        Wait(u64),
+    }
+
     struct World {
         throttles: MemoryObjects<ThrottleMachine>,
         users: MemoryStore<UserRecord>,
@@ -130,7 +142,13 @@ mod tests {
                 password,
                 address,
             };
-            block_on(sign_in(&stores, &attempt, now)).unwrap()
+            if let Some(retry_after) = block_on(admit(&stores, &attempt, now)).unwrap() {
+                return SignIn::Wait(retry_after);
+            }
+            match block_on(check(&stores, &attempt, now)).unwrap() {
+                Some(_) => SignIn::Welcome,
+                None => SignIn::Wrong,
+            }
         }
 
         fn account(&self, username: &str) -> Option<Attempts> {
@@ -153,7 +171,7 @@ mod tests {
         // After the wait the right password works, and the count starts over.
         assert!(matches!(
             w.try_as("alice", "correct horse", "198.51.100.1", 102),
-            SignIn::Welcome(_)
+            SignIn::Welcome
         ));
         assert_eq!(w.account("alice").unwrap().failures, 0);
     }
@@ -189,7 +207,7 @@ mod tests {
         // Another address is not held back by this one.
         assert!(matches!(
             w.try_as("alice", "correct horse", "192.0.2.1", 100),
-            SignIn::Welcome(_)
+            SignIn::Welcome
         ));
     }
 }

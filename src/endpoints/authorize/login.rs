@@ -1,10 +1,10 @@
 //! The login step: the form, and its submission (`step=login`).
 
 use super::{display_name, proceed, Pending};
-use crate::endpoints::browser::{form_fields, open_form, secure, stale_form, Browser, SESSION_COOKIE};
+use crate::endpoints::browser::{form_fields, read_form, secure, stale_form, use_form, Browser, SESSION_COOKIE};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
-use crate::grants::sign_in::{sign_in, Attempt, SignIn, SignInStores};
+use crate::grants::sign_in::{admit, check, Attempt, SignInStores};
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::cookie::set_cookie;
@@ -73,11 +73,14 @@ async fn too_many(
     Ok(resp)
 }
 
+/// A login form's post. The throttles are asked before the form is used
+/// up: a refused attempt then costs no more than its two small counts (no
+/// single-use record, no PBKDF2), and the same form works after the wait.
 pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
-    let Some(pending) = open_form::<Pending>(params, ctx, browser, "login").await? else {
+    let Some(form) = read_form::<Pending>(params, ctx, browser, "login").await? else {
         return stale_form(browser);
     };
-    let Some(client) = ctx.client(&pending.req.client_id).await? else {
+    let Some(client) = ctx.client(&form.data.req.client_id).await? else {
         return stale_form(browser);
     };
     let attempt = Attempt {
@@ -93,16 +96,20 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
     };
     // Keep what was typed as the username (if it could be one), so that
     // only the password needs typing again.
-    let mut req = pending.req;
+    let mut req = form.data.req.clone();
     if validate_username(attempt.username).is_ok() {
         req.login_hint = Some(attempt.username.to_owned());
     }
-    let user = match sign_in(&stores, &attempt, ctx.now).await? {
-        SignIn::Welcome(user) => user,
-        SignIn::Wrong => return page(req, &client, ctx, browser, Some(WRONG)).await,
-        SignIn::Wait(retry_after) => return too_many(req, &client, ctx, browser, retry_after).await,
+    if let Some(retry_after) = admit(&stores, &attempt, ctx.now).await? {
+        return too_many(req, &client, ctx, browser, retry_after).await;
+    }
+    if use_form(ctx, form).await?.is_none() {
+        return stale_form(browser);
+    }
+    let Some(user) = check(&stores, &attempt, ctx.now).await? else {
+        return page(req, &client, ctx, browser, Some(WRONG)).await;
     };
-    start_session(ctx, browser, *user).await?;
+    start_session(ctx, browser, user).await?;
     proceed(req, &client, ctx, browser, true, false).await
 }
 
