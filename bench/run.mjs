@@ -14,7 +14,7 @@
 import autocannon from "autocannon";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync, constants as zlib } from "node:zlib";
@@ -23,6 +23,7 @@ import {
   REDIRECT_URI, Jar, authParams, basicAuth, createUser, exchange, obtainCode, registerClient,
 } from "../tests/flow.mjs";
 import { codeMinter, codeTokenRequest, keepContext, refreshChainStep } from "./steps.mjs";
+import { CLK_TCK, procStat, withWorkerdPid } from "./workerd.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
@@ -31,44 +32,10 @@ const ALG_DURATION = Number(process.env.BENCH_ALG_DURATION ?? DURATION);
 const STORAGE_DIR = process.env.BENCH_STORAGE_DIR ?? (existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir());
 const ALGS = ["RS256", "ES256", "EdDSA"];
 const BENCH_DIR = path.join(ROOT, "bench");
-const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 const FORM = "application/x-www-form-urlencoded";
 
 const log = (...a) => console.log("bench:", ...a);
 const version = (pkg) => JSON.parse(readFileSync(path.join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
-
-// ---------------------------------------------------------------- workerd CPU
-
-/** /proc/<pid>/stat → { comm, ppid, ticks: utime + stime } (fields 14, 15; all threads). */
-function procStat(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const close = s.lastIndexOf(")");
-  const comm = s.slice(s.indexOf("(") + 1, close);
-  const f = s.slice(close + 2).split(" "); // f[0] is field 3 (state)
-  return { comm, ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), ticks: Number(f[11]) + Number(f[12]) };
-}
-
-/** The workerd processes this Node process has started (miniflare spawns one per instance). */
-function workerdChildren() {
-  const pids = new Set();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = procStat(d);
-      if (st.comm === "workerd" && st.ppid === process.pid) pids.add(Number(d));
-    } catch { /* gone meanwhile */ }
-  }
-  return pids;
-}
-
-/** Runs `start()` and returns its result plus the pid of the one workerd it spawned. */
-async function withWorkerdPid(start) {
-  const before = workerdChildren();
-  const server = await start();
-  const fresh = [...workerdChildren()].filter((p) => !before.has(p));
-  if (fresh.length !== 1) throw new Error(`expected one new workerd process, found ${fresh.length}`);
-  return { ...server, pid: fresh[0] };
-}
 
 // ---------------------------------------------------------------- servers
 
