@@ -56,3 +56,48 @@ export class GrantObject extends DurableObject {
     }
   }
 }
+
+// ---- Registration tokens: one object per token, named by its id ----------
+// The same shape as the grant object: one synchronous step per call
+// (src/durable/registration_token.rs → protocol::registration_token), so of
+// concurrent registrations with one token exactly `max_uses` succeed, and an
+// alarm that deletes the token's storage once it has expired or been revoked.
+import { RegistrationTokenStep } from "./index.js";
+
+const TOKEN_KEY = "token";
+
+export class RegistrationTokenObject extends DurableObject {
+  // The token as stored; null when there is none, undefined until read.
+  #stored;
+
+  #load() {
+    if (this.#stored === undefined) this.#stored = this.ctx.storage.kv.get(TOKEN_KEY) ?? null;
+    return this.#stored;
+  }
+
+  /** Applies one TokenCall (JSON) and answers its TokenReply (JSON), with no await. */
+  run(call) {
+    const step = RegistrationTokenStep.apply(this.#load(), call);
+    try {
+      if (step.token !== undefined) {
+        this.ctx.storage.kv.put(TOKEN_KEY, step.token);
+        this.#stored = step.token;
+      }
+      if (step.alarmAt !== undefined) this.ctx.storage.setAlarm(step.alarmAt);
+      return step.reply;
+    } finally {
+      step.free();
+    }
+  }
+
+  /** Clean-up: moves on until the token has ended, then deletes it all. */
+  async alarm() {
+    const next = RegistrationTokenStep.nextAlarm(this.#load());
+    if (next !== undefined) {
+      await this.ctx.storage.setAlarm(next);
+    } else {
+      await this.ctx.storage.deleteAll();
+      this.#stored = null;
+    }
+  }
+}

@@ -61,6 +61,7 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
     durableObjects: {
       GRANTS: { className: "GrantObject", useSQLite: true },
       KEYRING: { className: "KeyRing", useSQLite: true },
+      REGISTRATION_TOKENS: { className: "RegistrationTokenObject", useSQLite: true },
     },
     bindings: { ADMIN_TOKEN, ...vars },
     // One root for all storage (miniflare 5 dropped kvPersist / durableObjectsPersist).

@@ -41,7 +41,7 @@ fn decode(stored: JsValue) -> Result<Option<Grant>, JsError> {
     Ok(Some(grant))
 }
 
-fn millis(secs: u64) -> f64 {
+pub(super) fn millis(secs: u64) -> f64 {
     secs as f64 * 1000.0
 }
 

@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod logout;
 pub mod register;
+pub mod registration_tokens;
 pub mod request;
 pub mod revoke;
 pub mod token;
@@ -27,6 +28,7 @@ use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult
 use crate::protocol::params::Params;
 use crate::protocol::user::DeletedUser;
 use crate::store::kv::KvRecords;
+use crate::store::registration_tokens::DurableRegistrationTokens;
 use crate::store::{RecordStore, StoreResult};
 use async_trait::async_trait;
 use std::rc::Rc;
@@ -130,10 +132,6 @@ impl RecordStore<DeletedUser> for DeletedUsers<'_> {
     }
 }
 
-/// Drops a client from this isolate's cache (after an update or delete).
-pub fn forget_client(client_id: &str) {
-    CLIENTS.with(|c| c.forget(client_id));
-}
 
 impl Ctx {
     pub fn deleted_users(&self) -> DeletedUsers<'_> {
@@ -146,6 +144,28 @@ impl Ctx {
     /// Whether `sub` was a user's who has since been deleted.
     pub async fn user_deleted(&self, sub: &str) -> OAuthResult<bool> {
         Ok(self.deleted_users().get(sub).await?.is_some())
+    }
+
+    /// Client records are written only through this and
+    /// [`Ctx::delete_client`], which drop the client from this isolate's
+    /// cache: an update or deletion, the client's own or the admin's, takes
+    /// effect at once here, and elsewhere within the cache's TTL and KV's
+    /// own delay.
+    pub async fn save_client(&self, record: &ClientRecord) -> OAuthResult<()> {
+        self.records()?.put(record).await?;
+        CLIENTS.with(|c| c.forget(&record.client_id));
+        Ok(())
+    }
+
+    pub async fn delete_client(&self, client_id: &str) -> OAuthResult<()> {
+        RecordStore::<ClientRecord>::delete(&self.records()?, client_id).await?;
+        CLIENTS.with(|c| c.forget(client_id));
+        Ok(())
+    }
+
+    /// The registration tokens' Durable Objects.
+    pub fn registration_tokens(&self) -> OAuthResult<DurableRegistrationTokens> {
+        Ok(DurableRegistrationTokens(self.env.durable_object("REGISTRATION_TOKENS")?))
     }
 
     /// A client for the protocol endpoints, from the isolate cache when fresh.

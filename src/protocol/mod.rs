@@ -15,6 +15,8 @@ pub mod jose;
 pub mod keys;
 pub mod params;
 pub mod pkce;
+pub mod privilege;
+pub mod registration_token;
 pub mod scope;
 pub mod session;
 pub mod token;

@@ -5,6 +5,7 @@
 use super::{GrantStore, StoreError, StoreResult};
 use crate::protocol::grant::{Grant, GrantOp, GrantReply, Refusal};
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use worker::{ObjectNamespace, Stub};
@@ -25,22 +26,28 @@ fn do_err(e: impl std::fmt::Display) -> StoreError {
 // One JavaScript call per operation: an RPC to the object's `run` (see
 // src/entry.mjs) with the call as JSON text, answered the same way.
 #[wasm_bindgen(inline_js = r#"
-export async function call_grant(stub, body) {
+export async function call_run(stub, body) {
   return await stub.run(body);
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(catch)]
-    async fn call_grant(stub: &JsValue, body: &str) -> Result<JsValue, JsValue>;
+    async fn call_run(stub: &JsValue, body: &str) -> Result<JsValue, JsValue>;
+}
+
+/// Sends `call` to an object's `run` and reads its answer, both JSON. Every
+/// object class of src/entry.mjs takes this shape.
+pub(super) async fn run<C: Serialize, R: DeserializeOwned>(stub: Stub, call: &C) -> Result<R, String> {
+    let body = serde_json::to_string(call).map_err(|e| e.to_string())?;
+    let text = call_run(&stub.into_rpc::<JsValue>(), &body)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let text = text.as_string().ok_or("the answer is not text")?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
 async fn call(stub: Stub, op: GrantOp, now: u64) -> StoreResult<GrantReply> {
-    let body = serde_json::to_string(&GrantCall { op, now }).map_err(do_err)?;
-    let text = call_grant(&stub.into_rpc::<JsValue>(), &body)
-        .await
-        .map_err(|e| do_err(format!("{e:?}")))?;
-    let text = text.as_string().ok_or_else(|| do_err("the answer is not text"))?;
-    serde_json::from_str(&text).map_err(do_err)
+    run(stub, &GrantCall { op, now }).await.map_err(do_err)
 }
 
 #[async_trait(?Send)]

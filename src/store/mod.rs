@@ -19,6 +19,8 @@ pub mod keys;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(target_arch = "wasm32")]
+pub mod registration_tokens;
+#[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
 
 /// A storage or platform failure. Its text is logged, never sent to clients
