@@ -54,7 +54,11 @@ async fn refresh_token(ctx: &Ctx, caller: &ClientRecord, token: &str) -> OAuthRe
     else {
         return Ok(None);
     };
-    let Some(r) = grant.refresh.as_ref().filter(|_| caller.may_introspect(&grant.client_id)) else {
+    let Some(r) = grant
+        .refresh
+        .as_ref()
+        .filter(|_| caller.may_introspect(&grant.client_id))
+    else {
         return Ok(None);
     };
     if !client_registered(ctx, &grant.client_id).await? || ctx.user_deleted(&grant.sub).await? {

@@ -132,7 +132,6 @@ impl RecordStore<DeletedUser> for DeletedUsers<'_> {
     }
 }
 
-
 impl Ctx {
     pub fn deleted_users(&self) -> DeletedUsers<'_> {
         DeletedUsers {
@@ -165,7 +164,9 @@ impl Ctx {
 
     /// The registration tokens' Durable Objects.
     pub fn registration_tokens(&self) -> OAuthResult<DurableRegistrationTokens> {
-        Ok(DurableRegistrationTokens(self.env.durable_object("REGISTRATION_TOKENS")?))
+        Ok(DurableRegistrationTokens(
+            self.env.durable_object("REGISTRATION_TOKENS")?,
+        ))
     }
 
     /// A client for the protocol endpoints, from the isolate cache when fresh.

@@ -40,7 +40,10 @@ fn new_secret(metadata: &ClientMetadata) -> Option<String> {
 enum InitialAccess {
     Admin,
     /// A registration token: its id and the presented secret's hash.
-    Token { id: String, secret_hash: String },
+    Token {
+        id: String,
+        secret_hash: String,
+    },
 }
 
 fn initial_access(req: &Request, ctx: &Ctx) -> OAuthResult<InitialAccess> {
@@ -53,7 +56,10 @@ fn initial_access(req: &Request, ctx: &Ctx) -> OAuthResult<InitialAccess> {
             id: id.to_owned(),
             secret_hash: secret_hash(secret),
         }),
-        None => Err(bearer_error(presented.is_some(), "a valid initial access token is required")),
+        None => Err(bearer_error(
+            presented.is_some(),
+            "a valid initial access token is required",
+        )),
     }
 }
 

@@ -183,7 +183,10 @@ fn opt_strings(
 
 fn opt_bool(obj: &Map<String, Value>, name: &str) -> OAuthResult<Option<bool>> {
     member(obj, name)
-        .map(|v| v.as_bool().ok_or_else(|| bad_metadata(format!("{name} must be a boolean"))))
+        .map(|v| {
+            v.as_bool()
+                .ok_or_else(|| bad_metadata(format!("{name} must be a boolean")))
+        })
         .transpose()
 }
 

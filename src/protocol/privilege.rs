@@ -130,7 +130,11 @@ mod tests {
             json!({"resource_server": false}),
         ] {
             let requested = metadata(extra.clone());
-            assert_eq!(check_update(Manager::Client, &registered, &requested), Ok(()), "{extra}");
+            assert_eq!(
+                check_update(Manager::Client, &registered, &requested),
+                Ok(()),
+                "{extra}"
+            );
         }
     }
 
@@ -138,14 +142,20 @@ mod tests {
     fn a_client_cannot_change_what_it_may_do() {
         let registered = metadata(json!({}));
         let cases = [
-            ("grant_types", json!({"grant_types": ["authorization_code", "refresh_token", "client_credentials"]})),
+            (
+                "grant_types",
+                json!({"grant_types": ["authorization_code", "refresh_token", "client_credentials"]}),
+            ),
             ("grant_types", json!({"grant_types": ["authorization_code"]})),
             // PUT replaces: an omitted member is a request to clear it.
             ("grant_types", json!({"grant_types": null})),
             ("scope", json!({"scope": "openid email phone"})),
             ("scope", json!({"scope": "openid"})),
             ("scope", json!({"scope": null})),
-            ("token_endpoint_auth_method", json!({"token_endpoint_auth_method": "none"})),
+            (
+                "token_endpoint_auth_method",
+                json!({"token_endpoint_auth_method": "none"}),
+            ),
             ("resource_server", json!({"resource_server": true})),
         ];
         for (member, extra) in cases {

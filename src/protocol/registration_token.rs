@@ -68,7 +68,8 @@ fn parse_grant_types(names: Option<Vec<String>>) -> OAuthResult<Vec<GrantType>> 
     };
     let mut grants = Vec::new();
     for name in &names {
-        let g = GrantType::parse(name).ok_or_else(|| invalid_request(format!("grant type {name:?} is not supported")))?;
+        let g =
+            GrantType::parse(name).ok_or_else(|| invalid_request(format!("grant type {name:?} is not supported")))?;
         if !grants.contains(&g) {
             grants.push(g);
         }
@@ -84,13 +85,20 @@ fn parse_grant_types(names: Option<Vec<String>>) -> OAuthResult<Vec<GrantType>> 
 /// members are refused: a misspelt limit must not silently fall back to
 /// the default.
 pub fn parse_mint_request(body: &Value, now: u64) -> OAuthResult<Terms> {
-    let req: MintRequest =
-        serde_json::from_value(body.clone()).map_err(|e| invalid_request(format!("invalid registration token request: {e}")))?;
-    let expires_in = in_range("expires_in", req.expires_in.unwrap_or(DEFAULT_EXPIRES_IN), 1, MAX_EXPIRES_IN)?;
+    let req: MintRequest = serde_json::from_value(body.clone())
+        .map_err(|e| invalid_request(format!("invalid registration token request: {e}")))?;
+    let expires_in = in_range(
+        "expires_in",
+        req.expires_in.unwrap_or(DEFAULT_EXPIRES_IN),
+        1,
+        MAX_EXPIRES_IN,
+    )?;
     let max_uses = in_range("max_uses", req.max_uses.unwrap_or(DEFAULT_MAX_USES), 1, MAX_MAX_USES)?;
     if let Some(scope) = &req.scope {
         if scope.len() > MAX_SCOPE_LEN {
-            return Err(invalid_request(format!("scope is longer than {MAX_SCOPE_LEN} characters")));
+            return Err(invalid_request(format!(
+                "scope is longer than {MAX_SCOPE_LEN} characters"
+            )));
         }
         validate_scope(scope).map_err(|e| invalid_request(e.description))?;
     }
@@ -183,7 +191,10 @@ impl Terms {
         }
         let registered = scope.clone().or_else(|| self.scope.clone());
         let allowed = allowed_by(self.scope.as_deref());
-        match allowed_by(registered.as_deref()).into_iter().find(|s| !allowed.contains(s)) {
+        match allowed_by(registered.as_deref())
+            .into_iter()
+            .find(|s| !allowed.contains(s))
+        {
             Some(s) => Err(Refusal::ScopeNotAllowed(s)),
             None => Ok(registered),
         }
@@ -221,13 +232,20 @@ impl RegistrationToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum TokenOp {
-    Create { token: RegistrationToken },
+    Create {
+        token: RegistrationToken,
+    },
     /// The token is valid; nothing is consumed (a registration whose
     /// metadata is invalid answers 401 or 400 without spending a use).
-    Check { secret_hash: String },
+    Check {
+        secret_hash: String,
+    },
     /// A registration: the token is valid and admits these privileges;
     /// only then is one use consumed.
-    Use { secret_hash: String, privileges: Privileges },
+    Use {
+        secret_hash: String,
+        privileges: Privileges,
+    },
     Revoke,
 }
 
@@ -242,8 +260,12 @@ pub struct TokenCall {
 #[serde(rename_all = "snake_case")]
 pub enum TokenReply {
     /// For `use`: the `scope` to register the client with.
-    Ok { registered_scope: Option<String> },
-    Refused { refusal: Refusal },
+    Ok {
+        registered_scope: Option<String>,
+    },
+    Refused {
+        refusal: Refusal,
+    },
 }
 
 fn found(slot: &mut Option<RegistrationToken>) -> Result<&mut RegistrationToken, Refusal> {

@@ -50,8 +50,14 @@ fn minting_defaults_and_limits() {
     assert_eq!(t.scope, None);
     let t = terms(json!({"expires_in": 60, "max_uses": 3, "grant_types": ["client_credentials"], "scope": "api"}));
     assert_eq!((t.expires_at, t.max_uses), (NOW + 60, 3));
-    assert_eq!((t.grant_types, t.scope.as_deref()), (vec![GrantType::ClientCredentials], Some("api")));
-    assert_eq!(terms(json!({"expires_in": MAX_EXPIRES_IN, "max_uses": MAX_MAX_USES})).max_uses, 1000);
+    assert_eq!(
+        (t.grant_types, t.scope.as_deref()),
+        (vec![GrantType::ClientCredentials], Some("api"))
+    );
+    assert_eq!(
+        terms(json!({"expires_in": MAX_EXPIRES_IN, "max_uses": MAX_MAX_USES})).max_uses,
+        1000
+    );
     for bad in [
         json!({"expires_in": 0}),
         json!({"expires_in": MAX_EXPIRES_IN + 1}),
@@ -107,7 +113,10 @@ fn exactly_max_uses_registrations_succeed() {
         assert_eq!(s.reply, TokenReply::Ok { registered_scope: None });
         assert!(s.changed && s.alarm_at.is_none(), "a use does not move the alarm");
     }
-    assert_eq!(refusal(step(&mut slot, call(use_op("s3cret", json!({})), NOW))), Some(Refusal::UsedUp));
+    assert_eq!(
+        refusal(step(&mut slot, call(use_op("s3cret", json!({})), NOW))),
+        Some(Refusal::UsedUp)
+    );
     assert_eq!(slot.unwrap().uses, 3);
 }
 
@@ -117,17 +126,36 @@ fn wrong_secrets_expiry_and_revocation_refuse_without_spending() {
     let check = |secret: &str| TokenOp::Check {
         secret_hash: secret_hash(secret),
     };
-    assert_eq!(refusal(step(&mut slot, call(use_op("wrong", json!({})), NOW))), Some(Refusal::Unknown));
-    assert_eq!(refusal(step(&mut slot, call(check("wrong"), NOW))), Some(Refusal::Unknown));
+    assert_eq!(
+        refusal(step(&mut slot, call(use_op("wrong", json!({})), NOW))),
+        Some(Refusal::Unknown)
+    );
+    assert_eq!(
+        refusal(step(&mut slot, call(check("wrong"), NOW))),
+        Some(Refusal::Unknown)
+    );
     let s = step(&mut slot, call(check("s3cret"), NOW));
     assert_eq!((s.reply, s.changed), (TokenReply::Ok { registered_scope: None }, false));
-    assert_eq!(refusal(step(&mut slot, call(use_op("s3cret", json!({})), NOW + 60))), Some(Refusal::Expired));
+    assert_eq!(
+        refusal(step(&mut slot, call(use_op("s3cret", json!({})), NOW + 60))),
+        Some(Refusal::Expired)
+    );
     assert_eq!(slot.as_ref().unwrap().uses, 0);
 
     let revoked = step(&mut slot, call(TokenOp::Revoke, NOW + 1));
-    assert_eq!(revoked.alarm_at, Some(NOW + 2), "revocation deletes the token's storage at once");
-    assert_eq!(refusal(step(&mut slot, call(use_op("s3cret", json!({})), NOW + 1))), Some(Refusal::Revoked));
-    assert_eq!(refusal(step(&mut slot, call(check("s3cret"), NOW + 1))), Some(Refusal::Revoked));
+    assert_eq!(
+        revoked.alarm_at,
+        Some(NOW + 2),
+        "revocation deletes the token's storage at once"
+    );
+    assert_eq!(
+        refusal(step(&mut slot, call(use_op("s3cret", json!({})), NOW + 1))),
+        Some(Refusal::Revoked)
+    );
+    assert_eq!(
+        refusal(step(&mut slot, call(check("s3cret"), NOW + 1))),
+        Some(Refusal::Revoked)
+    );
 
     let mut none = None;
     for op in [TokenOp::Revoke, check("s3cret"), use_op("s3cret", json!({}))] {
@@ -143,7 +171,10 @@ fn metadata_beyond_the_terms_is_refused_without_spending() {
             json!({"grant_types": ["authorization_code", "refresh_token"]}),
             Refusal::GrantTypeNotAllowed(GrantType::RefreshToken),
         ),
-        (json!({"scope": "openid phone"}), Refusal::ScopeNotAllowed("phone".into())),
+        (
+            json!({"scope": "openid phone"}),
+            Refusal::ScopeNotAllowed("phone".into()),
+        ),
         (json!({"resource_server": true}), Refusal::ResourceServer),
     ];
     for (metadata, expected) in cases {
@@ -154,21 +185,45 @@ fn metadata_beyond_the_terms_is_refused_without_spending() {
     }
     // Within the terms: a narrower scope is kept, none gets the token's.
     let narrower = step(&mut slot, call(use_op("s3cret", json!({"scope": "email"})), NOW));
-    assert_eq!(narrower.reply, TokenReply::Ok { registered_scope: Some("email".into()) });
+    assert_eq!(
+        narrower.reply,
+        TokenReply::Ok {
+            registered_scope: Some("email".into())
+        }
+    );
     let mut slot = token(json!({"grant_types": ["authorization_code"], "scope": "openid email"}));
     let default = step(&mut slot, call(use_op("s3cret", json!({})), NOW));
-    assert_eq!(default.reply, TokenReply::Ok { registered_scope: Some("openid email".into()) });
+    assert_eq!(
+        default.reply,
+        TokenReply::Ok {
+            registered_scope: Some("openid email".into())
+        }
+    );
 }
 
 #[test]
 fn a_token_without_scope_allows_the_supported_scopes() {
     let mut slot = token(json!({"max_uses": 5}));
-    let ok = step(&mut slot, call(use_op("s3cret", json!({"scope": "openid profile"})), NOW));
-    assert_eq!(ok.reply, TokenReply::Ok { registered_scope: Some("openid profile".into()) });
+    let ok = step(
+        &mut slot,
+        call(use_op("s3cret", json!({"scope": "openid profile"})), NOW),
+    );
+    assert_eq!(
+        ok.reply,
+        TokenReply::Ok {
+            registered_scope: Some("openid profile".into())
+        }
+    );
     let s = step(&mut slot, call(use_op("s3cret", json!({"scope": "api:write"})), NOW));
     assert_eq!(refusal(s), Some(Refusal::ScopeNotAllowed("api:write".into())));
-    let s = step(&mut slot, call(use_op("s3cret", json!({"grant_types": ["client_credentials"]})), NOW));
-    assert_eq!(refusal(s), Some(Refusal::GrantTypeNotAllowed(GrantType::ClientCredentials)));
+    let s = step(
+        &mut slot,
+        call(use_op("s3cret", json!({"grant_types": ["client_credentials"]})), NOW),
+    );
+    assert_eq!(
+        refusal(s),
+        Some(Refusal::GrantTypeNotAllowed(GrantType::ClientCredentials))
+    );
 }
 
 #[test]
@@ -176,14 +231,25 @@ fn refusals_are_bearer_invalid_token() {
     for r in [Refusal::Unknown, Refusal::Revoked, Refusal::Expired, Refusal::UsedUp] {
         let e = r.error();
         assert_eq!((e.code, e.status), (ErrorCode::InvalidToken, 401));
-        assert!(e.www_authenticate("r").unwrap().starts_with("Bearer realm=\"r\", error=\"invalid_token\""));
+        assert!(e
+            .www_authenticate("r")
+            .unwrap()
+            .starts_with("Bearer realm=\"r\", error=\"invalid_token\""));
     }
 }
 
 #[test]
 fn storage_goes_at_expiry() {
     let mut slot = None;
-    let created = step(&mut slot, call(TokenOp::Create { token: token(json!({"expires_in": 60})).unwrap() }, NOW));
+    let created = step(
+        &mut slot,
+        call(
+            TokenOp::Create {
+                token: token(json!({"expires_in": 60})).unwrap(),
+            },
+            NOW,
+        ),
+    );
     assert_eq!(created.alarm_at, Some(NOW + 61));
     assert_eq!(next_alarm(slot.as_ref(), NOW + 30), Some(NOW + 61));
     assert_eq!(next_alarm(slot.as_ref(), NOW + 61), None);
@@ -203,5 +269,8 @@ fn calls_and_tokens_round_trip_through_json() {
     let r = TokenReply::Refused {
         refusal: Refusal::GrantTypeNotAllowed(GrantType::ClientCredentials),
     };
-    assert_eq!(serde_json::from_str::<TokenReply>(&serde_json::to_string(&r).unwrap()).unwrap(), r);
+    assert_eq!(
+        serde_json::from_str::<TokenReply>(&serde_json::to_string(&r).unwrap()).unwrap(),
+        r
+    );
 }
