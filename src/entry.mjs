@@ -2,8 +2,9 @@
 // the fetch handler, the KeyRing Durable Object) plus our other Durable
 // Objects, each a small JavaScript class around a Rust state machine
 // (src/durable/step.rs): the grant object (one per authorization), the
-// sign-in throttle (one per account and per client address) and the
-// single-use record (one per posted form). scripts/setup.sh copies this
+// sign-in throttle (one per account and per client address), the
+// single-use record (one per posted form) and the registration token (one
+// per initial access token the admin mints). scripts/setup.sh copies this
 // file into build/.
 //
 // JavaScript because each object's whole job is one storage read, one pure
@@ -11,7 +12,7 @@
 // own glue, and only a JavaScript class can take RPC calls, which skip the
 // Request and Response a fetch would build.
 import { DurableObject } from "cloudflare:workers";
-import { GrantStep, OnceStep, ThrottleStep } from "./index.js";
+import { GrantStep, OnceStep, RegistrationTokenStep, ThrottleStep } from "./index.js";
 
 export * from "./index.js";
 export { default } from "./index.js";
@@ -68,3 +69,4 @@ function machineObject(Step, key) {
 export class GrantObject extends machineObject(GrantStep, "grant") {}
 export class ThrottleObject extends machineObject(ThrottleStep, "attempts") {}
 export class OnceObject extends machineObject(OnceStep, "used") {}
+export class RegistrationTokenObject extends machineObject(RegistrationTokenStep, "token") {}

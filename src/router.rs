@@ -4,7 +4,9 @@
 
 use crate::endpoints::http::{error_response, Reply};
 use crate::endpoints::request::Request;
-use crate::endpoints::{authorize, discovery, introspect, jwks, logout, register, revoke, token, userinfo, users, Ctx};
+use crate::endpoints::{
+    authorize, discovery, introspect, jwks, logout, register, registration_tokens, revoke, token, userinfo, users, Ctx,
+};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::decode_path_segment;
 use worker::{Method, Response};
@@ -51,6 +53,8 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/admin/users" => not_allowed("POST"),
         "/admin/keys/rotate" if m == Method::Post => jwks::rotate(req, ctx).await,
         "/admin/keys/rotate" => not_allowed("POST"),
+        "/admin/registration-tokens" if m == Method::Post => registration_tokens::create(req, ctx).await,
+        "/admin/registration-tokens" => not_allowed("POST"),
         _ => {
             if let Some(client_id) = tail(path, "/register/") {
                 return match m {
@@ -62,6 +66,12 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
                 return match m {
                     Method::Get | Method::Put | Method::Delete => users::manage(req, ctx, &username).await,
                     _ => not_allowed("GET, PUT, DELETE"),
+                };
+            }
+            if let Some(id) = tail(path, "/admin/registration-tokens/") {
+                return match m {
+                    Method::Delete => registration_tokens::revoke(&req, ctx, &id).await,
+                    _ => not_allowed("DELETE"),
                 };
             }
             Err(OAuthError::new(ErrorCode::NotFound, "no such endpoint"))

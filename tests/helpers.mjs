@@ -63,6 +63,7 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
       KEYRING: { className: "KeyRing", useSQLite: true },
       THROTTLES: { className: "ThrottleObject", useSQLite: true },
       ONCE: { className: "OnceObject", useSQLite: true },
+      REGISTRATION_TOKENS: { className: "RegistrationTokenObject", useSQLite: true },
     },
     bindings: { ADMIN_TOKEN, ...vars },
     // One root for all storage (miniflare 5 dropped kvPersist / durableObjectsPersist).

@@ -33,6 +33,7 @@ const endpoints = () => [
   { kind: "form", alsoJson: true, method: "POST", path: "/revoke", headers: { authorization: basicAuth(client) } },
   { kind: "form", alsoJson: true, method: "POST", path: "/introspect", headers: { authorization: basicAuth(client) } },
   { kind: "form", alsoJson: false, method: "POST", path: "/authorize", headers: {} },
+  { kind: "json", method: "POST", path: "/admin/registration-tokens", headers: ADMIN },
 ];
 
 const call = (ep, contentType, body) => worker.fetch(ep.path, {
@@ -132,6 +133,7 @@ test("invalid UTF-8 → 400 invalid_request", async () => {
 
 test("unknown paths → 404 JSON not_found", async () => {
   const paths = ["/", "/nope", "/token/extra", "/register/a/b", "/admin", "/admin/users/a/b", "/admin/keys",
+    "/admin/registration-tokens/a/b",
     "/.well-known/foo", "/jwks", "/TOKEN", "/token.json", "//token/x", "/%FF", "/register%2Fx"];
   for (const p of paths) {
     for (const method of ["GET", "POST"]) {
@@ -147,6 +149,7 @@ test("wrong methods → 405 method_not_allowed", async () => {
     ["PATCH", "/register/x"], ["POST", "/register/x"], ["GET", "/register"], ["DELETE", "/authorize"],
     ["PUT", "/userinfo"], ["GET", "/revoke"], ["GET", "/introspect"], ["DELETE", "/logout"],
     ["GET", "/admin/keys/rotate"], ["GET", "/admin/users"], ["PATCH", "/admin/users/x"], ["PUT", "/token/"],
+    ["GET", "/admin/registration-tokens"], ["PUT", "/admin/registration-tokens/x"],
   ];
   for (const [method, p] of cases) {
     await expectError(await worker.fetch(p, { method }), 405, "method_not_allowed", `${method} ${p}`);
@@ -227,6 +230,8 @@ test("garbage at every endpoint never gets a 5xx", async () => {
     ["PUT", `/register/${"y".repeat(600)}`], ["DELETE", "/register/unknown"],
     ["POST", "/admin/users"], ["GET", `/admin/users/${user.username}`], ["PUT", `/admin/users/${user.username}`],
     ["PUT", `/admin/users/${"z".repeat(600)}`], ["POST", "/admin/keys/rotate"], ["POST", "/nope"],
+    ["POST", "/admin/registration-tokens"], ["DELETE", "/admin/registration-tokens/x"],
+    ["DELETE", `/admin/registration-tokens/${"t".repeat(600)}`],
   ];
   const failures = [];
   for (const [method, path] of targets) {

@@ -210,7 +210,7 @@ test("unknown client → 401 (not 404), whatever the token", async () => {
 });
 
 test("PUT /register/{id}: replaces the metadata, must carry client_id, rotates the token", async () => {
-  const c = await created(worker, { client_name: "Before", scope: "openid" });
+  const c = await created(worker, { client_name: "Before", scope: "openid", logo_uri: "https://app.example/logo.png" });
   const auth = `Bearer ${c.registration_access_token}`;
   // Without client_id, or with another one: invalid_request, token unchanged.
   await expectError(await manage(worker, "PUT", c.client_id, auth, { redirect_uris: [CB] }), 400, "invalid_request");
@@ -221,12 +221,12 @@ test("PUT /register/{id}: replaces the metadata, must carry client_id, rotates t
 
   const newCb = "https://app.example/other";
   const updated = await answer(await manage(worker, "PUT", c.client_id, auth, {
-    client_id: c.client_id, client_secret: c.client_secret, redirect_uris: [newCb], client_name: "After",
+    client_id: c.client_id, client_secret: c.client_secret, redirect_uris: [newCb], client_name: "After", scope: "openid",
   }), 200);
   assert.equal(updated.client_id, c.client_id);
   assert.deepEqual(updated.redirect_uris, [newCb]);
   assert.equal(updated.client_name, "After");
-  assert.equal(updated.scope, undefined, "PUT replaces: omitted fields are cleared");
+  assert.equal(updated.logo_uri, undefined, "PUT replaces: omitted fields are cleared");
   assert.equal(updated.client_secret, undefined, "the secret is kept, not re-shown");
   assert.notEqual(updated.registration_access_token, c.registration_access_token);
   await expect401(await manage(worker, "PUT", c.client_id, auth, { client_id: c.client_id, redirect_uris: [CB] }), true);
@@ -261,6 +261,105 @@ test("PUT switching to none drops the secret; switching back issues a new one", 
   await answer(await manage(worker, "PUT", c.client_id, ADMIN, {
     client_id: c.client_id, client_secret: conf.client_secret, redirect_uris: [CB],
   }), 200);
+});
+
+test("a client cannot widen itself (RFC 7592 §2.2): privileged metadata needs the admin token", async () => {
+  const c = await created(worker, {
+    grant_types: ["authorization_code", "refresh_token"], scope: "openid email", client_name: "Narrow",
+  });
+  const auth = `Bearer ${c.registration_access_token}`;
+  const base = {
+    client_id: c.client_id, redirect_uris: [CB], grant_types: ["authorization_code", "refresh_token"],
+    scope: "openid email", client_name: "Narrow",
+  };
+  const widening = {
+    "client_credentials added": { grant_types: ["authorization_code", "refresh_token", "client_credentials"] },
+    "a grant type dropped": { grant_types: ["authorization_code"] },
+    "grant types omitted (reset to the default)": { grant_types: undefined },
+    "a scope added": { scope: "openid email phone" },
+    "scope omitted (every supported scope)": { scope: undefined },
+    "confidential → public": { token_endpoint_auth_method: "none" },
+    "resource server": { resource_server: true },
+  };
+  for (const [name, change] of Object.entries(widening)) {
+    const res = await manage(worker, "PUT", c.client_id, auth, { ...base, ...change });
+    await expectError(res, 400, "invalid_client_metadata").catch((e) => {
+      e.message = `${name}: ${e.message}`;
+      throw e;
+    });
+  }
+  // Refusals rotate nothing: the same token still works, and descriptive
+  // metadata, redirect URIs and another confidential method are the client's.
+  const self = await answer(await manage(worker, "PUT", c.client_id, auth, {
+    ...base, redirect_uris: ["https://app.example/new"], client_name: "Renamed", logo_uri: "https://app.example/l.png",
+    contacts: ["ops@app.example"], post_logout_redirect_uris: ["https://app.example/bye"],
+    token_endpoint_auth_method: "client_secret_post", grant_types: ["refresh_token", "authorization_code"],
+  }), 200);
+  assert.deepEqual(self.redirect_uris, ["https://app.example/new"]);
+  assert.equal(self.client_name, "Renamed");
+  assert.equal(self.token_endpoint_auth_method, "client_secret_post");
+  const read = await answer(await manage(worker, "GET", c.client_id, ADMIN), 200);
+  assert.deepEqual(read.grant_types, ["refresh_token", "authorization_code"]);
+  assert.equal(read.scope, "openid email");
+  assert.equal(read.resource_server, undefined);
+});
+
+test("the admin may change privileged metadata, and a resource server keeps its flag by echoing it", async () => {
+  const c = await created(worker, { scope: "openid" });
+  const admin = await answer(await manage(worker, "PUT", c.client_id, ADMIN, {
+    client_id: c.client_id, redirect_uris: [CB], grant_types: ["authorization_code", "client_credentials"],
+    scope: "openid api:read", resource_server: true,
+  }), 200);
+  assert.deepEqual(admin.grant_types, ["authorization_code", "client_credentials"]);
+  assert.equal(admin.scope, "openid api:read");
+  assert.equal(admin.resource_server, true);
+  // The client echoes what it read: no change of privilege, accepted.
+  const echoed = await answer(await manage(worker, "PUT", c.client_id, `Bearer ${admin.registration_access_token}`, {
+    ...admin, client_name: "RS",
+  }), 200);
+  assert.equal(echoed.resource_server, true);
+  assert.equal(echoed.client_name, "RS");
+  // Dropping the flag is a change of privilege too.
+  const { resource_server: _, ...without } = echoed;
+  await expectError(await manage(worker, "PUT", c.client_id, `Bearer ${echoed.registration_access_token}`, without), 400, "invalid_client_metadata");
+  // The admin registers resource servers directly, too.
+  const rs = await created(worker, { resource_server: true });
+  assert.equal(rs.resource_server, true);
+  await expectError(await register(worker, { redirect_uris: [CB], resource_server: "yes" }), 400, "invalid_client_metadata");
+});
+
+/** POST /token grant_type=client_credentials for `c`, with its secret. */
+const clientCredentials = (c, secret = c.client_secret) => worker.fetch("/token", {
+  method: "POST",
+  headers: {
+    "content-type": "application/x-www-form-urlencoded",
+    authorization: `Basic ${Buffer.from(`${c.client_id}:${secret}`).toString("base64")}`,
+  },
+  body: "grant_type=client_credentials",
+});
+
+test("an update or deletion takes effect at once on this isolate, the admin's and the client's", async () => {
+  const c = await created(worker, { grant_types: ["client_credentials"], redirect_uris: undefined, scope: "api" });
+  assert.equal((await clientCredentials(c)).status, 200); // the client is now in this isolate's cache
+  const dropped = await answer(await manage(worker, "PUT", c.client_id, ADMIN, {
+    client_id: c.client_id, redirect_uris: [CB], grant_types: ["authorization_code"],
+  }), 200);
+  await expectError(await clientCredentials(c), 400, "unauthorized_client");
+  // Its own redirect URIs: the old one is refused at once.
+  const authz = (uri) => worker.fetch(`/authorize?${new URLSearchParams({
+    client_id: c.client_id, redirect_uri: uri, response_type: "code", scope: "openid", state: "s",
+  })}`);
+  assert.equal((await authz(CB)).status, 200);
+  await answer(await manage(worker, "PUT", c.client_id, `Bearer ${dropped.registration_access_token}`, {
+    client_id: c.client_id, redirect_uris: ["https://app.example/moved"], grant_types: ["authorization_code"],
+  }), 200);
+  assert.equal((await authz(CB)).status, 400);
+  assert.equal((await authz("https://app.example/moved")).status, 200);
+
+  const d = await created(worker, { grant_types: ["client_credentials"], redirect_uris: undefined });
+  assert.equal((await clientCredentials(d)).status, 200);
+  assert.equal((await manage(worker, "DELETE", d.client_id, ADMIN)).status, 204);
+  await expectError(await clientCredentials(d), 401, "invalid_client");
 });
 
 test("DELETE /register/{id}: 204, then the client is gone (401)", async () => {

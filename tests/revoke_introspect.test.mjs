@@ -85,6 +85,27 @@ test("garbage, ID tokens and unknown tokens introspect as exactly {active: false
   await assertError(await clientPost(worker, "/introspect", client, {}), 400, "invalid_request");
 });
 
+test("a client introspects only its own tokens, unless the admin registered it as a resource server (RFC 7662 §2.2)", async () => {
+  const { client, tokens } = await signIn(worker);
+  const other = await registerClient(worker);
+  const rs = await registerClient(worker, { resource_server: true });
+  for (const t of [tokens.access_token, tokens.refresh_token]) {
+    assert.deepEqual(await inspect(other, t), INACTIVE);
+    const seen = await inspect(rs, t);
+    assert.equal(seen.active, true);
+    assert.equal(seen.client_id, client.client_id);
+    assert.equal((await inspect(client, t)).active, true);
+  }
+  // The flag is the admin's to give: a client cannot set it on itself.
+  const self = await worker.fetch(`/register/${other.client_id}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", authorization: `Bearer ${other.registration_access_token}` },
+    body: JSON.stringify({ ...other, resource_server: true }),
+  });
+  await assertError(self, 400, "invalid_client_metadata");
+  assert.deepEqual(await inspect(other, tokens.access_token), INACTIVE);
+});
+
 test("introspection needs an authenticated confidential client", async () => {
   const { client, tokens } = await signIn(worker);
   const none = await worker.fetch("/introspect", form({ token: tokens.access_token }));
@@ -184,15 +205,17 @@ test("client_credentials access tokens: introspection, another client's revoke, 
   assert.equal(info.client_id, svc.client_id);
   assert.equal(info.scope, "api:read");
   assert.equal(info.token_type, "Bearer");
-  // Another confidential client may introspect it too (it is a resource server's question).
+  // Another client sees it inactive; a resource server sees it (it is a resource server's question).
   const { client: rp } = await signIn(worker);
-  assert.equal((await inspect(rp, access_token)).active, true);
+  const rs = await registerClient(worker, { resource_server: true });
+  assert.deepEqual(await inspect(rp, access_token), INACTIVE);
+  assert.equal((await inspect(rs, access_token)).active, true);
   await assertError(await revoke(worker, rp, access_token), 400, "invalid_request");
   assert.equal((await inspect(svc, access_token)).active, true);
   // RFC 7009 §2.1: once revoked, "the token cannot be used again".
   await revoked(svc, access_token, { token_type_hint: "access_token" });
   assert.deepEqual(await inspect(svc, access_token), INACTIVE);
-  assert.deepEqual(await inspect(rp, access_token), INACTIVE);
+  assert.deepEqual(await inspect(rs, access_token), INACTIVE);
   assert.equal(await userinfoStatus(worker, access_token), 401, "revoked: invalid_token, no longer insufficient_scope");
   await revoked(svc, access_token);
   // Other client_credentials tokens of the same client are unaffected.
@@ -227,7 +250,7 @@ test("expired access tokens introspect inactive, are rejected by /userinfo and r
 });
 
 test("deleting a client ends its tokens (RFC 7592 §2.3): userinfo, introspection, refresh", async () => {
-  const resourceServer = await registerClient(worker);
+  const resourceServer = await registerClient(worker, { resource_server: true });
   const { client, tokens } = await signIn(worker, {
     metadata: { grant_types: ["authorization_code", "refresh_token", "client_credentials"] },
   });
@@ -249,7 +272,7 @@ test("deleting a client ends its tokens (RFC 7592 §2.3): userinfo, introspectio
 });
 
 test("deleting a user ends what was issued to them: userinfo, introspection, refresh, a pending code", async () => {
-  const resourceServer = await registerClient(worker);
+  const resourceServer = await registerClient(worker, { resource_server: true });
   const { client, user, tokens, jar } = await signIn(worker);
   const pending = await obtainCode(worker, client, user, { jar });
   assert.equal(await userinfoStatus(worker, tokens.access_token), 200);

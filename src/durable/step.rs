@@ -15,6 +15,7 @@ use crate::platform::now_secs;
 use crate::protocol::grant::GrantMachine;
 use crate::protocol::object::{next_alarm, step, Machine};
 use crate::protocol::once::OnceMachine;
+use crate::protocol::registration_token::RegistrationTokenMachine;
 use crate::protocol::throttle::ThrottleMachine;
 use crate::store::durable::ObjectCall;
 use wasm_bindgen::prelude::*;
@@ -95,3 +96,4 @@ macro_rules! export_machine {
 export_machine!(GrantStep, GrantMachine);
 export_machine!(ThrottleStep, ThrottleMachine);
 export_machine!(OnceStep, OnceMachine);
+export_machine!(RegistrationTokenStep, RegistrationTokenMachine);

@@ -1,11 +1,14 @@
 //! `POST /introspect` (RFC 7662), for authenticated (confidential) clients.
-//! An inactive token gets `{"active": false}` and nothing else (§2.2).
+//! An inactive token gets `{"active": false}` and nothing else (§2.2), and
+//! so does a token of another client, unless the caller is a resource
+//! server (`ClientRecord::may_introspect`).
 
 use super::access::{client_registered, verify_access_token};
 use super::http::{body_params, json, Reply};
 use super::{authenticate_client, Ctx};
 use crate::endpoints::request::Request;
 use crate::grants::{is_jwt, split_token};
+use crate::protocol::client::ClientRecord;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::grant::{GrantOp, GrantReply};
@@ -14,12 +17,15 @@ use crate::store::durable::DurableGrants;
 use crate::store::GrantStore;
 use serde_json::{json, Value};
 
-async fn access_token(ctx: &Ctx, token: &str) -> OAuthResult<Option<Value>> {
+async fn access_token(ctx: &Ctx, caller: &ClientRecord, token: &str) -> OAuthResult<Option<Value>> {
     let at = match verify_access_token(ctx, token).await {
         Ok((at, _)) => at,
         Err(e) if e.code == ErrorCode::InvalidToken => return Ok(None),
         Err(e) => return Err(e),
     };
+    if !caller.may_introspect(&at.client_id) {
+        return Ok(None);
+    }
     Ok(Some(json!({
         "active": true,
         "scope": join(&at.scope),
@@ -34,7 +40,7 @@ async fn access_token(ctx: &Ctx, token: &str) -> OAuthResult<Option<Value>> {
     })))
 }
 
-async fn refresh_token(ctx: &Ctx, token: &str) -> OAuthResult<Option<Value>> {
+async fn refresh_token(ctx: &Ctx, caller: &ClientRecord, token: &str) -> OAuthResult<Option<Value>> {
     let Some((gid, secret)) = split_token(token) else {
         return Ok(None);
     };
@@ -48,7 +54,13 @@ async fn refresh_token(ctx: &Ctx, token: &str) -> OAuthResult<Option<Value>> {
     else {
         return Ok(None);
     };
-    let Some(r) = &grant.refresh else { return Ok(None) };
+    let Some(r) = grant
+        .refresh
+        .as_ref()
+        .filter(|_| caller.may_introspect(&grant.client_id))
+    else {
+        return Ok(None);
+    };
     if !client_registered(ctx, &grant.client_id).await? || ctx.revoked(&grant.sub, grant.auth_time).await? {
         return Ok(None);
     }
@@ -78,9 +90,9 @@ pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
     }
     let token = params.require("token")?;
     let found = if is_jwt(token) {
-        access_token(ctx, token).await?
+        access_token(ctx, &client, token).await?
     } else {
-        refresh_token(ctx, token).await?
+        refresh_token(ctx, &client, token).await?
     };
     json(200, &found.unwrap_or_else(|| json!({ "active": false })))
 }

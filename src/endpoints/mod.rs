@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod logout;
 pub mod register;
+pub mod registration_tokens;
 pub mod request;
 pub mod revoke;
 pub mod token;
@@ -25,7 +26,9 @@ use crate::protocol::encoding::{secret_hash, secret_matches};
 use crate::protocol::error::Challenge;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::Params;
+use crate::protocol::registration_token::RegistrationTokenMachine;
 use crate::protocol::user::UserRevocation;
+use crate::store::durable::DurableObjects;
 use crate::store::kv::KvRecords;
 use crate::store::{RecordStore, StoreResult};
 use async_trait::async_trait;
@@ -130,11 +133,6 @@ impl RecordStore<UserRevocation> for UserRevocations<'_> {
     }
 }
 
-/// Drops a client from this isolate's cache (after an update or delete).
-pub fn forget_client(client_id: &str) {
-    CLIENTS.with(|c| c.forget(client_id));
-}
-
 impl Ctx {
     pub fn revocations(&self) -> UserRevocations<'_> {
         UserRevocations {
@@ -147,6 +145,29 @@ impl Ctx {
     /// withdrawn: the user deleted, or their grants revoked.
     pub async fn revoked(&self, sub: &str, auth_time: u64) -> OAuthResult<bool> {
         Ok(self.revocations().get(sub).await?.is_some_and(|r| r.voids(auth_time)))
+    }
+
+    /// Client records are written only through this and
+    /// [`Ctx::delete_client`], which drop the client from this isolate's
+    /// cache: an update or deletion, the client's own or the admin's, takes
+    /// effect at once here, and elsewhere within the cache's TTL and KV's
+    /// own delay.
+    pub async fn save_client(&self, record: &ClientRecord) -> OAuthResult<()> {
+        self.records()?.put(record).await?;
+        CLIENTS.with(|c| c.forget(&record.client_id));
+        Ok(())
+    }
+
+    pub async fn delete_client(&self, client_id: &str) -> OAuthResult<()> {
+        RecordStore::<ClientRecord>::delete(&self.records()?, client_id).await?;
+        CLIENTS.with(|c| c.forget(client_id));
+        Ok(())
+    }
+
+    /// The registration tokens' Durable Objects, one per token, named by
+    /// its id (`registration_token::is_token_id`).
+    pub fn registration_tokens(&self) -> OAuthResult<DurableObjects<RegistrationTokenMachine>> {
+        Ok(DurableObjects::bind(&self.env, "REGISTRATION_TOKENS")?)
     }
 
     /// A client for the protocol endpoints, from the isolate cache when fresh.

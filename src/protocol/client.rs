@@ -7,6 +7,7 @@
 use crate::protocol::encoding::secret_matches;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::jose::SigningAlg;
+use crate::protocol::privilege::{check_update, Manager};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -18,7 +19,7 @@ const MAX_URI_LEN: usize = 2000;
 const MAX_NAME_LEN: usize = 200;
 const MAX_CONTACTS: usize = 10;
 const MAX_CONTACT_LEN: usize = 320;
-const MAX_SCOPE_LEN: usize = 2000;
+pub const MAX_SCOPE_LEN: usize = 2000;
 
 /// RFC 7591 §2 `token_endpoint_auth_method` values we accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -118,6 +119,11 @@ pub struct ClientMetadata {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
     pub application_type: ApplicationType,
+    /// Our own member, not an RFC 7591 one: the client is a resource server
+    /// and may introspect tokens issued to other clients (RFC 7662 §2.2).
+    /// Privileged: only the admin sets it (`protocol::privilege`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resource_server: bool,
 }
 
 fn bad_metadata(description: impl Into<String>) -> OAuthError {
@@ -173,6 +179,15 @@ fn opt_strings(
         out.push(s.to_owned());
     }
     Ok(Some(out))
+}
+
+fn opt_bool(obj: &Map<String, Value>, name: &str) -> OAuthResult<Option<bool>> {
+    member(obj, name)
+        .map(|v| {
+            v.as_bool()
+                .ok_or_else(|| bad_metadata(format!("{name} must be a boolean")))
+        })
+        .transpose()
 }
 
 fn is_loopback(host: Option<Host<&str>>) -> bool {
@@ -240,7 +255,7 @@ fn informational_uri(obj: &Map<String, Value>, field: &str) -> OAuthResult<Optio
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, joined by
 /// single spaces. Duplicates are refused rather than silently merged.
-fn validate_scope(scope: &str) -> OAuthResult<()> {
+pub fn validate_scope(scope: &str) -> OAuthResult<()> {
     let allowed = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
     let mut seen: Vec<&str> = Vec::new();
     for token in scope.split(' ') {
@@ -377,6 +392,7 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
         id_token_signed_response_alg: alg.unwrap_or_default(),
         post_logout_redirect_uris: redirect_list(obj, "post_logout_redirect_uris", application_type)?,
         application_type,
+        resource_server: opt_bool(obj, "resource_server")?.unwrap_or(false),
     };
     validate_consistency(&metadata)?;
     Ok(metadata)
@@ -417,6 +433,14 @@ impl ClientRecord {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.metadata.grant_types.contains(&grant)
+    }
+
+    /// RFC 7662 §2.2: when "the protected resource is not allowed to
+    /// introspect this particular token", the answer is `"active": false`.
+    /// A client may introspect the tokens issued to it; only a client the
+    /// admin registered as a resource server may introspect others'.
+    pub fn may_introspect(&self, token_client_id: &str) -> bool {
+        self.metadata.resource_server || self.client_id == token_client_id
     }
 
     /// RFC 9700 §4.1.3: redirect URIs are compared by exact string match.
@@ -462,8 +486,9 @@ pub fn build_client_information(
 /// MUST match the currently issued client secret." The server-issued fields
 /// (`registration_access_token`, `registration_client_uri`,
 /// `client_secret_expires_at`, `client_id_issued_at`) are ignored, since
-/// clients commonly echo the whole read response back.
-pub fn apply_update(existing: &ClientRecord, body: &Value) -> OAuthResult<ClientMetadata> {
+/// clients commonly echo the whole read response back. Only the admin may
+/// change privileged metadata (`privilege::check_update`).
+pub fn apply_update(existing: &ClientRecord, body: &Value, manager: Manager) -> OAuthResult<ClientMetadata> {
     let obj = body
         .as_object()
         .ok_or_else(|| invalid_request("the request body must be a JSON object"))?;
@@ -481,7 +506,9 @@ pub fn apply_update(existing: &ClientRecord, body: &Value) -> OAuthResult<Client
             return Err(invalid_request("client_secret does not match the issued client secret"));
         }
     }
-    parse_client_metadata(body)
+    let requested = parse_client_metadata(body)?;
+    check_update(manager, &existing.metadata, &requested)?;
+    Ok(requested)
 }
 
 #[cfg(test)]
@@ -561,6 +588,10 @@ mod tests {
             (META, json!({"id_token_signed_response_alg": "none"})),
             (OK, json!({"application_type": "native"})),
             (META, json!({"application_type": "desktop"})),
+            (OK, json!({"resource_server": true})),
+            (OK, json!({"resource_server": false})),
+            (META, json!({"resource_server": "yes"})),
+            (META, json!({"resource_server": 1})),
         ]);
     }
 
@@ -713,6 +744,11 @@ mod tests {
         assert!(conf.has_redirect_uri(CB));
         assert!(!conf.has_redirect_uri("https://app.example/cb/"));
         assert!(!conf.has_redirect_uri("https://APP.example/cb"));
+        assert!(conf.may_introspect("c1"));
+        assert!(!conf.may_introspect("c2"));
+        let mut rs = conf.clone();
+        rs.metadata.resource_server = true;
+        assert!(rs.may_introspect("c2"));
 
         let public = record("none");
         assert!(!public.is_confidential());
@@ -734,6 +770,12 @@ mod tests {
         assert_eq!(v["token_endpoint_auth_method"], "client_secret_post");
         assert_eq!(v["grant_types"], json!(["authorization_code", "refresh_token"]));
         assert!(v.get("logo_uri").is_none() && v.get("contacts").is_none());
+        assert!(v.get("resource_server").is_none(), "false is not stored");
+        let mut rs = rec.clone();
+        rs.metadata.resource_server = true;
+        let stored = serde_json::to_string(&rs).unwrap();
+        assert_eq!(serde_json::from_str::<ClientRecord>(&stored).unwrap(), rs);
+        assert!(stored.contains(r#""resource_server":true"#));
     }
 
     #[test]
@@ -769,11 +811,13 @@ mod tests {
             "registration_access_token": "rat", "registration_client_uri": "u",
             "client_secret_expires_at": 0, "client_id_issued_at": 1,
         });
-        let m = apply_update(&rec, &ok).unwrap();
+        let m = apply_update(&rec, &ok, Manager::Admin).unwrap();
         assert_eq!(m.redirect_uris, vec!["https://new.example/cb"]);
         // A full replacement: omitted fields fall back to their defaults.
         assert_eq!(m.client_name, None);
         assert_eq!(m.grant_types, vec![GrantType::AuthorizationCode]);
+        // Which the client itself may not do: its grant types would change.
+        assert_eq!(code_of(apply_update(&rec, &ok, Manager::Client)), META);
 
         let bad = Some(ErrorCode::InvalidRequest);
         let cases = [
@@ -792,10 +836,10 @@ mod tests {
             (REDIRECT, json!({"client_id": "c1", "redirect_uris": ["http://x/cb"]})),
         ];
         for (expected, b) in cases {
-            assert_eq!(code_of(apply_update(&rec, &b)), expected, "{b}");
+            assert_eq!(code_of(apply_update(&rec, &b, Manager::Admin)), expected, "{b}");
         }
         // A public client has no secret, so any presented one is wrong.
         let b = json!({"client_id": "c1", "client_secret": "", "redirect_uris": [CB]});
-        assert_eq!(code_of(apply_update(&record("none"), &b)), bad);
+        assert_eq!(code_of(apply_update(&record("none"), &b, Manager::Admin)), bad);
     }
 }

@@ -17,6 +17,8 @@ pub mod object;
 pub mod once;
 pub mod params;
 pub mod pkce;
+pub mod privilege;
+pub mod registration_token;
 pub mod scope;
 pub mod session;
 pub mod throttle;

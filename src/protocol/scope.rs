@@ -64,7 +64,13 @@ pub fn narrow(requested: Option<&str>, granted: &[String]) -> OAuthResult<Vec<St
 /// The scopes a client may ask for: those it registered (RFC 7591 §2
 /// `scope`), or else every scope this server supports.
 pub fn allowed_for_client(client: &ClientRecord) -> Vec<String> {
-    match &client.metadata.scope {
+    allowed_by(client.metadata.scope.as_deref())
+}
+
+/// The scopes a registered `scope` value allows: its own, or every scope
+/// this server supports when there is none.
+pub fn allowed_by(registered: Option<&str>) -> Vec<String> {
+    match registered {
         // Validated at registration; a stray bad token simply allows nothing.
         Some(registered) => parse_scope(registered).unwrap_or_default(),
         None => SCOPES_SUPPORTED.iter().map(|s| s.to_string()).collect(),
