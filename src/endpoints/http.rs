@@ -2,6 +2,7 @@
 //! limits, content types, bearer tokens, and the one place an
 //! [`OAuthError`] becomes an HTTP response.
 
+use crate::config::{is_https, STRICT_TRANSPORT_SECURITY};
 use crate::endpoints::request::Request;
 use crate::protocol::error::{invalid_request, server_error, OAuthError, OAuthResult};
 use crate::protocol::params::{parse_form, parse_json_params, Params};
@@ -153,6 +154,18 @@ pub fn error_response(e: &OAuthError) -> Response {
     Response::from_bytes(e.to_json().into_bytes())
         .map(|r| r.with_status(e.status).with_headers(h))
         .unwrap_or_else(|_| Response::empty().expect("empty response").with_status(e.status))
+}
+
+/// Every answer under an https issuer, pages, redirects and errors alike,
+/// tells browsers to use https only (`Strict-Transport-Security`).
+pub fn transport_security(resp: Response, issuer: &str) -> Response {
+    if is_https(issuer) {
+        // Fails only on immutable headers, which no answer of ours has.
+        let _ = resp
+            .headers()
+            .set("strict-transport-security", STRICT_TRANSPORT_SECURITY);
+    }
+    resp
 }
 
 /// A page for a person, with the pages' security headers and any cookies.
