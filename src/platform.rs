@@ -24,7 +24,8 @@ pub fn issuer(config: &Config, origin: &str) -> String {
     if let Some(issuer) = &config.issuer {
         return issuer.clone();
     }
-    if !is_local_origin(origin) && !WARNED_NO_ISSUER.with(|w| w.replace(true)) {
+    if !WARNED_NO_ISSUER.with(Cell::get) && !is_local_origin(origin) {
+        WARNED_NO_ISSUER.with(|w| w.set(true));
         worker::console_warn!(
             "WARNING: ISSUER is not set, so the issuer follows each request's Host header (this one: {origin}). \
              Tokens, discovery and cookies then depend on a header the client chooses. \
