@@ -1,8 +1,28 @@
 //! Settings, read once per isolate from Worker variables and secrets.
 //! Parsing is separate from reading so it tests on the host.
 
+use crate::protocol::client::is_loopback;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::jose::SigningAlg;
+
+/// RFC 6797 §7.1: "An HSTS Host MUST NOT include the STS header field in
+/// HTTP responses conveyed over non-secure transport", so it is sent, on
+/// every response, only when the issuer is https. Two years, as browsers'
+/// preload lists ask; subdomains too, since an issuer's subdomains serve
+/// the same people (`preload` is left to the domain's owner).
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000; includeSubDomains";
+
+/// Whether `issuer` is served over https: cookies then get `Secure`, and
+/// every response `Strict-Transport-Security`.
+pub fn is_https(issuer: &str) -> bool {
+    issuer.starts_with("https://")
+}
+
+/// Whether a request's origin is local development (a loopback host:
+/// `127.0.0.1`, `localhost`, `[::1]`), where an unset `ISSUER` is expected.
+pub fn is_local_origin(origin: &str) -> bool {
+    url::Url::parse(origin).is_ok_and(|u| is_loopback(u.host()))
+}
 
 /// When a code grant also yields a refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +35,8 @@ pub enum RefreshTokenPolicy {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `ISSUER`; when unset (development), the request's origin is used.
+    /// `ISSUER`; when unset (development), the request's origin is used,
+    /// with a warning outside loopback hosts.
     pub issuer: Option<String>,
     /// `ADMIN_TOKEN` secret: the initial access token for `/register` and
     /// the bearer token of `/admin/*`.
@@ -163,5 +184,36 @@ mod tests {
             SigningAlg::RS256
         );
         assert!(cfg(&[("ISSUER", "  ")]).unwrap().issuer.is_none());
+    }
+
+    #[test]
+    fn local_origins_are_loopback_hosts() {
+        for local in [
+            "http://127.0.0.1:8787",
+            "http://localhost:8787",
+            "http://LOCALHOST",
+            "http://[::1]:8787",
+            "https://127.0.0.1",
+        ] {
+            assert!(is_local_origin(local), "{local}");
+        }
+        for public in [
+            "https://id.example.com",
+            "http://id.example.com:8787",
+            "http://127.0.0.2",
+            "http://10.0.0.1",
+            "http://localhost.example.com",
+            "http://[::2]",
+            "not a url",
+            "",
+        ] {
+            assert!(!is_local_origin(public), "{public}");
+        }
+    }
+
+    #[test]
+    fn https_issuers() {
+        assert!(is_https("https://id.example.com"));
+        assert!(!is_https("http://127.0.0.1:8787"));
     }
 }

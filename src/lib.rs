@@ -35,24 +35,22 @@ async fn fetch(
     env: worker::Env,
     _ctx: worker::Context,
 ) -> worker::Result<worker::Response> {
-    use endpoints::http::error_response;
+    use endpoints::http::{error_response, transport_security};
+    let req = endpoints::request::Request::new(req);
+    let origin = req.url().origin.to_string();
     let config = match platform::config_from_env(&env) {
         Ok(c) => c,
         Err(e) => {
             worker::console_error!("configuration: {e}");
-            return Ok(error_response(&e));
+            // With the settings refused, the request's own origin decides.
+            return Ok(transport_security(error_response(&e), &origin));
         }
-    };
-    let req = endpoints::request::Request::new(req);
-    let issuer = match &config.issuer {
-        Some(i) => i.clone(),
-        None => req.url().origin.to_string(),
     };
     let ctx = endpoints::Ctx {
         env,
+        issuer: platform::issuer(&config, &origin),
         config,
-        issuer,
         now: platform::now_secs(),
     };
-    Ok(router::route(req, &ctx).await)
+    Ok(transport_security(router::route(req, &ctx).await, &ctx.issuer))
 }

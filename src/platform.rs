@@ -1,8 +1,8 @@
 //! Reading the platform once per request: the clock and the settings.
 
-use crate::config::Config;
+use crate::config::{is_local_origin, Config};
 use crate::protocol::error::OAuthError;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use worker::{Date, Env};
 
@@ -13,6 +13,26 @@ pub fn now_secs() -> u64 {
 
 thread_local! {
     static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+    static WARNED_NO_ISSUER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The issuer a request is served under: `ISSUER`, or else the request's
+/// own origin. That fallback is for local development; anywhere else it
+/// lets whoever picks the `Host` header pick the issuer too, so it is said
+/// loudly, once per isolate, the first time a non-loopback host is served.
+pub fn issuer(config: &Config, origin: &str) -> String {
+    if let Some(issuer) = &config.issuer {
+        return issuer.clone();
+    }
+    if !WARNED_NO_ISSUER.with(Cell::get) && !is_local_origin(origin) {
+        WARNED_NO_ISSUER.with(|w| w.set(true));
+        worker::console_warn!(
+            "WARNING: ISSUER is not set, so the issuer follows each request's Host header (this one: {origin}). \
+             Tokens, discovery and cookies then depend on a header the client chooses. \
+             Set ISSUER under [vars] in wrangler.toml to the public https origin."
+        );
+    }
+    origin.to_string()
 }
 
 /// Settings from vars and secrets, parsed once per isolate: they cannot

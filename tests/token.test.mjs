@@ -189,27 +189,56 @@ test("a public client redeems with PKCE and no secret", async () => {
   assert.equal(decodeJwt(body.access_token).payload.client_id, publicClient.client_id);
 });
 
-test("a client must use its registered authentication method", async () => {
+test("a client must use its registered authentication method, and is told which it is", async () => {
+  const registeredFor = (registered, used) =>
+    `the client is registered for token_endpoint_auth_method ${registered} but used ${used}: `;
   // Basic client posting its secret in the body.
   let got = await obtainCode(worker, client, user);
   let res = await worker.fetch("/token", form(codeBody(got, { client_id: client.client_id, client_secret: client.client_secret })));
   let body = await assertTokenError(res, 401, "invalid_client", "basic client via post");
   assert.equal(res.headers.get("www-authenticate"), null, "no Basic challenge when Basic was not used");
+  assert.equal(body.error_description,
+    `${registeredFor("client_secret_basic", "client_secret_post")}send client_id and client_secret in an HTTP Basic Authorization header`);
   // Basic client passing itself off as public.
   res = await worker.fetch("/token", form(codeBody(got, { client_id: client.client_id })));
-  await assertTokenError(res, 401, "invalid_client", "basic client as public");
+  body = await assertTokenError(res, 401, "invalid_client", "basic client as public");
+  assert.ok(body.error_description.startsWith(registeredFor("client_secret_basic", "none")), body.error_description);
   // Post client using Basic.
   const got2 = await obtainCode(worker, postClient, user);
   res = await worker.fetch("/token", form(codeBody(got2), { authorization: basicAuth(postClient) }));
-  await assertTokenError(res, 401, "invalid_client", "post client via basic");
+  body = await assertTokenError(res, 401, "invalid_client", "post client via basic");
   assert.match(res.headers.get("www-authenticate") ?? "", /^Basic /);
+  assert.equal(body.error_description,
+    `${registeredFor("client_secret_post", "client_secret_basic")}send client_id and client_secret in the request body`);
   // Public client inventing a secret.
   const got3 = await obtainCode(worker, publicClient, user);
   res = await worker.fetch("/token", form(codeBody(got3, { client_id: publicClient.client_id, client_secret: "x" })));
-  await assertTokenError(res, 401, "invalid_client", "public client with a secret");
+  body = await assertTokenError(res, 401, "invalid_client", "public client with a secret");
+  assert.equal(body.error_description,
+    `${registeredFor("none", "client_secret_post")}it is a public client: send client_id only, with no secret`);
+  // A wrong secret, or an unknown client, says nothing more.
+  res = await worker.fetch("/token", form(codeBody(got), { authorization: basicAuth({ ...client, client_secret: "wrong" }) }));
+  assert.equal((await assertTokenError(res, 401, "invalid_client", "wrong secret")).error_description, "client authentication failed");
+  res = await worker.fetch("/token", form(codeBody(got, { client_id: "no-such-client", client_secret: "x" })));
+  assert.equal((await assertTokenError(res, 401, "invalid_client", "unknown client")).error_description, "client authentication failed");
   // None of these consumed the codes.
   await assertTokens(await token(worker, client, codeBody(got)), "basic code still good");
-  void body;
+});
+
+test("an empty POST /token (no body, no content type) is 400 invalid_request for grant_type, not 415", async () => {
+  for (const [what, headers] of [["anonymous", {}], ["with Basic", { authorization: basicAuth(client) }]]) {
+    const res = await worker.fetch("/token", { method: "POST", headers });
+    const body = await assertTokenError(res, 400, "invalid_request", `empty POST, ${what}`);
+    assert.match(body.error_description, /grant_type.*required/, what);
+  }
+  // An empty form or JSON body says the same; a body without a content type is still 415.
+  const emptyForm = await worker.fetch("/token", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "" });
+  await assertTokenError(emptyForm, 400, "invalid_request", "empty form");
+  const untyped = await worker.fetch("/token", { method: "POST", body: new Uint8Array([0x67, 0x3d]) });
+  await assertTokenError(untyped, 415, "invalid_request", "a body without a content type");
+  // With grant_type, client authentication comes next, as before.
+  const noClient = await worker.fetch("/token", form({ grant_type: "client_credentials" }));
+  await assertTokenError(noClient, 401, "invalid_client", "grant_type without a client");
 });
 
 test("RFC 6749 §5.2 errors with their statuses and headers", async () => {

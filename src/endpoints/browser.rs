@@ -85,7 +85,7 @@ pub async fn page_params(req: &mut Request) -> OAuthResult<Params> {
 }
 
 pub fn secure(ctx: &Ctx) -> bool {
-    ctx.issuer.starts_with("https://")
+    crate::config::is_https(&ctx.issuer)
 }
 
 /// A page telling the person the request cannot go on, never a redirect:

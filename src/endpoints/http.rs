@@ -2,13 +2,14 @@
 //! limits, content types, bearer tokens, and the one place an
 //! [`OAuthError`] becomes an HTTP response.
 
+use crate::config::{is_https, STRICT_TRANSPORT_SECURITY};
 use crate::endpoints::request::Request;
 use crate::protocol::error::{invalid_request, server_error, OAuthError, OAuthResult};
 use crate::protocol::params::{parse_form, parse_json_params, Params};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use worker::worker_sys::web_sys;
-use worker::{Headers, Method, Response};
+use worker::{Headers, Response};
 
 pub type Reply = OAuthResult<Response>;
 
@@ -63,12 +64,15 @@ pub async fn json_body(req: &mut Request) -> OAuthResult<Value> {
 }
 
 /// Parameters from a form or JSON body: the token-style endpoints accept
-/// both, as rodauth-oauth's clients send JSON.
+/// both, as rodauth-oauth's clients send JSON. No body at all (and no
+/// content type) is a request without parameters, which the endpoint then
+/// refuses for the first one it needs (400 `invalid_request`), not 415:
+/// nothing was sent in a wrong media type.
 pub async fn body_params(req: &mut Request) -> OAuthResult<Params> {
     match content_type(req).as_str() {
         "application/x-www-form-urlencoded" => parse_form(utf8(&read_body(req).await?)?),
         "application/json" => parse_json_params(&json_body(req).await?),
-        "" if matches!(req.method(), Method::Get | Method::Head) => Ok(Params::default()),
+        "" if read_body(req).await?.is_empty() => Ok(Params::default()),
         _ => Err(
             invalid_request("the request body must be application/x-www-form-urlencoded or application/json")
                 .with_status(415),
@@ -150,6 +154,18 @@ pub fn error_response(e: &OAuthError) -> Response {
     Response::from_bytes(e.to_json().into_bytes())
         .map(|r| r.with_status(e.status).with_headers(h))
         .unwrap_or_else(|_| Response::empty().expect("empty response").with_status(e.status))
+}
+
+/// Every answer under an https issuer, pages, redirects and errors alike,
+/// tells browsers to use https only (`Strict-Transport-Security`).
+pub fn transport_security(resp: Response, issuer: &str) -> Response {
+    if is_https(issuer) {
+        // Fails only on immutable headers, which no answer of ours has.
+        let _ = resp
+            .headers()
+            .set("strict-transport-security", STRICT_TRANSPORT_SECURITY);
+    }
+    resp
 }
 
 /// A page for a person, with the pages' security headers and any cookies.

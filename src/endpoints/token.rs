@@ -14,6 +14,10 @@ use crate::store::keys::PlatformSigner;
 
 pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
     let params = body_params(&mut req).await?;
+    // RFC 6749 §4.1.3, §6, §4.4.2: `grant_type` is REQUIRED. Without it
+    // there is no token request at all, so it is asked for before client
+    // authentication: an empty request is 400 `invalid_request`.
+    params.require("grant_type")?;
     let client = authenticate_client(&req, &params, ctx).await?;
     let grant = parse_token_request(&params)?;
     // RFC 6749 §5.2 unauthorized_client: "The authenticated client is not

@@ -190,7 +190,8 @@ fn opt_bool(obj: &Map<String, Value>, name: &str) -> OAuthResult<Option<bool>> {
         .transpose()
 }
 
-fn is_loopback(host: Option<Host<&str>>) -> bool {
+/// `localhost`, `127.0.0.1` or `[::1]` (RFC 8252 §7.3 loopback).
+pub fn is_loopback(host: Option<Host<&str>>) -> bool {
     match host {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip == Ipv4Addr::LOCALHOST,

@@ -62,7 +62,7 @@ impl ClientCredentials {
 /// authenticate via the "Authorization" request header field, the
 /// authorization server MUST respond with an HTTP 401 (Unauthorized) status
 /// code and include the "WWW-Authenticate" response header field".
-fn invalid_client(description: &'static str, basic: bool) -> OAuthError {
+fn invalid_client(description: impl Into<std::borrow::Cow<'static, str>>, basic: bool) -> OAuthError {
     let e = OAuthError::new(ErrorCode::InvalidClient, description);
     if basic {
         e.with_challenge(Challenge::Basic)
@@ -134,28 +134,52 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> OAuthResult<Clie
     })
 }
 
+/// How a client registered for `method` authenticates, for the error that
+/// tells a client it used another method.
+fn how_to_authenticate(method: AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::ClientSecretBasic => "send client_id and client_secret in an HTTP Basic Authorization header",
+        AuthMethod::ClientSecretPost => "send client_id and client_secret in the request body",
+        AuthMethod::None => "it is a public client: send client_id only, with no secret",
+    }
+}
+
 /// Checks presented credentials against the registered client.
 ///
 /// RFC 6749 §3.2.1: "Confidential clients or other clients issued client
 /// credentials MUST authenticate with the authorization server". The method
 /// used must be the one registered (RFC 7591 §2 `token_endpoint_auth_method`),
-/// so a confidential client cannot pass itself off as public. Every failure
-/// gets the same description, so an attacker learns nothing about which part
-/// was wrong.
+/// so a confidential client cannot pass itself off as public. A client that
+/// used another method is told which one it is registered for (its
+/// developer's most common mistake; client ids are not secret, and nothing
+/// about its secret is said). Every other failure (unknown client, wrong
+/// secret) gets the same description, so an attacker learns nothing about
+/// which part was wrong.
 pub fn authenticate(creds: &ClientCredentials, client: Option<ClientRecord>) -> OAuthResult<ClientRecord> {
-    let ok = client.as_ref().is_some_and(|c| {
-        c.client_id == creds.client_id()
-            && c.metadata.token_endpoint_auth_method == creds.method()
-            && match creds {
-                ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => {
-                    c.verify_secret(secret)
-                }
-                ClientCredentials::Public { .. } => !c.is_confidential(),
-            }
-    });
-    match client {
-        Some(c) if ok => Ok(c),
-        _ => Err(invalid_client("client authentication failed", creds.used_basic())),
+    let basic = creds.used_basic();
+    let Some(c) = client.filter(|c| c.client_id == creds.client_id()) else {
+        return Err(invalid_client("client authentication failed", basic));
+    };
+    let registered = c.metadata.token_endpoint_auth_method;
+    if registered != creds.method() {
+        return Err(invalid_client(
+            format!(
+                "the client is registered for token_endpoint_auth_method {} but used {}: {}",
+                registered.as_str(),
+                creds.method().as_str(),
+                how_to_authenticate(registered)
+            ),
+            basic,
+        ));
+    }
+    let ok = match creds {
+        ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. } => c.verify_secret(secret),
+        ClientCredentials::Public { .. } => !c.is_confidential(),
+    };
+    if ok {
+        Ok(c)
+    } else {
+        Err(invalid_client("client authentication failed", basic))
     }
 }
 
@@ -278,30 +302,80 @@ mod tests {
             record("none"),
         );
         let public = ClientCredentials::Public { client_id: "c1".into() };
-        let cases: Vec<(ClientCredentials, Option<&ClientRecord>, bool)> = vec![
-            (basic_creds("c1", "s3cret"), Some(&sb), true),
-            (post("c1", "s3cret"), Some(&sp), true),
-            (public.clone(), Some(&none), true),
-            (basic_creds("c1", "s3creT"), Some(&sb), false),
-            (basic_creds("c1", ""), Some(&sb), false),
-            (post("c1", "s3cret"), Some(&sb), false),
-            (basic_creds("c1", "s3cret"), Some(&sp), false),
-            (public.clone(), Some(&sb), false),
-            (basic_creds("c1", "s3cret"), Some(&none), false),
-            (basic_creds("c2", "s3cret"), Some(&sb), false),
-            (basic_creds("c1", "s3cret"), None, false),
-            (public, None, false),
+        const FAILED: &str = "client authentication failed";
+        // Which method the client is registered for, when it used another.
+        let wrong_method = |registered: &str, used: &str| {
+            format!("the client is registered for token_endpoint_auth_method {registered} but used {used}: ")
+        };
+        let cases: Vec<(ClientCredentials, Option<&ClientRecord>, Option<String>)> = vec![
+            (basic_creds("c1", "s3cret"), Some(&sb), None),
+            (post("c1", "s3cret"), Some(&sp), None),
+            (public.clone(), Some(&none), None),
+            (basic_creds("c1", "s3creT"), Some(&sb), Some(FAILED.into())),
+            (basic_creds("c1", ""), Some(&sb), Some(FAILED.into())),
+            (post("c1", "s3creT"), Some(&sp), Some(FAILED.into())),
+            (
+                post("c1", "s3cret"),
+                Some(&sb),
+                Some(wrong_method("client_secret_basic", "client_secret_post")),
+            ),
+            (
+                post("c1", "wrong"),
+                Some(&sb),
+                Some(wrong_method("client_secret_basic", "client_secret_post")),
+            ),
+            (
+                basic_creds("c1", "s3cret"),
+                Some(&sp),
+                Some(wrong_method("client_secret_post", "client_secret_basic")),
+            ),
+            (
+                public.clone(),
+                Some(&sb),
+                Some(wrong_method("client_secret_basic", "none")),
+            ),
+            (
+                basic_creds("c1", "s3cret"),
+                Some(&none),
+                Some(wrong_method("none", "client_secret_basic")),
+            ),
+            (basic_creds("c2", "s3cret"), Some(&sb), Some(FAILED.into())),
+            (basic_creds("c1", "s3cret"), None, Some(FAILED.into())),
+            (public, None, Some(FAILED.into())),
         ];
-        for (creds, client, ok) in cases {
+        for (creds, client, failure) in cases {
             let got = authenticate(&creds, client.cloned());
-            assert_eq!(got.is_ok(), ok, "{creds:?}");
-            if let Err(e) = got {
+            assert_eq!(
+                got.as_ref().err().map(|_| ()),
+                failure.as_ref().map(|_| ()),
+                "{creds:?}"
+            );
+            if let (Err(e), Some(expected)) = (got, failure) {
                 assert_eq!((e.code, e.status), (ErrorCode::InvalidClient, 401));
-                assert_eq!(e.description, "client authentication failed");
+                assert!(e.description.starts_with(&expected), "{creds:?}: {}", e.description);
+                if expected == FAILED {
+                    assert_eq!(e.description, FAILED);
+                }
                 let challenge = creds.used_basic().then_some(Challenge::Basic);
                 assert_eq!(e.challenge, challenge, "{creds:?}");
             }
         }
+    }
+
+    #[test]
+    fn wrong_method_says_how_to_authenticate() {
+        let e = authenticate(&post("c1", "s3cret"), Some(record("client_secret_basic"))).unwrap_err();
+        assert!(
+            e.description.ends_with("in an HTTP Basic Authorization header"),
+            "{}",
+            e.description
+        );
+        let e = authenticate(&basic_creds("c1", "s"), Some(record("none"))).unwrap_err();
+        assert!(
+            e.description.ends_with("send client_id only, with no secret"),
+            "{}",
+            e.description
+        );
     }
 
     #[test]

@@ -86,6 +86,22 @@ pub fn jwk_alg(jwk: &Value) -> Option<SigningAlg> {
     }
 }
 
+/// The length in octets every signature with `alg` and this key has.
+/// RFC 7518 §3.4: an ES256 signature is "a 64-octet sequence" (R and S);
+/// RFC 8037 §3.1: an Ed25519 signature is 64 octets; RFC 8017 §8.2.2: an
+/// RS256 signature "S is not k octets" → "invalid signature", k being the
+/// modulus length (RFC 7518 §6.3.1.1: `n` without leading zero octets).
+/// `None` when the key gives no length (an RSA JWK without a readable `n`).
+pub fn signature_len(alg: SigningAlg, jwk: &Value) -> Option<usize> {
+    match alg {
+        SigningAlg::ES256 | SigningAlg::EdDSA => Some(64),
+        SigningAlg::RS256 => {
+            let n = b64url_decode(jwk["n"].as_str()?)?;
+            Some(n.iter().skip_while(|b| **b == 0).count()).filter(|k| *k > 0)
+        }
+    }
+}
+
 /// `header.payload` of a compact JWS (RFC 7515 §7.1), ready to sign.
 pub fn signing_input(alg: SigningAlg, kid: &str, typ: &str, claims: &Value) -> String {
     let header = json!({ "alg": alg.as_str(), "kid": kid, "typ": typ });
@@ -111,23 +127,35 @@ pub struct ParsedJws<'a> {
     pub signature: Vec<u8>,
 }
 
-/// Splits and decodes a compact JWS. Anything malformed, or an algorithm we
-/// do not sign with (`none` included), is `invalid_token`.
+/// Splits and decodes a compact JWS (RFC 7515 §7.1: exactly three
+/// base64url parts, the first two JSON objects). Anything malformed, or an
+/// algorithm we do not sign with (`none` and `HS256` included), is
+/// `invalid_token`. RFC 7515 §4.1.11: if `crit` lists extensions "not
+/// understood and supported by the recipient, then the JWS is invalid";
+/// we support none, so any `crit` is refused.
 pub fn parse_jws(token: &str) -> OAuthResult<ParsedJws<'_>> {
     let bad = || OAuthError::new(ErrorCode::InvalidToken, "the token is malformed");
+    let object = |part: &str| match serde_json::from_slice(&b64url_decode(part).ok_or_else(bad)?) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(bad()),
+    };
     let (signing_input, sig) = token.rsplit_once('.').ok_or_else(bad)?;
     let (header, payload) = signing_input.split_once('.').ok_or_else(bad)?;
-    let header: Value = serde_json::from_slice(&b64url_decode(header).ok_or_else(bad)?).map_err(|_| bad())?;
-    let claims: Value = serde_json::from_slice(&b64url_decode(payload).ok_or_else(bad)?).map_err(|_| bad())?;
-    let alg = header["alg"].as_str().and_then(SigningAlg::parse).ok_or_else(bad)?;
+    let header = object(header)?;
+    if header.contains_key("crit") {
+        return Err(bad());
+    }
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(SigningAlg::parse)
+        .ok_or_else(bad)?;
+    let text = |name: &str| header.get(name).and_then(Value::as_str).map(str::to_string);
     Ok(ParsedJws {
         alg,
-        kid: header["kid"].as_str().map(str::to_string),
-        typ: header["typ"].as_str().map(str::to_string),
-        claims: match claims {
-            Value::Object(m) => m,
-            _ => return Err(bad()),
-        },
+        kid: text("kid"),
+        typ: text("typ"),
+        claims: object(payload)?,
         signing_input,
         signature: b64url_decode(sig).ok_or_else(bad)?,
     })
@@ -193,10 +221,58 @@ mod tests {
         assert_eq!(p.claims["sub"], "u");
         assert_eq!(p.signing_input, input);
         assert_eq!(p.signature, vec![1, 2, 3]);
-        let none = format!("{}.{}.", b64url(br#"{"alg":"none"}"#), b64url(br#"{"sub":"u"}"#));
-        for bad in ["", "a.b", "a.b.c", &none, "e30.W10.AA"] {
+        let part = |json: &str| b64url(json.as_bytes());
+        let claims = part(r#"{"sub":"u"}"#);
+        let with_header = |h: &str| format!("{}.{claims}.AQID", part(h));
+        let bad = [
+            String::new(),
+            "a.b".into(),
+            "a.b.c".into(),
+            "e30.W10.AA".into(),
+            format!("{}.{claims}.", part(r#"{"alg":"none"}"#)),
+            with_header(r#"{"alg":"HS256","kid":"k1"}"#),
+            with_header(r#"{"alg":"es256","kid":"k1"}"#),
+            with_header(r#"{"kid":"k1"}"#),
+            with_header(r#"["ES256"]"#),
+            with_header(r#""ES256""#),
+            with_header(r#"{"alg":"ES256","kid":"k1","crit":["exp"],"exp":1}"#),
+            with_header(r#"{"alg":"ES256","kid":"k1","crit":[]}"#),
+            format!("{}.{}.AQID", part(r#"{"alg":"ES256"}"#), part("[1]")),
+            format!("{}.{}.AQID", part(r#"{"alg":"ES256"}"#), part("not json")),
+            // Four and five segments (a JWE has five), and base64url that is not.
+            format!("{token}.AQID"),
+            format!("{token}.AQID.AQID"),
+            token.replacen('.', ".*", 1),
+            format!("{}!", token),
+            // Padding, and trailing bits that are not zero (non-canonical).
+            format!("{token}=="),
+            format!("{}.{claims}.AQJ", part(r#"{"alg":"ES256"}"#)),
+        ];
+        for bad in &bad {
             assert_eq!(parse_jws(bad).unwrap_err().code, ErrorCode::InvalidToken, "{bad}");
         }
+        // Header members of the wrong type are absent, not an error.
+        let odd = with_header(r#"{"alg":"EdDSA","kid":7,"typ":["JWT"]}"#);
+        let odd = parse_jws(&odd).unwrap();
+        assert_eq!((odd.alg, odd.kid, odd.typ), (SigningAlg::EdDSA, None, None));
+    }
+
+    #[test]
+    fn signature_lengths() {
+        let rsa = |n: &[u8]| json!({"kty": "RSA", "n": b64url(n), "e": "AQAB"});
+        let modulus = vec![0xc5; 256];
+        assert_eq!(signature_len(SigningAlg::RS256, &rsa(&modulus)), Some(256));
+        // The extra zero octet some libraries prefix (RFC 7518 §6.3.1.1).
+        assert_eq!(
+            signature_len(SigningAlg::RS256, &rsa(&[&[0], &modulus[..]].concat())),
+            Some(256)
+        );
+        assert_eq!(signature_len(SigningAlg::RS256, &rsa(&modulus[..128])), Some(128));
+        assert_eq!(signature_len(SigningAlg::RS256, &rsa(&[0])), None);
+        assert_eq!(signature_len(SigningAlg::RS256, &json!({"kty": "RSA", "n": "!"})), None);
+        assert_eq!(signature_len(SigningAlg::RS256, &json!({"kty": "RSA"})), None);
+        assert_eq!(signature_len(SigningAlg::ES256, &json!({})), Some(64));
+        assert_eq!(signature_len(SigningAlg::EdDSA, &json!({})), Some(64));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::encoding::{b64url, sha256};
 use super::error::{invalid_request, OAuthResult};
-use super::jose::{jwk_alg, public_jwk, thumbprint, SigningAlg};
+use super::jose::{jwk_alg, public_jwk, signature_len, thumbprint, SigningAlg};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -60,6 +60,15 @@ impl SigningKey {
             created_at: now,
             retired_at: None,
         })
+    }
+
+    /// Whether `signature` is as long as every signature of this key is
+    /// ([`signature_len`]). A signature of any other length is invalid
+    /// before any cryptography, and is never handed to WebCrypto, which
+    /// throws on some wrong lengths instead of answering "not valid".
+    pub fn fits(&self, signature: &[u8]) -> bool {
+        let jwk = serde_json::from_str(&self.jwk).unwrap_or(Value::Null);
+        signature_len(self.alg, &jwk) == Some(signature.len())
     }
 
     pub fn public_jwk(&self) -> Value {
@@ -281,6 +290,25 @@ mod tests {
             "SIGNING_KEYS has no EdDSA key"
         );
         assert!(KeyRing::from_jwk_set("{}", 0).is_err());
+    }
+
+    #[test]
+    fn signatures_must_fit_the_key() {
+        let rsa = key(SigningAlg::RS256, &b64url(&[0xc5; 256]), 0);
+        assert!(rsa.fits(&[0; 256]));
+        for len in [0, 1, 64, 255, 257, 512] {
+            assert!(!rsa.fits(&vec![0; len]), "{len}");
+        }
+        for alg in [SigningAlg::ES256, SigningAlg::EdDSA] {
+            let k = key(alg, "x", 0);
+            assert!(k.fits(&[0; 64]));
+            // 72: a DER-encoded ECDSA signature, a common mistake.
+            for len in [0, 32, 63, 65, 72, 128, 256] {
+                assert!(!k.fits(&vec![0; len]), "{alg:?} {len}");
+            }
+        }
+        // An RSA key whose modulus cannot be read fits nothing.
+        assert!(!key(SigningAlg::RS256, "!", 0).fits(&[0; 256]));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! JWK is parsed and imported once, not on every signature.
 
 use super::{PasswordHasher, StoreError, StoreResult};
+use crate::protocol::keys::SigningKey;
 use async_trait::async_trait;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -110,8 +111,16 @@ pub async fn sign(alg: &str, kid: &str, private_jwk: &str, data: &[u8]) -> Store
         .map(to_bytes)
 }
 
-pub async fn verify(alg: &str, kid: &str, jwk: &str, data: &[u8], sig: &[u8]) -> StoreResult<bool> {
-    let v = with_key("verify", alg, kid, jwk, || js_verify(alg, kid, data, sig)).await?;
+/// Whether `sig` is `key`'s signature of `data`. A signature of the wrong
+/// length ([`SigningKey::fits`]) is invalid without asking WebCrypto, which
+/// rejects some (Ed25519: "Invalid Ed25519 signature length") instead of
+/// answering false; any other rejection is a platform failure.
+pub async fn verify(key: &SigningKey, data: &[u8], sig: &[u8]) -> StoreResult<bool> {
+    if !key.fits(sig) {
+        return Ok(false);
+    }
+    let (alg, kid) = (key.alg.as_str(), key.kid.as_str());
+    let v = with_key("verify", alg, kid, &key.jwk, || js_verify(alg, kid, data, sig)).await?;
     Ok(v.as_bool() == Some(true))
 }
 
