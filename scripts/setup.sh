@@ -41,13 +41,13 @@ fi
 
 # d. Node packages (wrangler, miniflare, binaryen's wasm-opt, esbuild, test clients).
 # The stamp holds the hash of the package-lock.json that was installed.
-# `npm install`, not `npm ci`: the registry reachable here lacks workerd's macOS and
-# Windows packages, so package-lock.json cannot list them and `npm ci` rejects it
-# as out of sync. `npm install` still installs exactly the locked versions.
+# `npm ci`: exactly what package-lock.json lists (every platform's optional
+# packages included, so macOS and Windows resolve the same versions), and it never
+# rewrites the lockfile: a set-up leaves the working tree as it was.
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_hash" ]; then
-  say "installing Node packages (npm install, versions from package-lock.json)…"
-  npm install --no-audit --no-fund
+  say "installing Node packages (npm ci, versions from package-lock.json)…"
+  npm ci --no-audit --no-fund
   echo "$lock_hash" > node_modules/.setup-stamp
 fi
 
