@@ -51,6 +51,7 @@ async fn fetch(
         issuer: platform::issuer(&config, &origin),
         config,
         now: platform::now_secs(),
+        identified: Default::default(),
     };
     Ok(transport_security(router::route(req, &ctx).await, &ctx.issuer))
 }

@@ -5,7 +5,8 @@
 use crate::endpoints::http::{error_response, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::{
-    authorize, discovery, introspect, jwks, logout, register, registration_tokens, revoke, token, userinfo, users, Ctx,
+    authorize, cors, discovery, introspect, jwks, logout, register, registration_tokens, revoke, token, userinfo,
+    users, Ctx,
 };
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::decode_path_segment;
@@ -24,6 +25,17 @@ fn tail(path: &str, prefix: &str) -> Option<String> {
     path.strip_prefix(prefix)
         .filter(|t| !t.contains('/'))
         .and_then(decode_path_segment)
+}
+
+/// The endpoints that answer CORS for the origins of the client a request
+/// is about, with the methods a preflight allows. Discovery and JWKS answer
+/// `*` themselves; nothing else answers CORS (design.md).
+fn client_cors(path: &str) -> Option<&'static str> {
+    match path {
+        "/token" | "/revoke" => Some("POST"),
+        "/userinfo" => Some("GET, POST"),
+        _ => None,
+    }
 }
 
 async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
@@ -85,7 +97,17 @@ pub async fn route(req: Request, ctx: &Ctx) -> Response {
         p => p,
     }
     .to_string();
-    dispatch(req, ctx, &trimmed)
+    let Some(methods) = client_cors(&trimmed) else {
+        return dispatch(req, ctx, &trimmed)
+            .await
+            .unwrap_or_else(|e| error_response(&e));
+    };
+    let origin = req.header("origin");
+    if req.method() == Method::Options {
+        return cors::preflight(origin.as_deref(), methods).unwrap_or_else(|e| error_response(&e));
+    }
+    let resp = dispatch(req, ctx, &trimmed)
         .await
-        .unwrap_or_else(|e| error_response(&e))
+        .unwrap_or_else(|e| error_response(&e));
+    cors::answer(resp, origin.as_deref(), ctx.identified.borrow().as_ref())
 }

@@ -10,6 +10,7 @@ use crate::protocol::grant::{Grant, GrantOp, GrantReply};
 use crate::protocol::token::{check_access_token_claims, RevokedAccessToken, VerifiedAccessToken};
 use crate::store::durable::DurableGrants;
 use crate::store::{keys, GrantStore, RecordStore};
+use serde_json::Value;
 
 fn invalid(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
@@ -30,8 +31,17 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(Verifie
     let (typ, claims) = keys::verify_jwt(&ctx.env, &ctx.config, ctx.now, token)
         .await?
         .ok_or_else(|| invalid("the access token is invalid"))?;
+    // Signed by us: the request is about the token's client even when the
+    // token turns out expired or revoked, so that its pages can read why.
+    let client = match claims.get("client_id").and_then(Value::as_str) {
+        Some(id) => ctx.client(id).await?,
+        None => None,
+    };
+    if let Some(c) = &client {
+        ctx.identify(c);
+    }
     let token = check_access_token_claims(&typ, &claims, &ctx.issuer, ctx.now)?;
-    if !client_registered(ctx, &token.client_id).await? {
+    if client.is_none() {
         return Err(invalid("the access token's client is no longer registered"));
     }
     let grant = match &token.grant_id {

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod authorize;
 pub mod browser;
+pub mod cors;
 pub mod discovery;
 pub mod http;
 pub mod introspect;
@@ -32,19 +33,35 @@ use crate::store::durable::DurableObjects;
 use crate::store::kv::KvRecords;
 use crate::store::{RecordStore, StoreResult};
 use async_trait::async_trait;
+use std::cell::RefCell;
 use std::rc::Rc;
 use worker::Env;
 
 /// What every endpoint gets besides its request: settings, bindings, the
-/// issuer this request is served under, and the time, read once.
+/// issuer this request is served under, and the time, read once; and the
+/// client the request turns out to be about, once known ([`Ctx::identify`]).
 pub struct Ctx {
     pub env: Env,
     pub config: Rc<Config>,
     pub issuer: String,
     pub now: u64,
+    pub identified: RefCell<Option<ClientRecord>>,
 }
 
 impl Ctx {
+    /// Notes the client this request is about: the one its client
+    /// credentials name (registered, before they are checked), or the one
+    /// its access token was issued to. The first one stays: at
+    /// introspection, the caller, not the token it asks about. The router's
+    /// CORS answer reads it, as node-oidc-provider's reads `ctx.oidc.client`,
+    /// so errors found later carry it too.
+    pub fn identify(&self, client: &ClientRecord) {
+        let mut identified = self.identified.borrow_mut();
+        if identified.is_none() {
+            *identified = Some(client.clone());
+        }
+    }
+
     pub fn records(&self) -> OAuthResult<KvRecords> {
         Ok(KvRecords::bind(&self.env)?)
     }
@@ -84,6 +101,9 @@ pub fn bearer_error(token_sent: bool, description: &'static str) -> OAuthError {
 pub async fn authenticate_client(req: &Request, params: &Params, ctx: &Ctx) -> OAuthResult<ClientRecord> {
     let creds = client_auth::extract(http::authorization_header(req).as_deref(), params)?;
     let client = ctx.client(creds.client_id()).await?;
+    if let Some(c) = &client {
+        ctx.identify(c);
+    }
     client_auth::authenticate(&creds, client)
 }
 

@@ -4,6 +4,7 @@
 //! `build_client_information` turns a stored [`ClientRecord`] back into the
 //! wire response. Secrets are only ever held as hashes.
 
+use crate::protocol::cors::origin_of;
 use crate::protocol::encoding::secret_matches;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::jose::SigningAlg;
@@ -118,6 +119,12 @@ pub struct ClientMetadata {
     pub id_token_signed_response_alg: SigningAlg,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Our own member (no specification defines one; Ory Hydra's name):
+    /// origins, besides those of `redirect_uris`, whose pages may read the
+    /// answers of `/token`, `/revoke` and `/userinfo` (CORS). Descriptive,
+    /// like redirect URIs: the client may change it itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cors_origins: Vec<String>,
     pub application_type: ApplicationType,
     /// Our own member, not an RFC 7591 one: the client is a resource server
     /// and may introspect tokens issued to other clients (RFC 7662 §2.2).
@@ -244,6 +251,26 @@ fn redirect_list(obj: &Map<String, Value>, field: &str, app: ApplicationType) ->
         validate_redirect_uri(field, uri, app)?;
     }
     Ok(uris)
+}
+
+/// `allowed_cors_origins`: each entry an https (or loopback http) origin,
+/// written exactly as a browser sends it in `Origin`, since that is how it
+/// is compared.
+fn origin_list(obj: &Map<String, Value>, field: &str) -> OAuthResult<Vec<String>> {
+    let origins = opt_strings(obj, field, MAX_URIS, MAX_URI_LEN)?.unwrap_or_default();
+    for raw in &origins {
+        let url = check_web_url(raw).map_err(|why| bad_metadata(format!("{field}: {raw:?} {why}")))?;
+        match origin_of(&url) {
+            Some(origin) if origin == *raw => {}
+            origin => {
+                return Err(bad_metadata(format!(
+                    "{field}: {raw:?} is not an origin as a browser sends it (scheme://host[:port]: {:?})",
+                    origin.unwrap_or_default()
+                )))
+            }
+        }
+    }
+    Ok(origins)
 }
 
 fn informational_uri(obj: &Map<String, Value>, field: &str) -> OAuthResult<Option<String>> {
@@ -392,6 +419,7 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
         scope,
         id_token_signed_response_alg: alg.unwrap_or_default(),
         post_logout_redirect_uris: redirect_list(obj, "post_logout_redirect_uris", application_type)?,
+        allowed_cors_origins: origin_list(obj, "allowed_cors_origins")?,
         application_type,
         resource_server: opt_bool(obj, "resource_server")?.unwrap_or(false),
     };
@@ -444,10 +472,53 @@ impl ClientRecord {
         self.metadata.resource_server || self.client_id == token_client_id
     }
 
-    /// RFC 9700 §4.1.3: redirect URIs are compared by exact string match.
+    /// RFC 9700 §4.1.3: redirect URIs are compared by exact string match,
+    /// but for the port of a loopback IP one (RFC 8252 §7.3,
+    /// [`loopback_sans_port`]).
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.metadata.redirect_uris.iter().any(|u| u == uri)
+        let loopback = loopback_sans_port(uri);
+        self.metadata
+            .redirect_uris
+            .iter()
+            .any(|u| u == uri || (loopback.is_some() && loopback_sans_port(u) == loopback))
     }
+
+    /// Whether a page of `origin` may read this client's answers from
+    /// `/token`, `/revoke` and `/userinfo`: the origin of one of its
+    /// redirect URIs (where its pages receive the code), or one it lists in
+    /// `allowed_cors_origins`. Compared exactly: a loopback redirect URI's
+    /// any-port rule is for native apps, which send no `Origin`.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        let m = &self.metadata;
+        m.allowed_cors_origins.iter().any(|o| o == origin)
+            || m.redirect_uris
+                .iter()
+                .any(|u| Url::parse(u).ok().and_then(|u| origin_of(&u)).as_deref() == Some(origin))
+    }
+}
+
+/// RFC 8252 §7.3: "The authorization server MUST allow any port to be
+/// specified at the time of the request for loopback IP redirect URIs".
+/// For `http://127.0.0.1…` and `http://[::1]…`, the URI without its port
+/// (as host and the rest); `None` for any other URI, which is then
+/// compared whole. `localhost` is not a loopback IP (RFC 8252 §8.3: "NOT
+/// RECOMMENDED", a name that resolves elsewhere), so its port counts.
+fn loopback_sans_port(uri: &str) -> Option<(&str, &str)> {
+    ["http://127.0.0.1", "http://[::1]"].into_iter().find_map(|host| {
+        let rest = uri.strip_prefix(host)?;
+        let rest = match rest.strip_prefix(':') {
+            Some(port_and_rest) => {
+                let end = port_and_rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(port_and_rest.len());
+                let (port, rest) = port_and_rest.split_at(end);
+                port.parse::<u16>().ok().filter(|p| *p != 0)?;
+                rest
+            }
+            None => rest,
+        };
+        (rest.is_empty() || rest.starts_with(['/', '?'])).then_some((host, rest))
+    })
 }
 
 /// RFC 7591 §3.2.1 / RFC 7592 §3 client information response: "all
@@ -760,6 +831,102 @@ mod tests {
             ..public
         };
         assert!(!odd.verify_secret("x"));
+    }
+
+    fn with_redirects(uris: &[&str]) -> ClientRecord {
+        let mut rec = record("none");
+        rec.metadata.redirect_uris = uris.iter().map(|u| u.to_string()).collect();
+        rec
+    }
+
+    #[test]
+    fn loopback_ip_redirect_uris_match_on_any_port() {
+        let rec = with_redirects(&[
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb?x=1",
+            "http://localhost:3000/cb",
+        ]);
+        let cases = [
+            (true, "http://127.0.0.1/cb"),
+            (true, "http://127.0.0.1:51234/cb"), // RFC 8252 §7.3
+            (true, "http://127.0.0.1:1/cb"),
+            (true, "http://[::1]/cb?x=1"),
+            (true, "http://[::1]:9/cb?x=1"),
+            (false, "http://127.0.0.1:51234/cb/"), // all but the port stays exact
+            (false, "http://127.0.0.1:51234/CB"),
+            (false, "http://127.0.0.1:51234/cb?x"),
+            (false, "http://[::1]:9/cb"),
+            (false, "http://127.0.0.1:0/cb"),
+            (false, "http://127.0.0.1:65536/cb"),
+            (false, "http://127.0.0.1:/cb"),
+            (false, "http://127.0.0.1:x/cb"),
+            (false, "http://127.0.0.1:80@evil.example/cb"),
+            (false, "http://127.0.0.1.evil.example/cb"),
+            (false, "https://127.0.0.1:51234/cb"),
+            (false, "http://127.0.0.2:51234/cb"),
+            (true, "http://localhost:3000/cb"), // localhost: exact
+            (false, "http://localhost:3001/cb"),
+            (false, "http://localhost/cb"),
+        ];
+        for (expected, uri) in cases {
+            assert_eq!(rec.has_redirect_uri(uri), expected, "{uri}");
+        }
+        assert!(!with_redirects(&["https://app.example/cb"]).has_redirect_uri("https://app.example:8443/cb"));
+    }
+
+    #[test]
+    fn allowed_cors_origins_are_origins() {
+        let m = parse_client_metadata(&body(
+            json!({"allowed_cors_origins": ["https://spa.example", "http://127.0.0.1:5173"]}),
+        ))
+        .unwrap();
+        assert_eq!(m.allowed_cors_origins, ["https://spa.example", "http://127.0.0.1:5173"]);
+        let many: Vec<String> = (0..=MAX_URIS).map(|i| format!("https://a{i}.example")).collect();
+        check(&[
+            (OK, json!({"allowed_cors_origins": []})),
+            (OK, json!({"allowed_cors_origins": ["https://spa.example:8443"]})),
+            (
+                OK,
+                json!({"allowed_cors_origins": ["http://localhost:3000", "http://[::1]:8080"]}),
+            ),
+            (META, json!({"allowed_cors_origins": "https://spa.example"})),
+            (META, json!({"allowed_cors_origins": [1]})),
+            (META, json!({"allowed_cors_origins": many})),
+            (META, json!({"allowed_cors_origins": ["https://spa.example/"]})),
+            (META, json!({"allowed_cors_origins": ["https://spa.example/app"]})),
+            (META, json!({"allowed_cors_origins": ["https://SPA.example"]})),
+            (META, json!({"allowed_cors_origins": ["https://spa.example:443"]})),
+            (META, json!({"allowed_cors_origins": ["http://spa.example"]})),
+            (META, json!({"allowed_cors_origins": ["https://u@spa.example"]})),
+            (META, json!({"allowed_cors_origins": ["null"]})),
+            (META, json!({"allowed_cors_origins": ["*"]})),
+            (META, json!({"allowed_cors_origins": ["com.example.app:"]})),
+        ]);
+    }
+
+    #[test]
+    fn origins_allowed_for_a_client() {
+        let mut rec = with_redirects(&[
+            "https://app.example/cb",
+            "http://127.0.0.1:5173/cb",
+            "com.example.app:/cb",
+        ]);
+        rec.metadata.allowed_cors_origins = vec!["https://other.example".into()];
+        for (expected, origin) in [
+            (true, "https://app.example"),
+            (true, "http://127.0.0.1:5173"),
+            (true, "https://other.example"),
+            (false, "http://127.0.0.1:5174"), // exact: the any-port rule is for redirects
+            (false, "https://app.example:8443"),
+            (false, "http://app.example"),
+            (false, "https://app.example/"),
+            (false, "https://evil.example"),
+            (false, "null"),
+            (false, ""),
+        ] {
+            assert_eq!(rec.allows_origin(origin), expected, "{origin}");
+        }
+        assert!(!with_redirects(&[]).allows_origin("https://app.example"));
     }
 
     #[test]

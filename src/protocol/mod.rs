@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod cookie;
+pub mod cors;
 pub mod discovery;
 pub mod encoding;
 pub mod error;

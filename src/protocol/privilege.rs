@@ -123,6 +123,8 @@ mod tests {
             json!({"redirect_uris": ["https://new.example/cb"], "client_name": "Renamed"}),
             json!({"logo_uri": "https://app.example/l.png", "contacts": ["a@app.example"]}),
             json!({"post_logout_redirect_uris": ["https://app.example/bye"]}),
+            // CORS origins are where its pages live, not what it may do.
+            json!({"allowed_cors_origins": ["https://spa.example"]}),
             json!({"id_token_signed_response_alg": "ES256"}),
             // Same sets in another order; another confidential method.
             json!({"grant_types": ["refresh_token", "authorization_code"], "scope": "email openid"}),
