@@ -7,8 +7,8 @@ use super::error::{ErrorCode, OAuthError, OAuthResult};
 use url::Url;
 
 /// So that one request cannot bloat the tokens we sign and the grants we store.
-pub const MAX_RESOURCES: usize = 10;
-pub const MAX_RESOURCE_LEN: usize = 2000;
+const MAX_RESOURCES: usize = 10;
+const MAX_RESOURCE_LEN: usize = 2000;
 
 fn invalid_target(description: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidTarget, description.into())
