@@ -199,6 +199,16 @@ fn same(a: &str, b: &str) -> bool {
     ct_eq(a.as_bytes(), b.as_bytes())
 }
 
+/// RFC 8707 §2.2: a token request may name some of the resources the grant
+/// was authorized for, never another (checked before the code is consumed
+/// or the refresh token rotated, so the client may retry).
+fn within_resources(granted: &[String], requested: &[String]) -> Result<(), Refusal> {
+    match narrow(requested, granted) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Refusal::ResourceExceeded),
+    }
+}
+
 impl Grant {
     /// RFC 6749 §4.1.3 checks, then consumes the code. Checks that a thief
     /// without the client's verifier would fail do not consume it, so the
@@ -231,8 +241,7 @@ impl Grant {
             (None, None) => {}
             _ => return Err(Refusal::PkceFailed),
         }
-        self.check_resources(&r.resources)?;
-        let code = self.code.as_mut().ok_or(Refusal::Mismatch)?;
+        within_resources(&self.resources, &r.resources)?;
         code.used = true;
         let offline = self.scopes.iter().any(|s| s == "offline_access");
         if let Some(hash) = r
@@ -277,8 +286,7 @@ impl Grant {
                 return Err(Refusal::ScopeExceeded);
             }
         }
-        self.check_resources(&r.resources)?;
-        let refresh = self.refresh.as_mut().ok_or(Refusal::Mismatch)?;
+        within_resources(&self.resources, &r.resources)?;
         let old = std::mem::replace(&mut refresh.current_hash, r.new_hash.clone());
         refresh.previous_hashes.push(old);
         let excess = refresh.previous_hashes.len().saturating_sub(REMEMBERED_REFRESH_TOKENS);
@@ -287,16 +295,6 @@ impl Grant {
         refresh.idle_ttl = r.idle_ttl;
         self.tokens_valid_until = self.tokens_valid_until.max(r.access_token_exp);
         Ok(())
-    }
-
-    /// RFC 8707 §2.2: a token request may name some of the resources the
-    /// grant was authorized for, never another (checked before the code
-    /// is consumed or the refresh token rotated, so the client may retry).
-    fn check_resources(&self, requested: &[String]) -> Result<(), Refusal> {
-        match narrow(requested, &self.resources) {
-            Ok(_) => Ok(()),
-            Err(_) => Err(Refusal::ResourceExceeded),
-        }
     }
 
     fn inspect_refresh(&self, presented_hash: &str, idle_ttl: u64, now: u64) -> Result<(), Refusal> {
