@@ -4,6 +4,7 @@
 use crate::protocol::client::is_loopback;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::jose::SigningAlg;
+use crate::protocol::resource::parse_allow_list;
 
 /// RFC 6797 §7.1: "An HSTS Host MUST NOT include the STS header field in
 /// HTTP responses conveyed over non-secure transport", so it is sent, on
@@ -56,6 +57,9 @@ pub struct Config {
     pub session_ttl: u64,
     /// How long a signing key signs before a new one replaces it.
     pub key_rotation_interval: u64,
+    /// `ALLOWED_RESOURCES`: the RFC 8707 resources any client may ask for
+    /// (`protocol::resource`); empty: any absolute URI.
+    pub allowed_resources: Vec<String>,
 }
 
 /// The defaults, documented in the README's configuration table.
@@ -72,6 +76,7 @@ pub const DEFAULTS: Config = Config {
     refresh_token_absolute_ttl: 90 * 86_400,
     session_ttl: 86_400,
     key_rotation_interval: 30 * 86_400,
+    allowed_resources: Vec::new(),
 };
 
 impl Default for Config {
@@ -116,6 +121,11 @@ impl Config {
                 )
             })?,
         };
+        let allowed_resources = match non_empty("ALLOWED_RESOURCES") {
+            None => Vec::new(),
+            Some(v) => parse_allow_list(&v)
+                .map_err(|why| OAuthError::new(ErrorCode::ServerError, format!("ALLOWED_RESOURCES: {why}")))?,
+        };
         Ok(Self {
             issuer: non_empty("ISSUER").map(|s| s.trim().trim_end_matches('/').to_string()),
             admin_token: non_empty("ADMIN_TOKEN"),
@@ -129,6 +139,7 @@ impl Config {
             refresh_token_absolute_ttl: secs("REFRESH_TOKEN_ABSOLUTE_TTL", d.refresh_token_absolute_ttl)?,
             session_ttl: secs("SESSION_TTL", d.session_ttl)?,
             key_rotation_interval: secs("KEY_ROTATION_INTERVAL", d.key_rotation_interval)?,
+            allowed_resources,
         })
     }
 
@@ -184,6 +195,24 @@ mod tests {
             SigningAlg::RS256
         );
         assert!(cfg(&[("ISSUER", "  ")]).unwrap().issuer.is_none());
+    }
+
+    #[test]
+    fn allowed_resources() {
+        assert!(cfg(&[]).unwrap().allowed_resources.is_empty());
+        let c = cfg(&[("ALLOWED_RESOURCES", "https://mcp.example.com/mcp, https://api.example/")]).unwrap();
+        assert_eq!(
+            c.allowed_resources,
+            ["https://mcp.example.com/mcp", "https://api.example/"]
+        );
+        for bad in ["/mcp", "https://a.example/#x", ","] {
+            let e = cfg(&[("ALLOWED_RESOURCES", bad)]).unwrap_err();
+            assert!(
+                e.description.starts_with("ALLOWED_RESOURCES: "),
+                "{bad}: {}",
+                e.description
+            );
+        }
     }
 
     #[test]

@@ -100,11 +100,14 @@ export function authParams(client, overrides = {}) {
 
 /**
  * The whole front channel: authorize → login form → consent form → code.
+ * `resources`: RFC 8707 `resource` parameters, one each.
  * Returns { code, state, location, verifier, params, jar }.
  */
-export async function obtainCode(worker, client, user, { jar = new Jar(), overrides = {} } = {}) {
+export async function obtainCode(worker, client, user, { jar = new Jar(), overrides = {}, resources = [] } = {}) {
   const { params, verifier } = authParams(client, overrides);
-  let res = await authorize(worker, jar, params);
+  const query = new URLSearchParams(params);
+  for (const r of resources) query.append("resource", r);
+  let res = await authorize(worker, jar, query);
   for (let step = 0; step < 3 && res.status !== 302 && res.status !== 303; step++) {
     const html = await res.text();
     if (res.status >= 400 && !html.includes('name="step"')) throw new Error(`authorize: ${res.status} ${html.slice(0, 300)}`);

@@ -44,22 +44,13 @@ pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
             let users = ctx.revocations();
             authorization_code::exchange(&grants, &users, &signer, &site, &client, request).await?
         }
-        TokenRequest::RefreshToken { refresh_token, scope } => {
+        TokenRequest::RefreshToken(request) => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
             let users = ctx.revocations();
-            refresh_token::refresh(
-                &grants,
-                &users,
-                &signer,
-                &site,
-                &client,
-                &refresh_token,
-                scope.as_deref(),
-            )
-            .await?
+            refresh_token::refresh(&grants, &users, &signer, &site, &client, &request).await?
         }
-        TokenRequest::ClientCredentials { scope } => {
-            client_credentials::issue(&signer, &site, &client, scope.as_deref()).await?
+        TokenRequest::ClientCredentials { scope, resources } => {
+            client_credentials::issue(&signer, &site, &client, scope.as_deref(), &resources).await?
         }
     };
     json(200, &body)

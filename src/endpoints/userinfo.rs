@@ -9,6 +9,7 @@ use super::{bearer_error, Ctx};
 use crate::endpoints::request::Request;
 use crate::protocol::error::{invalid_request, Challenge, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::parse_form;
+use crate::protocol::resource::userinfo_audience;
 use crate::protocol::user::claims_for_scopes;
 use serde_json::Value;
 use worker::Method;
@@ -41,6 +42,14 @@ pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
         ErrorCode::InvalidToken => e.with_challenge(Challenge::Bearer),
         _ => e,
     })?;
+    // RFC 7519 §4.1.3: a token for other resources only (RFC 8707) is not
+    // for us to honour.
+    if !token.is_for(&userinfo_audience(&ctx.issuer)) {
+        return Err(
+            OAuthError::new(ErrorCode::InvalidToken, "the access token is not meant for userinfo")
+                .with_challenge(Challenge::Bearer),
+        );
+    }
     // OIDC Core §5.3: userinfo serves tokens from OpenID requests; a
     // client_credentials token has no user behind it.
     let grant = match grant {

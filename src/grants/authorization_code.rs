@@ -10,6 +10,7 @@ use crate::protocol::client::{ClientRecord, GrantType};
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::protocol::grant::{CodeBinding, CodeRedemption, Grant, GrantOp, Refusal};
+use crate::protocol::resource::narrow;
 use crate::protocol::session::SessionRecord;
 use crate::protocol::token::CodeExchange;
 use crate::protocol::user::{UserRecord, UserRevocation};
@@ -35,6 +36,7 @@ pub async fn issue_code(
         auth_time: session.auth_time,
         nonce: req.nonce.clone(),
         sid: Some(session.key.clone()),
+        resources: req.resources.clone(),
         created_at: site.now,
         code: Some(CodeBinding {
             hash: secret_hash(&secret),
@@ -65,6 +67,7 @@ pub async fn exchange(
         code,
         redirect_uri,
         code_verifier,
+        resources,
     } = request;
     let (grant_id, secret) = split_token(&code).ok_or_else(|| Refusal::Mismatch.error())?;
     let refresh_token = client.allows_grant(GrantType::RefreshToken).then(random::token);
@@ -73,6 +76,7 @@ pub async fn exchange(
         client_id: client.client_id.clone(),
         redirect_uri,
         code_verifier,
+        resources: resources.clone(),
         refresh_hash: refresh_token.as_deref().map(secret_hash),
         refresh_needs_offline_access: site.config.refresh_token_policy == RefreshTokenPolicy::OfflineAccess,
         refresh_ttl: site.config.refresh_token_absolute_ttl,
@@ -92,6 +96,7 @@ pub async fn exchange(
         nonce: grant.nonce.as_deref(),
         sid: grant.sid.as_deref(),
         grant_id: Some(grant_id),
+        resources: narrow(&resources, &grant.resources).map_err(|_| Refusal::ResourceExceeded.error())?,
     };
     Ok(mint(signer, site, &subject, refresh_token.as_deref()).await?)
 }
@@ -107,6 +112,7 @@ mod tests {
     use crate::protocol::jose::SigningAlg;
     use crate::store::memory::MemoryGrants;
     use futures::executor::block_on;
+    use serde_json::json;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -122,6 +128,7 @@ mod tests {
             prompt: Prompt::default(),
             max_age: None,
             login_hint: None,
+            resources: Vec::new(),
         }
     }
 
@@ -145,7 +152,7 @@ mod tests {
     }
 
     fn redeem(grants: &MemoryGrants, config: &Config, code: &str, now: u64) -> OAuthResult<Value> {
-        redeem_for(grants, config, code, now, false)
+        redeem_for(grants, config, code, now, false, &[])
     }
 
     fn redeem_for(
@@ -154,6 +161,7 @@ mod tests {
         code: &str,
         now: u64,
         user_deleted: bool,
+        resources: &[&str],
     ) -> OAuthResult<Value> {
         let client = confidential_client();
         block_on(exchange(
@@ -166,8 +174,57 @@ mod tests {
                 code: code.into(),
                 redirect_uri: Some("https://rp.example/cb".into()),
                 code_verifier: Some(VERIFIER.into()),
+                resources: resources.iter().map(|r| r.to_string()).collect(),
             },
         ))
+    }
+
+    fn code_with_resources(grants: &MemoryGrants, config: &Config, scopes: &[&str], resources: &[&str]) -> String {
+        let req = AuthorizationRequest {
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            ..request(scopes)
+        };
+        block_on(issue_code(grants, &site(config, 1000), &req, &user(), &session(990))).unwrap()
+    }
+
+    fn aud_of(body: &Value) -> Value {
+        claims_of(body["access_token"].as_str().unwrap()).2["aud"].clone()
+    }
+
+    #[test]
+    fn the_access_token_is_for_the_authorized_resources_and_userinfo() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let both = ["https://mcp.example/mcp", "urn:b"];
+        let code = code_with_resources(&grants, &config, &["openid"], &both);
+        let all = redeem(&grants, &config, &code, 1010).unwrap();
+        assert_eq!(
+            aud_of(&all),
+            json!(["https://mcp.example/mcp", "urn:b", "https://op.example/userinfo"])
+        );
+        let code = code_with_resources(&grants, &config, &["offline_access"], &both);
+        let fewer = redeem_for(&grants, &config, &code, 1010, false, &["urn:b"]).unwrap();
+        assert_eq!(aud_of(&fewer), json!("urn:b"), "without openid, the resource alone");
+        let code = code_with_resources(&grants, &config, &["openid"], &[]);
+        assert_eq!(
+            aud_of(&redeem(&grants, &config, &code, 1010).unwrap()),
+            json!("https://op.example/userinfo")
+        );
+    }
+
+    #[test]
+    fn a_resource_outside_the_grant_is_invalid_target_and_spares_the_code() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let code = code_with_resources(&grants, &config, &["openid"], &["urn:a"]);
+        let e = redeem_for(&grants, &config, &code, 1010, false, &["urn:a", "urn:other"]).unwrap_err();
+        assert_eq!((e.code, e.status), (ErrorCode::InvalidTarget, 400));
+        assert!(redeem_for(&grants, &config, &code, 1011, false, &["urn:a"]).is_ok());
+        let plain = code_for(&grants, &config, &["openid"]);
+        let e = redeem_for(&grants, &config, &plain, 1010, false, &["urn:a"]).unwrap_err();
+        assert_eq!(
+            e.code,
+            ErrorCode::InvalidTarget,
+            "a grant without resources has none to give"
+        );
     }
 
     #[test]
@@ -197,7 +254,7 @@ mod tests {
     fn a_deleted_users_code_yields_nothing() {
         let (grants, config) = (MemoryGrants::default(), Config::default());
         let code = code_for(&grants, &config, &["openid"]);
-        let refused = redeem_for(&grants, &config, &code, 1010, true).unwrap_err();
+        let refused = redeem_for(&grants, &config, &code, 1010, true, &[]).unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidGrant);
         assert_eq!(refused.description, "the user of this grant has been deleted");
     }

@@ -6,20 +6,28 @@ use super::mint::{mint, Subject};
 use super::Site;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::error::OAuthResult;
+use crate::protocol::resource::check_allowed;
 use crate::protocol::scope::{narrow, parse_scope};
 use crate::store::TokenSigner;
 use serde_json::Value;
 
 /// Scopes are limited to those the client registered (`scope` metadata);
-/// without a `scope` parameter it gets all of them.
+/// without a `scope` parameter it gets all of them. RFC 8707 resources are
+/// limited by the allow-lists (`ALLOWED_RESOURCES`, `allowed_resources`).
 pub async fn issue(
     signer: &dyn TokenSigner,
     site: &Site<'_>,
     client: &ClientRecord,
     scope: Option<&str>,
+    resources: &[String],
 ) -> OAuthResult<Value> {
     let registered = parse_scope(client.metadata.scope.as_deref().unwrap_or_default())?;
     let scopes = narrow(scope, &registered)?;
+    check_allowed(
+        resources,
+        &site.config.allowed_resources,
+        client.metadata.allowed_resources.as_deref(),
+    )?;
     let subject = Subject {
         sub: &client.client_id,
         client,
@@ -28,6 +36,7 @@ pub async fn issue(
         nonce: None,
         sid: None,
         grant_id: None,
+        resources,
     };
     Ok(mint(signer, site, &subject, None).await?)
 }
@@ -42,14 +51,21 @@ mod tests {
     use serde_json::json;
 
     fn issue_for(scope: Option<&str>) -> OAuthResult<Value> {
-        let config = Config::default();
+        issue_with(&Config::default(), json!({}), scope, &[])
+    }
+
+    fn issue_with(config: &Config, extra: Value, scope: Option<&str>, resources: &[&str]) -> OAuthResult<Value> {
         let site = Site {
             issuer: "https://op.example",
-            config: &config,
+            config,
             now: 100,
         };
-        let c = client(json!({"grant_types": ["client_credentials"], "scope": "read write"}));
-        block_on(issue(&FakeSigner, &site, &c, scope))
+        let mut metadata = json!({"grant_types": ["client_credentials"], "scope": "read write"});
+        for (k, v) in extra.as_object().unwrap() {
+            metadata[k] = v.clone();
+        }
+        let resources: Vec<String> = resources.iter().map(|r| r.to_string()).collect();
+        block_on(issue(&FakeSigner, &site, &client(metadata), scope, &resources))
     }
 
     #[test]
@@ -64,6 +80,35 @@ mod tests {
             (json!("client-1"), json!("client-1"))
         );
         assert!(at.get("gid").is_none());
+        assert_eq!(at["aud"], "https://op.example/userinfo", "no resource: as before");
+    }
+
+    #[test]
+    fn resources_become_the_audience_within_the_allow_lists() {
+        let body = issue_with(
+            &Config::default(),
+            json!({}),
+            None,
+            &["https://api.example/v1", "urn:b"],
+        )
+        .unwrap();
+        let (_, _, at) = claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!(
+            at["aud"],
+            json!(["https://api.example/v1", "urn:b"]),
+            "no openid, no userinfo"
+        );
+        let limited = json!({"allowed_resources": ["https://api.example/v1"]});
+        assert!(issue_with(&Config::default(), limited.clone(), None, &["https://api.example/v1"]).is_ok());
+        let e = issue_with(&Config::default(), limited, None, &["urn:b"]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidTarget);
+        let deployment = Config {
+            allowed_resources: vec!["https://api.example/".into()],
+            ..Config::default()
+        };
+        assert!(issue_with(&deployment, json!({}), None, &["https://api.example/v1"]).is_ok());
+        let e = issue_with(&deployment, json!({}), None, &["urn:b"]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidTarget);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::Site;
 use crate::protocol::client::ClientRecord;
+use crate::protocol::resource::audience;
 use crate::protocol::scope;
 use crate::protocol::token::{
     access_token_claims, id_token_claims, token_response, AccessTokenClaims, IdTokenClaims, TokenResponse,
@@ -20,12 +21,8 @@ pub struct Subject<'a> {
     pub nonce: Option<&'a str>,
     pub sid: Option<&'a str>,
     pub grant_id: Option<&'a str>,
-}
-
-/// The audience of our access tokens: without resource indicators the one
-/// resource we know is our own userinfo endpoint.
-pub fn audience(issuer: &str) -> String {
-    format!("{issuer}/userinfo")
+    /// RFC 8707 resources the access token is for.
+    pub resources: &'a [String],
 }
 
 /// Signs the access token and, for OpenID requests, the ID token, and
@@ -37,7 +34,7 @@ pub async fn mint(
     refresh_token: Option<&str>,
 ) -> StoreResult<Value> {
     let scope = scope::join(s.scopes);
-    let audience = audience(site.issuer);
+    let audience = audience(site.issuer, s.resources, s.scopes);
     let jti = random::id();
     let ttl = site.config.access_token_ttl;
     let at_claims = access_token_claims(&AccessTokenClaims {

@@ -7,7 +7,9 @@ use crate::protocol::client::ClientRecord;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::protocol::grant::{GrantOp, RefreshRotation, Refusal};
+use crate::protocol::resource::narrow;
 use crate::protocol::scope::parse_scope;
+use crate::protocol::token::RefreshRequest;
 use crate::protocol::user::UserRevocation;
 use crate::random;
 use crate::store::{GrantStore, RecordStore, TokenSigner};
@@ -22,16 +24,21 @@ pub async fn refresh(
     signer: &dyn TokenSigner,
     site: &Site<'_>,
     client: &ClientRecord,
-    refresh_token: &str,
-    scope: Option<&str>,
+    request: &RefreshRequest,
 ) -> OAuthResult<Value> {
+    let RefreshRequest {
+        refresh_token,
+        scope,
+        resources,
+    } = request;
     let (grant_id, secret) = split_token(refresh_token).ok_or_else(|| Refusal::Mismatch.error())?;
     // A blank `scope` is no narrowing (as in `scope::narrow`), not a request
     // for a token without any scope.
-    let requested_scopes = scope.map(parse_scope).transpose()?.filter(|s| !s.is_empty());
+    let requested_scopes = scope.as_deref().map(parse_scope).transpose()?.filter(|s| !s.is_empty());
     let new_secret = random::token();
     let rotation = RefreshRotation {
         requested_scopes: requested_scopes.clone(),
+        resources: resources.clone(),
         presented_hash: secret_hash(secret),
         new_hash: secret_hash(&new_secret),
         client_id: client.client_id.clone(),
@@ -50,6 +57,7 @@ pub async fn refresh(
         nonce: None,
         sid: grant.sid.as_deref(),
         grant_id: Some(grant_id),
+        resources: narrow(resources, &grant.resources).map_err(|_| Refusal::ResourceExceeded.error())?,
     };
     let new_token = compose_token(grant_id, &new_secret);
     Ok(mint(signer, site, &subject, Some(&new_token)).await?)
@@ -70,10 +78,10 @@ mod tests {
     use futures::executor::block_on;
     use serde_json::json;
 
-    const CONFIG: Config = Config {
+    static CONFIG: std::sync::LazyLock<Config> = std::sync::LazyLock::new(|| Config {
         refresh_token_policy: RefreshTokenPolicy::Always,
-        ..crate::config::DEFAULTS
-    };
+        ..Config::default()
+    });
 
     fn site(now: u64) -> Site<'static> {
         Site {
@@ -85,6 +93,10 @@ mod tests {
 
     /// A redeemed grant's first refresh token.
     fn first_refresh(grants: &MemoryGrants) -> String {
+        first_refresh_for(grants, &[])
+    }
+
+    fn first_refresh_for(grants: &MemoryGrants, resources: &[&str]) -> String {
         let req = AuthorizationRequest {
             client_id: "client-1".into(),
             redirect_uri: "https://rp.example/cb".into(),
@@ -95,6 +107,7 @@ mod tests {
             prompt: Prompt::default(),
             max_age: None,
             login_hint: None,
+            resources: resources.iter().map(|r| r.to_string()).collect(),
         };
         let code = block_on(issue_code(grants, &site(1000), &req, &user(), &session(990))).unwrap();
         let c = confidential_client();
@@ -108,10 +121,19 @@ mod tests {
                 code,
                 redirect_uri: Some(req.redirect_uri),
                 code_verifier: None,
+                resources: Vec::new(),
             },
         ))
         .unwrap();
         body["refresh_token"].as_str().unwrap().to_string()
+    }
+
+    fn request(token: &str, scope: Option<&str>, resources: &[&str]) -> RefreshRequest {
+        RefreshRequest {
+            refresh_token: token.into(),
+            scope: scope.map(Into::into),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+        }
     }
 
     fn refresh_at(grants: &MemoryGrants, token: &str, scope: Option<&str>, now: u64) -> OAuthResult<Value> {
@@ -121,8 +143,7 @@ mod tests {
             &FakeSigner,
             &site(now),
             &confidential_client(),
-            token,
-            scope,
+            &request(token, scope, &[]),
         ))
     }
 
@@ -138,6 +159,30 @@ mod tests {
         assert_eq!((id["auth_time"].clone(), id["iat"].clone()), (json!(990), json!(2000)));
         assert!(id.get("nonce").is_none());
         assert_eq!(refresh_at(&grants, rt2, None, 2001).unwrap()["scope"], "openid email");
+    }
+
+    #[test]
+    fn a_refresh_asks_for_the_same_resources_or_fewer() {
+        let grants = MemoryGrants::default();
+        let rt1 = first_refresh_for(&grants, &["urn:a", "urn:b"]);
+        let with = |token: &str, resources: &[&str], now| {
+            block_on(refresh(
+                &grants,
+                &deleted_users(false),
+                &FakeSigner,
+                &site(now),
+                &confidential_client(),
+                &request(token, None, resources),
+            ))
+        };
+        let e = with(&rt1, &["urn:c"], 2000).unwrap_err();
+        assert_eq!((e.code, e.status), (ErrorCode::InvalidTarget, 400));
+        let narrowed = with(&rt1, &["urn:b"], 2001).expect("a refused refresh does not rotate");
+        let (_, _, at) = claims_of(narrowed["access_token"].as_str().unwrap());
+        assert_eq!(at["aud"], json!(["urn:b", "https://op.example/userinfo"]));
+        let all = with(narrowed["refresh_token"].as_str().unwrap(), &[], 2002).unwrap();
+        let (_, _, at) = claims_of(all["access_token"].as_str().unwrap());
+        assert_eq!(at["aud"], json!(["urn:a", "urn:b", "https://op.example/userinfo"]));
     }
 
     #[test]
@@ -184,8 +229,7 @@ mod tests {
             &FakeSigner,
             &site(2002),
             &other,
-            rt2,
-            None,
+            &request(rt2, None, &[]),
         ))
         .unwrap_err();
         assert_eq!(e.description, Refusal::WrongClient.description());
@@ -201,8 +245,7 @@ mod tests {
             &FakeSigner,
             &site(2000),
             &confidential_client(),
-            &rt1,
-            None,
+            &request(&rt1, None, &[]),
         ))
         .unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidGrant);
@@ -220,8 +263,7 @@ mod tests {
                 &FakeSigner,
                 &site(2000),
                 &confidential_client(),
-                token,
-                None,
+                &request(token, None, &[]),
             ))
         };
         // The sign-in behind this chain was at 990 (`session(990)`): a

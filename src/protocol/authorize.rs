@@ -8,6 +8,7 @@
 use crate::protocol::client::{ClientRecord, GrantType};
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::Params;
+use crate::protocol::resource::{check_allowed, parse_resources};
 use crate::protocol::scope;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -55,6 +56,9 @@ pub struct AuthorizationRequest {
     pub max_age: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_hint: Option<String>,
+    /// RFC 8707 resources, validated and allowed for the client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,8 +106,13 @@ pub fn requested_client_id(params: &Params) -> Result<&str, AuthorizeError> {
 /// first the client and the redirect URI, whose errors are shown on a page
 /// (RFC 6749 §4.1.2.1); then everything else, whose errors are redirected
 /// with the request's `state` ("REQUIRED if a `state` parameter was present
-/// in the client authorization request").
-pub fn validate(params: &Params, client: Option<&ClientRecord>) -> Result<AuthorizationRequest, AuthorizeError> {
+/// in the client authorization request"). `allowed_resources` is the
+/// deployment's allow-list (`ALLOWED_RESOURCES`).
+pub fn validate(
+    params: &Params,
+    client: Option<&ClientRecord>,
+    allowed_resources: &[String],
+) -> Result<AuthorizationRequest, AuthorizeError> {
     let client_id = requested_client_id(params)?;
     let client = client
         .filter(|c| c.client_id == client_id)
@@ -113,7 +122,7 @@ pub fn validate(params: &Params, client: Option<&ClientRecord>) -> Result<Author
         true => None,
         false => params.get("state").map(str::to_owned),
     };
-    validate_redirectable(params, client, &redirect_uri).map_err(|error| AuthorizeError::Redirect {
+    validate_redirectable(params, client, &redirect_uri, allowed_resources).map_err(|error| AuthorizeError::Redirect {
         redirect_uri,
         state,
         error,
@@ -123,8 +132,13 @@ pub fn validate(params: &Params, client: Option<&ClientRecord>) -> Result<Author
 /// A request that waited on a login or consent page meets the client as it
 /// is now, before a code is issued: an update or deletion made meanwhile
 /// may have dropped the redirect URI (a page, never a redirect to it),
-/// the code grant, a scope, or made the client public (PKCE then required).
-pub fn recheck(req: &AuthorizationRequest, client: &ClientRecord) -> Result<(), AuthorizeError> {
+/// the code grant, a scope or a resource, or made the client public (PKCE
+/// then required).
+pub fn recheck(
+    req: &AuthorizationRequest,
+    client: &ClientRecord,
+    allowed_resources: &[String],
+) -> Result<(), AuthorizeError> {
     if !client.has_redirect_uri(&req.redirect_uri) {
         return Err(page("redirect_uri is no longer registered for this client"));
     }
@@ -142,7 +156,7 @@ pub fn recheck(req: &AuthorizationRequest, client: &ClientRecord) -> Result<(), 
     } else if req.code_challenge.is_none() && !client.is_confidential() {
         Some(invalid_request("PKCE (S256) is required for public clients"))
     } else {
-        None
+        check_resources(&req.resources, client, allowed_resources).err()
     };
     match refused {
         Some(error) => Err(AuthorizeError::Redirect {
@@ -183,6 +197,7 @@ fn validate_redirectable(
     params: &Params,
     client: &ClientRecord,
     redirect_uri: &str,
+    allowed_resources: &[String],
 ) -> OAuthResult<AuthorizationRequest> {
     if let Some(name) = RECOGNISED.split_whitespace().find(|n| params.is_repeated(n)) {
         return Err(invalid_request(format!("the `{name}` parameter is repeated")));
@@ -193,6 +208,8 @@ fn validate_redirectable(
     let code_challenge = check_pkce(params, client)?;
     let prompt = parse_prompt(params.get("prompt"))?;
     let max_age = parse_max_age(params.get("max_age"))?;
+    let resources = parse_resources(params.get_all("resource"))?;
+    check_resources(&resources, client, allowed_resources)?;
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
@@ -203,7 +220,15 @@ fn validate_redirectable(
         prompt,
         max_age,
         login_hint: bounded(params, "login_hint", MAX_LOGIN_HINT)?,
+        resources,
     })
+}
+
+/// RFC 8707 §2: which resources a client may ask for is the server's
+/// policy, a refused one `invalid_target`; here, the deployment's
+/// allow-list and the client's.
+fn check_resources(resources: &[String], client: &ClientRecord, allowed: &[String]) -> OAuthResult<()> {
+    check_allowed(resources, allowed, client.metadata.allowed_resources.as_deref())
 }
 
 /// OIDC Core §6.1 / §6.2 / §7.2.1: an OP that does not support `request`,

@@ -9,6 +9,7 @@ use crate::protocol::encoding::secret_matches;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::jose::SigningAlg;
 use crate::protocol::privilege::{check_update, Manager};
+use crate::protocol::resource::check_uri;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -131,6 +132,11 @@ pub struct ClientMetadata {
     /// Privileged: only the admin sets it (`protocol::privilege`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub resource_server: bool,
+    /// Our own member: the RFC 8707 resources the client may get tokens
+    /// for (`protocol::resource`); absent allows any, `[]` none.
+    /// Privileged: only the admin sets it (`protocol::privilege`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_resources: Option<Vec<String>>,
 }
 
 fn bad_metadata(description: impl Into<String>) -> OAuthError {
@@ -271,6 +277,16 @@ fn origin_list(obj: &Map<String, Value>, field: &str) -> OAuthResult<Vec<String>
         }
     }
     Ok(origins)
+}
+
+/// `allowed_resources`: allow-list entries (`protocol::resource`), each an
+/// absolute URI without fragment.
+fn allowed_resources(obj: &Map<String, Value>) -> OAuthResult<Option<Vec<String>>> {
+    let entries = opt_strings(obj, "allowed_resources", MAX_URIS, MAX_URI_LEN)?;
+    for entry in entries.iter().flatten() {
+        check_uri(entry).map_err(|why| bad_metadata(format!("allowed_resources: {entry:?} {why}")))?;
+    }
+    Ok(entries)
 }
 
 fn informational_uri(obj: &Map<String, Value>, field: &str) -> OAuthResult<Option<String>> {
@@ -422,6 +438,7 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
         allowed_cors_origins: origin_list(obj, "allowed_cors_origins")?,
         application_type,
         resource_server: opt_bool(obj, "resource_server")?.unwrap_or(false),
+        allowed_resources: allowed_resources(obj)?,
     };
     validate_consistency(&metadata)?;
     Ok(metadata)
@@ -692,6 +709,23 @@ mod tests {
             (META, json!({"tos_uri": 1})),
             (META, json!({"client_uri": "https://u:p@app.example/"})),
         ]);
+    }
+
+    #[test]
+    fn allowed_resources_rules() {
+        check(&[
+            (
+                OK,
+                json!({"allowed_resources": ["https://mcp.example.com/mcp", "urn:api"]}),
+            ),
+            (OK, json!({"allowed_resources": []})),
+            (META, json!({"allowed_resources": "https://mcp.example.com/mcp"})),
+            (META, json!({"allowed_resources": ["/mcp"]})),
+            (META, json!({"allowed_resources": ["https://mcp.example.com/#f"]})),
+        ]);
+        let m = |extra| parse_client_metadata(&body(extra)).unwrap().allowed_resources;
+        assert_eq!(m(json!({})), None, "absent allows any");
+        assert_eq!(m(json!({"allowed_resources": []})), Some(vec![]), "empty allows none");
     }
 
     #[test]

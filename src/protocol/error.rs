@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::borrow::Cow;
 
 /// Error codes from RFC 6749 §4.1.2.1 / §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2,
-/// RFC 7009, and OIDC Core §3.1.2.6, serialised by their wire names.
+/// RFC 7009, RFC 8707 §2, and OIDC Core §3.1.2.6, serialised by their wire names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -17,6 +17,9 @@ pub enum ErrorCode {
     UnsupportedResponseType,
     UnsupportedTokenType,
     InvalidScope,
+    /// RFC 8707 §2: "The requested resource is invalid, missing, unknown,
+    /// or malformed." 400 at the token endpoint, redirected at /authorize.
+    InvalidTarget,
     AccessDenied,
     ServerError,
     TemporarilyUnavailable,
@@ -47,6 +50,7 @@ impl ErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
@@ -190,6 +194,7 @@ mod tests {
             ErrorCode::UnauthorizedClient,
             ErrorCode::UnsupportedGrantType,
             ErrorCode::InvalidScope,
+            ErrorCode::InvalidTarget,
         ] {
             assert_eq!(OAuthError::new(code, "").status, 400, "{:?}", code);
         }

@@ -7,6 +7,7 @@
 use super::encoding::ct_eq;
 use super::object::Machine;
 use super::pkce;
+use super::resource::narrow;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -57,6 +58,10 @@ pub struct Grant {
     pub auth_time: u64,
     pub nonce: Option<String>,
     pub sid: Option<String>,
+    /// RFC 8707 resources authorized at `/authorize`; empty in grants
+    /// made without any (and in those stored before they were kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     pub created_at: u64,
     pub code: Option<CodeBinding>,
     pub refresh: Option<RefreshState>,
@@ -72,6 +77,10 @@ pub struct CodeRedemption {
     pub client_id: String,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// RFC 8707 `resource` values of the token request: some of the
+    /// grant's; empty asks for all of them.
+    #[serde(default)]
+    pub resources: Vec<String>,
     /// The refresh token to start the chain with, when the client may have one.
     pub refresh_hash: Option<String>,
     /// `REFRESH_TOKEN_POLICY=offline_access`: start the chain only when
@@ -87,6 +96,9 @@ pub struct CodeRedemption {
 pub struct RefreshRotation {
     /// RFC 6749 §6: a narrower scope may be asked for; `None` keeps all.
     pub requested_scopes: Option<Vec<String>>,
+    /// RFC 8707 `resource` values, as in [`CodeRedemption`].
+    #[serde(default)]
+    pub resources: Vec<String>,
     pub presented_hash: String,
     pub new_hash: String,
     pub client_id: String,
@@ -132,6 +144,8 @@ pub enum Refusal {
     PkceFailed,
     /// A refresh asked for a scope the grant does not have.
     ScopeExceeded,
+    /// A token request asked for a resource the grant does not have.
+    ResourceExceeded,
     /// A used code or a superseded refresh token came back: RFC 6749
     /// §4.1.2 / RFC 9700 §4.14 — the grant is now revoked.
     Replayed,
@@ -148,16 +162,17 @@ impl Refusal {
             Self::PkceFailed => "code_verifier does not match the code_challenge",
             Self::Replayed => "the grant was already used; every token issued from it is now revoked",
             Self::ScopeExceeded => "the requested scope exceeds the scope originally granted",
+            Self::ResourceExceeded => "a requested resource was not authorized for this grant",
         }
     }
 
     /// The RFC 6749 §5.2 error this refusal is on the wire.
     pub fn error(self) -> super::error::OAuthError {
         use super::error::{ErrorCode, OAuthError};
-        let code = if self == Self::ScopeExceeded {
-            ErrorCode::InvalidScope
-        } else {
-            ErrorCode::InvalidGrant
+        let code = match self {
+            Self::ScopeExceeded => ErrorCode::InvalidScope,
+            Self::ResourceExceeded => ErrorCode::InvalidTarget,
+            _ => ErrorCode::InvalidGrant,
         };
         OAuthError::new(code, self.description())
     }
@@ -182,6 +197,16 @@ impl GrantReply {
 
 fn same(a: &str, b: &str) -> bool {
     ct_eq(a.as_bytes(), b.as_bytes())
+}
+
+/// RFC 8707 §2.2: a token request may name some of the resources the grant
+/// was authorized for, never another (checked before the code is consumed
+/// or the refresh token rotated, so the client may retry).
+fn within_resources(granted: &[String], requested: &[String]) -> Result<(), Refusal> {
+    match narrow(requested, granted) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Refusal::ResourceExceeded),
+    }
 }
 
 impl Grant {
@@ -216,6 +241,7 @@ impl Grant {
             (None, None) => {}
             _ => return Err(Refusal::PkceFailed),
         }
+        within_resources(&self.resources, &r.resources)?;
         code.used = true;
         let offline = self.scopes.iter().any(|s| s == "offline_access");
         if let Some(hash) = r
@@ -260,6 +286,7 @@ impl Grant {
                 return Err(Refusal::ScopeExceeded);
             }
         }
+        within_resources(&self.resources, &r.resources)?;
         let old = std::mem::replace(&mut refresh.current_hash, r.new_hash.clone());
         refresh.previous_hashes.push(old);
         let excess = refresh.previous_hashes.len().saturating_sub(REMEMBERED_REFRESH_TOKENS);

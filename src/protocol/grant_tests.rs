@@ -14,6 +14,7 @@ fn grant(challenge: Option<&str>) -> Option<Grant> {
         auth_time: 90,
         nonce: None,
         sid: None,
+        resources: vec!["urn:a".into(), "urn:b".into()],
         created_at: 100,
         code: Some(CodeBinding {
             hash: "code-hash".into(),
@@ -34,6 +35,7 @@ fn redemption() -> CodeRedemption {
         client_id: "c1".into(),
         redirect_uri: Some("https://rp/cb".into()),
         code_verifier: Some(VERIFIER.into()),
+        resources: Vec::new(),
         refresh_hash: Some("rt1".into()),
         refresh_needs_offline_access: false,
         refresh_ttl: 1000,
@@ -45,6 +47,7 @@ fn redemption() -> CodeRedemption {
 fn rotation(presented: &str, new: &str) -> GrantOp {
     GrantOp::RotateRefresh(RefreshRotation {
         requested_scopes: None,
+        resources: Vec::new(),
         presented_hash: presented.into(),
         new_hash: new.into(),
         client_id: "c1".into(),
@@ -294,6 +297,81 @@ fn refresh_may_narrow_but_not_widen_scope() {
         Refusal::ScopeExceeded.error().code,
         crate::protocol::ErrorCode::InvalidScope
     );
+}
+
+fn resources(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn a_code_is_redeemed_for_some_of_its_resources_never_another() {
+    let mut slot = grant(Some(CHALLENGE));
+    let asking = |list: &[&str]| {
+        GrantOp::RedeemCode(CodeRedemption {
+            resources: resources(list),
+            ..redemption()
+        })
+    };
+    assert_eq!(
+        refusal(apply(&mut slot, asking(&["urn:a", "urn:c"]), 110)),
+        Refusal::ResourceExceeded
+    );
+    assert!(!slot.as_ref().unwrap().code.as_ref().unwrap().used, "not consumed");
+    assert!(matches!(
+        apply(&mut slot, asking(&["urn:b"]), 111),
+        GrantReply::Ok { .. }
+    ));
+    assert_eq!(
+        Refusal::ResourceExceeded.error().code,
+        crate::protocol::ErrorCode::InvalidTarget
+    );
+    // A grant authorized for no resource gives a token for none.
+    let mut none = grant(Some(CHALLENGE));
+    none.as_mut().unwrap().resources.clear();
+    assert_eq!(
+        refusal(apply(&mut none, asking(&["urn:a"]), 110)),
+        Refusal::ResourceExceeded
+    );
+}
+
+#[test]
+fn a_refresh_asks_for_the_same_resources_or_fewer() {
+    let mut slot = redeemed();
+    let asking = |list: &[&str], presented: &str, new: &str| match rotation(presented, new) {
+        GrantOp::RotateRefresh(r) => GrantOp::RotateRefresh(RefreshRotation {
+            resources: resources(list),
+            ..r
+        }),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        refusal(apply(&mut slot, asking(&["urn:c"], "rt1", "rt2"), 200)),
+        Refusal::ResourceExceeded
+    );
+    assert_eq!(slot.as_ref().unwrap().refresh.as_ref().unwrap().current_hash, "rt1");
+    assert!(matches!(
+        apply(&mut slot, asking(&["urn:a"], "rt1", "rt2"), 200),
+        GrantReply::Ok { .. }
+    ));
+    // Narrowing one token narrows nothing else: the next may ask for both.
+    assert!(matches!(
+        apply(&mut slot, asking(&["urn:a", "urn:b"], "rt2", "rt3"), 201),
+        GrantReply::Ok { .. }
+    ));
+}
+
+#[test]
+fn grants_stored_without_resources_still_read() {
+    let mut stored = serde_json::to_value(grant(None).unwrap()).unwrap();
+    stored.as_object_mut().unwrap().remove("resources");
+    let read: Grant = serde_json::from_value(stored).unwrap();
+    assert!(read.resources.is_empty());
+    let op: GrantOp = serde_json::from_value(serde_json::json!({
+        "op": "rotate_refresh", "requested_scopes": null, "presented_hash": "h", "new_hash": "n",
+        "client_id": "c1", "idle_ttl": 1, "access_token_exp": 2
+    }))
+    .unwrap();
+    assert!(matches!(op, GrantOp::RotateRefresh(r) if r.resources.is_empty()));
 }
 
 #[test]

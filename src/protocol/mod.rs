@@ -20,6 +20,7 @@ pub mod params;
 pub mod pkce;
 pub mod privilege;
 pub mod registration_token;
+pub mod resource;
 pub mod scope;
 pub mod session;
 pub mod throttle;

@@ -1,25 +1,39 @@
 //! Request parameters from a query string, a form body or a JSON body, as one
 //! map. RFC 6749 §3.1 / §3.2: "Request and response parameters MUST NOT be
 //! included more than once", and parameters sent without a value MUST be
-//! treated as if omitted.
+//! treated as if omitted. The one exception is RFC 8707 §2 `resource`,
+//! which "MAY be included multiple times".
 
 use super::error::{invalid_request, OAuthResult};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// Parameters that may be repeated, each value counting (RFC 8707 §2).
+const MULTI_VALUED: [&str; 1] = ["resource"];
+
+fn is_multi_valued(name: &str) -> bool {
+    MULTI_VALUED.contains(&name)
+}
+
 /// Parameters by name. A repeated parameter keeps its first value and is
 /// remembered, so a caller can decide how to answer: the authorization
 /// endpoint must first learn where it may redirect before it reports one.
+/// A multi-valued one keeps every value, in order.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Params {
-    values: HashMap<String, String>,
+    values: HashMap<String, Vec<String>>,
     repeated: Vec<String>,
 }
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values.get(name).and_then(|v| v.first()).map(String::as_str)
+    }
+
+    /// Every value of a multi-valued parameter (`resource`), in order.
+    pub fn get_all(&self, name: &str) -> &[String] {
+        self.values.get(name).map_or(&[], Vec::as_slice)
     }
 
     pub fn require(&self, name: &'static str) -> OAuthResult<&str> {
@@ -48,9 +62,10 @@ impl Params {
             return;
         }
         match self.values.entry(name) {
+            std::collections::hash_map::Entry::Occupied(mut e) if is_multi_valued(e.key()) => e.get_mut().push(value),
             std::collections::hash_map::Entry::Occupied(e) => self.repeated.push(e.key().clone()),
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(value);
+                e.insert(vec![value]);
             }
         }
     }
@@ -81,19 +96,27 @@ pub fn parse_form(body: &str) -> OAuthResult<Params> {
 }
 
 /// A JSON object body whose members are strings (numbers and booleans are
-/// taken as their text; arrays and objects are not parameters).
+/// taken as their text; objects are not parameters, and arrays only of
+/// strings for a multi-valued parameter: its values).
 pub fn parse_json_params(body: &Value) -> OAuthResult<Params> {
     let obj = body
         .as_object()
         .ok_or_else(|| invalid_request("the JSON body must be an object"))?;
     let mut params = Params::default();
     for (k, v) in obj {
+        let not_text = || invalid_request(format!("the `{k}` parameter must be a string"));
         let text = match v {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Null => continue,
-            _ => return Err(invalid_request(format!("the `{k}` parameter must be a string"))),
+            Value::Array(items) if is_multi_valued(k) => {
+                for item in items {
+                    params.insert(k.clone(), item.as_str().ok_or_else(not_text)?.to_owned());
+                }
+                continue;
+            }
+            _ => return Err(not_text()),
         };
         params.insert(k.clone(), text);
     }
@@ -164,6 +187,24 @@ mod tests {
         let lenient = parse_form_lenient("a=1&a=2&b=3").unwrap();
         assert!(lenient.is_repeated("a") && !lenient.is_repeated("b"));
         assert_eq!(lenient.get("a"), Some("1"));
+    }
+
+    #[test]
+    fn resource_may_be_repeated() {
+        let p = parse_form("resource=https%3A%2F%2Fa.example&resource=urn%3Ab&resource=").unwrap();
+        assert_eq!(p.get_all("resource"), ["https://a.example", "urn:b"]);
+        assert_eq!(p.get("resource"), Some("https://a.example"));
+        assert!(!p.is_repeated("resource"));
+        assert!(p.get_all("scope").is_empty());
+        let j = parse_json_params(&json!({"resource": ["https://a.example", "urn:b"]})).unwrap();
+        assert_eq!(j.get_all("resource"), ["https://a.example", "urn:b"]);
+        assert_eq!(
+            parse_json_params(&json!({"resource": "urn:b"}))
+                .unwrap()
+                .get_all("resource"),
+            ["urn:b"]
+        );
+        assert!(parse_json_params(&json!({"resource": [1]})).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Privileged client metadata: what a client may do, as opposed to what it
-//! is called and where it is sent. Privilege comes from the admin, never
+//! Privileged client metadata: what a client may do and get tokens for, as
+//! opposed to what it is called and where it is sent. Privilege comes from the admin, never
 //! from a client: the admin token sets anything; a registration token the
 //! admin minted grants what it allows (`registration_token`); a client
 //! managing its own registration (RFC 7592, with its registration access
@@ -24,6 +24,9 @@ pub struct Privileges {
     /// not a change of privilege.
     pub confidential: bool,
     pub resource_server: bool,
+    /// What the client may get tokens for (RFC 8707); `None` allows any.
+    #[serde(default)]
+    pub allowed_resources: Option<Vec<String>>,
 }
 
 impl Privileges {
@@ -33,6 +36,7 @@ impl Privileges {
             scope: m.scope.clone(),
             confidential: m.token_endpoint_auth_method.is_confidential(),
             resource_server: m.resource_server,
+            allowed_resources: m.allowed_resources.clone(),
         }
     }
 
@@ -44,14 +48,20 @@ impl Privileges {
             scope,
             confidential,
             resource_server,
+            allowed_resources,
         } = self;
         let same_grants = same_members(grant_types, &other.grant_types);
+        let same_resources = match (allowed_resources, &other.allowed_resources) {
+            (Some(a), Some(b)) => same_members(a, b),
+            (a, b) => a == b,
+        };
         let same_scope = same_members(&allowed_by(scope.as_deref()), &allowed_by(other.scope.as_deref()));
         [
             ("grant_types", same_grants),
             ("scope", same_scope),
             ("token_endpoint_auth_method", *confidential == other.confidential),
             ("resource_server", *resource_server == other.resource_server),
+            ("allowed_resources", same_resources),
         ]
         .into_iter()
         .find(|(_, same)| !same)
@@ -130,6 +140,7 @@ mod tests {
             json!({"grant_types": ["refresh_token", "authorization_code"], "scope": "email openid"}),
             json!({"token_endpoint_auth_method": "client_secret_post"}),
             json!({"resource_server": false}),
+            json!({"allowed_resources": null}),
         ] {
             let requested = metadata(extra.clone());
             assert_eq!(
@@ -159,6 +170,7 @@ mod tests {
                 json!({"token_endpoint_auth_method": "none"}),
             ),
             ("resource_server", json!({"resource_server": true})),
+            ("allowed_resources", json!({"allowed_resources": ["urn:a"]})),
         ];
         for (member, extra) in cases {
             let requested = metadata(extra.clone());
@@ -187,5 +199,17 @@ mod tests {
         let e = check_update(Manager::Client, &rs, &metadata(json!({}))).unwrap_err();
         assert!(e.description.starts_with("resource_server"));
         assert_eq!(check_update(Manager::Client, &rs, &rs), Ok(()));
+        // Resources compare as sets; dropping the list would allow any.
+        let limited = metadata(json!({"allowed_resources": ["urn:a", "urn:b"]}));
+        let reordered = metadata(json!({"allowed_resources": ["urn:b", "urn:a"]}));
+        assert_eq!(check_update(Manager::Client, &limited, &reordered), Ok(()));
+        for changed in [
+            json!({}),
+            json!({"allowed_resources": []}),
+            json!({"allowed_resources": ["urn:a"]}),
+        ] {
+            let e = check_update(Manager::Client, &limited, &metadata(changed.clone())).unwrap_err();
+            assert!(e.description.starts_with("allowed_resources"), "{changed}");
+        }
     }
 }

@@ -176,13 +176,17 @@ impl Terms {
     /// token, and with which `scope`: its own, or the token's when it sent
     /// none (RFC 7591 §2: the server "MAY register a client with a default
     /// set of scopes"). The auth method class is the registrant's choice;
-    /// the resource-server flag is never a token's to give.
+    /// the resource-server flag is never a token's to give. An
+    /// `allowed_resources` list only narrows what the client may get
+    /// tokens for, so a registrant may set one (and then only the admin
+    /// may change it).
     fn admit(&self, p: &Privileges) -> Result<Option<String>, Refusal> {
         let Privileges {
             grant_types,
             scope,
             confidential: _,
             resource_server,
+            allowed_resources: _,
         } = p;
         if *resource_server {
             return Err(Refusal::ResourceServer);

@@ -7,6 +7,7 @@ use super::client::GrantType;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::jose::{token_hash, SigningAlg};
 use super::params::Params;
+use super::resource::parse_resources;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -16,20 +17,27 @@ pub struct CodeExchange {
     pub code: String,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// RFC 8707 `resource`s (checked): some of those authorized.
+    pub resources: Vec<String>,
+}
+
+/// RFC 6749 §6, with RFC 8707 §2.2 `resource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+    pub scope: Option<String>,
+    pub resources: Vec<String>,
 }
 
 /// A token request, by grant type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
     AuthorizationCode(CodeExchange),
-    /// RFC 6749 §6.
-    RefreshToken {
-        refresh_token: String,
-        scope: Option<String>,
-    },
+    RefreshToken(RefreshRequest),
     /// RFC 6749 §4.4.2.
     ClientCredentials {
         scope: Option<String>,
+        resources: Vec<String>,
     },
 }
 
@@ -37,7 +45,7 @@ impl TokenRequest {
     pub fn grant_type(&self) -> GrantType {
         match self {
             Self::AuthorizationCode(_) => GrantType::AuthorizationCode,
-            Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::RefreshToken(_) => GrantType::RefreshToken,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
         }
     }
@@ -47,28 +55,36 @@ impl TokenRequest {
 /// `refresh_token` "REQUIRED". An unknown grant type is
 /// `unsupported_grant_type` (§5.2). Whether `redirect_uri` and
 /// `code_verifier` are needed depends on the code, so the grant decides.
+/// RFC 8707 §2.2: `resource` may come with any of them.
 pub fn parse_token_request(params: &Params) -> OAuthResult<TokenRequest> {
     let owned = |name: &str| params.get(name).map(str::to_owned);
     let grant = GrantType::parse(params.require("grant_type")?)
         .ok_or_else(|| OAuthError::new(ErrorCode::UnsupportedGrantType, "the grant type is not supported"))?;
+    let resources = parse_resources(params.get_all("resource"))?;
     Ok(match grant {
         GrantType::AuthorizationCode => TokenRequest::AuthorizationCode(CodeExchange {
             code: params.require("code")?.to_owned(),
             redirect_uri: owned("redirect_uri"),
             code_verifier: owned("code_verifier"),
+            resources,
         }),
-        GrantType::RefreshToken => TokenRequest::RefreshToken {
+        GrantType::RefreshToken => TokenRequest::RefreshToken(RefreshRequest {
             refresh_token: params.require("refresh_token")?.to_owned(),
             scope: owned("scope"),
+            resources,
+        }),
+        GrantType::ClientCredentials => TokenRequest::ClientCredentials {
+            scope: owned("scope"),
+            resources,
         },
-        GrantType::ClientCredentials => TokenRequest::ClientCredentials { scope: owned("scope") },
     })
 }
 
 /// What goes into a JWT access token.
 pub struct AccessTokenClaims<'a> {
     pub issuer: &'a str,
-    pub audience: &'a str,
+    /// Never empty (`resource::audience`).
+    pub audience: &'a [String],
     /// For `client_credentials`, the client's own id (RFC 9068 §2.2).
     pub sub: &'a str,
     pub client_id: &'a str,
@@ -85,12 +101,19 @@ pub struct AccessTokenClaims<'a> {
 /// are REQUIRED; `auth_time` when the user authenticated; §2.2.3: "If an
 /// authorization request includes a scope parameter, the corresponding
 /// issued JWT access token SHOULD include a scope claim". `gid` names the
-/// grant so a resource can check whether it has been revoked.
+/// grant so a resource can check whether it has been revoked. RFC 7519
+/// §4.1.3: "In the special case when the JWT has one audience, the aud
+/// value MAY be a single case-sensitive string"; so one is, as before
+/// resource indicators.
 pub fn access_token_claims(c: &AccessTokenClaims) -> Value {
+    let aud = match c.audience {
+        [one] => json!(one),
+        many => json!(many),
+    };
     let mut claims = json!({
         "iss": c.issuer,
         "exp": c.now.saturating_add(c.ttl),
-        "aud": c.audience,
+        "aud": aud,
         "sub": c.sub,
         "client_id": c.client_id,
         "iat": c.now,
@@ -207,6 +230,20 @@ pub struct RevokedAccessToken {
     pub expires_at: u64,
 }
 
+impl VerifiedAccessToken {
+    /// RFC 7519 §4.1.3: "Each principal intended to process the JWT MUST
+    /// identify itself with a value in the audience claim. If the principal
+    /// processing the claim does not identify itself with a value in the
+    /// aud claim when this claim is present, then the JWT MUST be rejected."
+    pub fn is_for(&self, audience: &str) -> bool {
+        match &self.aud {
+            Value::String(one) => one == audience,
+            Value::Array(many) => many.iter().any(|a| a.as_str() == Some(audience)),
+            _ => false,
+        }
+    }
+}
+
 impl RevokedAccessToken {
     pub fn of(token: &VerifiedAccessToken) -> Option<Self> {
         token.grant_id.is_none().then(|| Self {
@@ -302,12 +339,19 @@ mod tests {
                 code: c.into(),
                 redirect_uri: r.map(Into::into),
                 code_verifier: v.map(Into::into),
+                resources: Vec::new(),
             })
         };
-        let refresh = TokenRequest::RefreshToken {
+        let refresh = TokenRequest::RefreshToken(RefreshRequest {
             refresh_token: "r".into(),
             scope: Some("openid".into()),
+            resources: Vec::new(),
+        });
+        let cc = |resources: &[&str]| TokenRequest::ClientCredentials {
+            scope: None,
+            resources: resources.iter().map(|r| r.to_string()).collect(),
         };
+        let target = Err(ErrorCode::InvalidTarget);
         let (missing, unsupported) = (Err(ErrorCode::InvalidRequest), Err(ErrorCode::UnsupportedGrantType));
         let full = "code=x&redirect_uri=https%3A%2F%2Fa%2Fcb&code_verifier=v";
         let cases = [
@@ -317,10 +361,17 @@ mod tests {
                 Ok(code("x", Some("https://a/cb"), Some("v"))),
             ),
             ("grant_type=refresh_token&refresh_token=r&scope=openid", Ok(refresh)),
+            ("grant_type=client_credentials", Ok(cc(&[]))),
             (
-                "grant_type=client_credentials",
-                Ok(TokenRequest::ClientCredentials { scope: None }),
+                "grant_type=client_credentials&resource=urn%3Aa&resource=urn%3Ab",
+                Ok(cc(&["urn:a", "urn:b"])),
             ),
+            ("grant_type=client_credentials&resource=%2Fapi", target.clone()),
+            (
+                "grant_type=refresh_token&refresh_token=r&resource=urn%3Aa%23f",
+                target.clone(),
+            ),
+            ("grant_type=authorization_code&code=x&resource=api", target),
             ("", missing.clone()),
             ("code=x", missing.clone()),
             ("grant_type=authorization_code", missing.clone()),
@@ -333,8 +384,7 @@ mod tests {
             let got = parse_token_request(&parse_form(body).unwrap()).map_err(|e| e.code);
             assert_eq!(got, expected, "{body}");
         }
-        let cc = TokenRequest::ClientCredentials { scope: None };
-        assert_eq!(cc.grant_type(), GrantType::ClientCredentials);
+        assert_eq!(cc(&[]).grant_type(), GrantType::ClientCredentials);
         assert_eq!(code("x", None, None).grant_type(), GrantType::AuthorizationCode);
     }
 
@@ -343,7 +393,7 @@ mod tests {
     fn at_claims<'a>(sub: &'a str, scope: &'a str, gid: Option<&'a str>, auth: Option<u64>) -> Value {
         access_token_claims(&AccessTokenClaims {
             issuer: ISS,
-            audience: "https://api.example",
+            audience: &["https://api.example".to_string()],
             sub,
             client_id: "c1",
             scope,
@@ -369,6 +419,30 @@ mod tests {
         for absent in ["scope", "auth_time", "gid"] {
             assert!(cc.get(absent).is_none(), "{absent}");
         }
+        let two = ["urn:a".to_string(), format!("{ISS}/userinfo")];
+        let many = access_token_claims(&AccessTokenClaims {
+            issuer: ISS,
+            audience: &two,
+            sub: "alice",
+            client_id: "c1",
+            scope: "",
+            now: 1000,
+            ttl: 60,
+            jti: "j",
+            grant_id: None,
+            auth_time: None,
+        });
+        assert_eq!(many["aud"], json!(["urn:a", "https://op.example/userinfo"]));
+    }
+
+    #[test]
+    fn a_token_is_for_the_audiences_it_names() {
+        let one = checked("at+jwt", "", None).unwrap();
+        assert!(one.is_for("https://api.example"));
+        assert!(!one.is_for("https://op.example/userinfo"));
+        let many = checked("at+jwt", "aud", Some(json!(["urn:a", "https://op.example/userinfo"]))).unwrap();
+        assert!(many.is_for("https://op.example/userinfo") && many.is_for("urn:a"));
+        assert!(!many.is_for("urn:b"));
     }
 
     fn id_claims(alg: SigningAlg, nonce: Option<&str>, at: Option<&str>, sid: Option<&str>) -> Value {

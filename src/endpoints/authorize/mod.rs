@@ -96,7 +96,7 @@ async fn start(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
         Err(e) => return answer_error(e, ctx, browser),
     };
     let client = ctx.client(client_id).await?;
-    match (validate(params, client.as_ref()), client) {
+    match (validate(params, client.as_ref(), &ctx.config.allowed_resources), client) {
         (Ok(req), Some(client)) => proceed(req, &client, ctx, browser, false, false).await,
         (Err(e), _) => answer_error(e, ctx, browser),
         (Ok(_), None) => page_error(browser, "unknown client_id"),
@@ -142,7 +142,7 @@ async fn finish(
     browser: &mut Browser,
     session: &SessionRecord,
 ) -> Reply {
-    if let Err(e) = recheck(&req, client) {
+    if let Err(e) = recheck(&req, client, &ctx.config.allowed_resources) {
         return answer_error(e, ctx, browser);
     }
     // `read_browser` and the login step set the user with the session.

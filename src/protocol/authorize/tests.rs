@@ -77,7 +77,7 @@ type Case = (&'static str, Value, &'static [&'static str], String, Want);
 
 fn run(cases: Vec<Case>) {
     for (what, extra, remove, add, want) in cases {
-        let result = validate(&params(remove, &add), Some(&client(extra)));
+        let result = validate(&params(remove, &add), Some(&client(extra)), &[]);
         assert_eq!(outcome(&result), want, "{what}: {result:?}");
     }
 }
@@ -106,7 +106,7 @@ fn client_and_redirect_uri_errors_are_never_redirected() {
         ("two registered", two, &["redirect_uri", "scope"], "scope=email".into(), Page),
         case("redirect_uri error first", &[], "redirect_uri=x&response_type=token", Page),
     ]);
-    let unknown = validate(&params(&[], ""), None).unwrap_err();
+    let unknown = validate(&params(&[], ""), None, &[]).unwrap_err();
     assert_eq!(unknown, AuthorizeError::Page(invalid_request("unknown client_id")));
 }
 
@@ -185,7 +185,7 @@ fn prompt_max_age_and_sizes() {
 #[test]
 fn a_valid_request_is_captured_whole() {
     let p = params(&[], "prompt=login&max_age=60&login_hint=ann");
-    let req = validate(&p, Some(&client(json!({})))).unwrap();
+    let req = validate(&p, Some(&client(json!({}))), &[]).unwrap();
     let want = AuthorizationRequest {
         client_id: "c1".into(),
         redirect_uri: CB.into(),
@@ -200,6 +200,7 @@ fn a_valid_request_is_captured_whole() {
         },
         max_age: Some(60),
         login_hint: Some("ann".into()),
+        resources: Vec::new(),
     };
     assert_eq!(req, want);
     let json = serde_json::to_string(&req).unwrap();
@@ -209,7 +210,9 @@ fn a_valid_request_is_captured_whole() {
 #[test]
 fn scope_defaults_and_offline_access() {
     let scopes = |extra: Value, remove: &'static [&'static str], add: &str| {
-        validate(&params(remove, add), Some(&client(extra))).unwrap().scopes
+        validate(&params(remove, add), Some(&client(extra)), &[])
+            .unwrap()
+            .scopes
     };
     let registered = json!({ "scope": "openid profile" });
     assert_eq!(scopes(registered, &["scope"], ""), ["openid", "profile"]);
@@ -222,12 +225,12 @@ fn scope_defaults_and_offline_access() {
 #[test]
 fn redirected_errors_echo_state_unless_repeated() {
     let c = client(json!({}));
-    let err = validate(&params(&[], "response_mode=form_post"), Some(&c)).unwrap_err();
+    let err = validate(&params(&[], "response_mode=form_post"), Some(&c), &[]).unwrap_err();
     let AuthorizeError::Redirect { state, .. } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(state.as_deref(), Some("xyz"));
-    let err = validate(&params(&[], "state=other"), Some(&c)).unwrap_err();
+    let err = validate(&params(&[], "state=other"), Some(&c), &[]).unwrap_err();
     let AuthorizeError::Redirect { state, error, .. } = &err else {
         panic!("{err:?}")
     };
@@ -243,7 +246,7 @@ fn redirect_uri_query_is_kept() {
         &["redirect_uri"],
         "redirect_uri=https%3A%2F%2Fapp.example%2Fcb%3Ftenant%3Da",
     );
-    let req = validate(&p, Some(&c)).unwrap();
+    let req = validate(&p, Some(&c), &[]).unwrap();
     assert_eq!(req.redirect_uri, with_query);
     assert_eq!(
         success_redirect(&req.redirect_uri, "c0de", Some("x y&z"), ISS),
@@ -274,7 +277,7 @@ fn error_redirects_carry_error_state_and_iss() {
 }
 
 fn request(prompt: Prompt, max_age: Option<u64>) -> AuthorizationRequest {
-    let mut req = validate(&params(&[], ""), Some(&client(json!({})))).unwrap();
+    let mut req = validate(&params(&[], ""), Some(&client(json!({}))), &[]).unwrap();
     req.prompt = prompt;
     req.max_age = max_age;
     req
@@ -372,8 +375,8 @@ fn scopes_are_described_in_plain_words() {
 #[test]
 fn a_waiting_request_is_checked_against_the_client_as_it_is_now() {
     let p = params(&["code_challenge", "code_challenge_method"], "");
-    let req = validate(&p, Some(&client(json!({})))).unwrap();
-    let now = |extra: Value| outcome(&recheck(&req, &client(extra)).map(|_| req.clone()));
+    let req = validate(&p, Some(&client(json!({}))), &[]).unwrap();
+    let now = |extra: Value| outcome(&recheck(&req, &client(extra), &[]).map(|_| req.clone()));
     assert_eq!(now(json!({})), Fine);
     assert_eq!(now(json!({"redirect_uris": ["https://app.example/other"]})), Page);
     assert_eq!(
@@ -383,13 +386,52 @@ fn a_waiting_request_is_checked_against_the_client_as_it_is_now() {
     assert_eq!(now(json!({"scope": "openid"})), Redirect(ErrorCode::InvalidScope));
     assert_eq!(
         outcome(
-            &recheck(&req, &{
-                let mut public = client(json!({"token_endpoint_auth_method": "none"}));
-                public.client_secret_hash = None;
-                public
-            })
+            &recheck(
+                &req,
+                &{
+                    let mut public = client(json!({"token_endpoint_auth_method": "none"}));
+                    public.client_secret_hash = None;
+                    public
+                },
+                &[]
+            )
             .map(|_| req.clone())
         ),
         Redirect(ErrorCode::InvalidRequest)
     );
+}
+
+#[test]
+fn resources_are_validated_allowed_and_kept() {
+    let (a, b) = ("https%3A%2F%2Fmcp.example%2Fmcp", "urn%3Aapi");
+    let c = client(json!({}));
+    let req = validate(&params(&[], &format!("resource={a}&resource={b}")), Some(&c), &[]).unwrap();
+    assert_eq!(req.resources, ["https://mcp.example/mcp", "urn:api"]);
+    let json = serde_json::to_value(&req).unwrap();
+    assert_eq!(json["resources"], json!(["https://mcp.example/mcp", "urn:api"]));
+    let none = validate(&params(&[], ""), Some(&c), &[]).unwrap();
+    assert!(none.resources.is_empty());
+    assert!(serde_json::to_value(&none).unwrap().get("resources").is_none());
+    const TARGET: Want = Redirect(ErrorCode::InvalidTarget);
+    let only_mcp = json!({"allowed_resources": ["https://mcp.example/mcp"]});
+    let deployment = ["https://mcp.example/".to_string()];
+    let cases: [(&str, Value, &[String], Want); 7] = [
+        ("resource=%2Fmcp", json!({}), &[], TARGET),
+        ("resource=https%3A%2F%2Fmcp.example%2Fmcp%23top", json!({}), &[], TARGET),
+        (&format!("resource={a}"), only_mcp.clone(), &[], Fine),
+        (&format!("resource={a}&resource={b}"), only_mcp, &[], TARGET),
+        (&format!("resource={b}"), json!({"allowed_resources": []}), &[], TARGET),
+        (&format!("resource={a}"), json!({}), &deployment, Fine),
+        (&format!("resource={b}"), json!({}), &deployment, TARGET),
+    ];
+    for (add, extra, allowed, want) in cases {
+        let got = outcome(&validate(&params(&[], add), Some(&client(extra.clone())), allowed));
+        assert_eq!(got, want, "{add} {extra}");
+    }
+    // An allow-list tightened while the person was signing in.
+    let later = client(json!({"allowed_resources": ["urn:other"]}));
+    let recheck_now = outcome(&recheck(&req, &later, &[]).map(|_| req.clone()));
+    assert_eq!(recheck_now, TARGET);
+    assert_eq!(outcome(&recheck(&req, &c, &deployment).map(|_| req.clone())), TARGET);
+    assert_eq!(outcome(&recheck(&req, &c, &[]).map(|_| req.clone())), Fine);
 }
