@@ -27,4 +27,6 @@ wrangler deploy --dry-run --outdir "$out"
 
 echo "== integration tests (node --test, $("$NODE22" --version))"
 # A directory argument does not work (`node --test tests/` loads it as a module): a glob, expanded by node.
-"$NODE22" --test --test-concurrency=1 'tests/**/*.test.mjs'
+# --test-force-exit: a test file whose worker was left running after a failure
+# ends with its tests instead of keeping the run waiting.
+"$NODE22" --test --test-concurrency=1 --test-force-exit 'tests/**/*.test.mjs'

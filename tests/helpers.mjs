@@ -70,7 +70,10 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
     // Unset = an ephemeral temp dir that dispose() removes.
     ...(persistDir ? { resourcePersistencePath: path.resolve(persistDir) } : {}),
     host: "127.0.0.1",
-    port: await freePort(),
+    // 0: workerd binds a free port itself (`url` says which). Choosing one
+    // with freePort() first raced other processes for it between its check
+    // and workerd's bind.
+    port: 0,
     ...miniflare,
   }));
   const url = (await mf.ready).origin;
