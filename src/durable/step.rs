@@ -12,7 +12,7 @@
 //! of the worker's default entrypoint, which other workers could call.
 
 use crate::platform::now_secs;
-use crate::protocol::grant::GrantMachine;
+use crate::protocol::grant::{Grant, GrantMachine};
 use crate::protocol::object::{next_alarm, step, Machine};
 use crate::protocol::once::OnceMachine;
 use crate::protocol::registration_token::RegistrationTokenMachine;
@@ -32,18 +32,28 @@ pub struct ObjectStep {
     pub alarm_at: Option<f64>,
 }
 
-/// The state as storage holds it: JSON text, or (grants written by releases
-/// whose grant object was Rust) a structured-clone object from
-/// serde_wasm_bindgen.
+/// How a kind of object reads its stored state.
+type Decode<M> = fn(JsValue) -> Result<Option<<M as Machine>::State>, JsError>;
+
+/// The state as storage holds it: JSON text.
 fn decode<M: Machine>(stored: JsValue) -> Result<Option<M::State>, JsError> {
     if stored.is_undefined() || stored.is_null() {
         return Ok(None);
     }
-    let state = match stored.as_string() {
-        Some(text) => serde_json::from_str(&text)?,
-        None => serde_wasm_bindgen::from_value(stored)?,
-    };
-    Ok(Some(state))
+    let text = stored
+        .as_string()
+        .ok_or_else(|| JsError::new("the stored state is not JSON text"))?;
+    Ok(Some(serde_json::from_str(&text)?))
+}
+
+/// Grants only: JSON text, or (written by releases whose grant object was
+/// Rust) a structured-clone object from serde_wasm_bindgen. Kept to grants,
+/// since the second decoder is sizeable in the wasm for each state type.
+fn decode_grant(stored: JsValue) -> Result<Option<Grant>, JsError> {
+    if stored.is_undefined() || stored.is_null() || stored.is_string() {
+        return decode::<GrantMachine>(stored);
+    }
+    Ok(Some(serde_wasm_bindgen::from_value(stored)?))
 }
 
 fn millis(secs: u64) -> f64 {
@@ -51,9 +61,9 @@ fn millis(secs: u64) -> f64 {
 }
 
 /// Applies one `ObjectCall` (JSON) to the stored state.
-fn apply<M: Machine>(stored: JsValue, call: &str) -> Result<ObjectStep, JsError> {
+fn apply<M: Machine>(stored: JsValue, call: &str, decode: Decode<M>) -> Result<ObjectStep, JsError> {
     let call: ObjectCall<M::Op> = serde_json::from_str(call)?;
-    let mut slot = decode::<M>(stored)?;
+    let mut slot = decode(stored)?;
     let step = step::<M>(&mut slot, call.op, call.now);
     let state = match (&slot, step.changed) {
         (Some(s), true) => Some(serde_json::to_string(s)?),
@@ -68,32 +78,35 @@ fn apply<M: Machine>(stored: JsValue, call: &str) -> Result<ObjectStep, JsError>
 
 /// Where the alarm goes after firing (milliseconds since the epoch), or
 /// nothing when the state can no longer matter and its storage can go.
-fn after_alarm<M: Machine>(stored: JsValue) -> Result<Option<f64>, JsError> {
-    Ok(next_alarm::<M>(decode::<M>(stored)?.as_ref(), now_secs()).map(millis))
+fn after_alarm<M: Machine>(stored: JsValue, decode: Decode<M>) -> Result<Option<f64>, JsError> {
+    Ok(next_alarm::<M>(decode(stored)?.as_ref(), now_secs()).map(millis))
 }
 
 /// Exports a machine to its JavaScript class as `Name.apply(stored, call)`
-/// and `Name.nextAlarm(stored)`.
+/// and `Name.nextAlarm(stored)`, reading its state with `decode`.
 macro_rules! export_machine {
     ($name:ident, $machine:ty) => {
+        export_machine!($name, $machine, decode::<$machine>);
+    };
+    ($name:ident, $machine:ty, $decode:expr) => {
         #[wasm_bindgen]
         pub struct $name;
 
         #[wasm_bindgen]
         impl $name {
             pub fn apply(stored: JsValue, call: &str) -> Result<ObjectStep, JsError> {
-                apply::<$machine>(stored, call)
+                apply::<$machine>(stored, call, $decode)
             }
 
             #[wasm_bindgen(js_name = nextAlarm)]
             pub fn next_alarm(stored: JsValue) -> Result<Option<f64>, JsError> {
-                after_alarm::<$machine>(stored)
+                after_alarm::<$machine>(stored, $decode)
             }
         }
     };
 }
 
-export_machine!(GrantStep, GrantMachine);
+export_machine!(GrantStep, GrantMachine, decode_grant);
 export_machine!(ThrottleStep, ThrottleMachine);
 export_machine!(OnceStep, OnceMachine);
 export_machine!(RegistrationTokenStep, RegistrationTokenMachine);
