@@ -9,10 +9,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { startWorker } from "./helpers.mjs";
 import { createUser, obtainCode, exchange, token, authorize, submit, authParams, field, Jar, REDIRECT_URI } from "./flow.mjs";
 
-let docs, base, worker, user;
+let docs, base, worker, user, changed = false;
 const fetches = new Map();
 
 /** A valid document for `path`, with `extra` members. */
@@ -42,6 +45,7 @@ const routes = {
   "/html.json": (res) => { res.writeHead(200, { "content-type": "text/html" }); res.end("<html>hi</html>"); },
   "/broken.json": (res) => { res.writeHead(200, { "content-type": "application/json" }); res.end("{not json"); },
   "/secret.json": (res, path) => json(res, documentFor(path, { client_secret: "s3cret" })),
+  "/changing.json": (res, path) => json(res, changed ? documentFor("/elsewhere.json") : documentFor(path)),
   "/basic.json": (res, path) => json(res, documentFor(path, { token_endpoint_auth_method: "client_secret_basic" })),
 };
 
@@ -204,5 +208,32 @@ test("CLIENT_ID_DOCUMENT_HOSTS refuses documents on other hosts", async () => {
     assert.equal(fetches.get("/flow.json"), before, "nothing fetched");
   } finally {
     await listed.stop();
+  }
+});
+
+test("a document that turned invalid ends its client: tokens at userinfo, refresh at the token endpoint", async () => {
+  // A new isolate on the same storage has no cached copy, so it fetches the changed document.
+  const dir = await mkdtemp(path.join(tmpdir(), "edge-oidc-cimd-"));
+  const vars = { CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK: "true" };
+  const c = client("/changing.json");
+  let w = await startWorker({ persistDir: dir, vars });
+  try {
+    const person = await createUser(w);
+    const tokens = await exchange(w, c, await obtainCode(w, c, person));
+    const userinfo = (w) => w.fetch("/userinfo", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal((await userinfo(w)).status, 200);
+    await w.stop();
+    changed = true;
+    w = await startWorker({ persistDir: dir, vars });
+    const res = await userinfo(w);
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get("www-authenticate"), /invalid_token/);
+    const refresh = await token(w, c, { grant_type: "refresh_token", refresh_token: tokens.refresh_token });
+    assert.equal(refresh.status, 401);
+    assert.equal((await refresh.json()).error, "invalid_client");
+  } finally {
+    changed = false;
+    await w.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -217,6 +217,16 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// [`Ctx::client`] where a client is only looked up, not about to be
+    /// used for a request it makes (its access tokens, logout): a document
+    /// that is now refused means no such client.
+    pub async fn existing_client(&self, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
+        match self.client(client_id).await {
+            Err(e) if e.code == ErrorCode::InvalidClient => Ok(None),
+            found => found,
+        }
+    }
+
     /// The client a Client ID Metadata Document describes, fetched unless
     /// this isolate holds it within its cache lifetime. Every request meets
     /// the document as it is now (within that lifetime): one that became

@@ -22,6 +22,9 @@ use url::{Host, Url};
 /// The draft (§ "Maximum Response Size"): "the authorization server SHOULD
 /// limit the response size ... The RECOMMENDED maximum size is 5 kilobytes".
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
+/// Ours: the id becomes part of KV keys (consent records), which hold at
+/// most 512 bytes.
+pub const MAX_DOCUMENT_URL_LEN: usize = 400;
 /// How long a fetch may take, answer and body together.
 pub const FETCH_TIMEOUT_MS: u32 = 3000;
 /// Bounds on how long a fetched document is kept, whatever its
@@ -66,6 +69,11 @@ pub fn refused(why: impl std::fmt::Display) -> OAuthError {
 /// development setting), and only trusted hosts when the deployment names
 /// them.
 pub fn check_document_url(client_id: &str, policy: &DocumentPolicy) -> OAuthResult<Url> {
+    if client_id.len() > MAX_DOCUMENT_URL_LEN {
+        return Err(refused(format!(
+            "the client_id URL is longer than {MAX_DOCUMENT_URL_LEN} characters"
+        )));
+    }
     let url = Url::parse(client_id).map_err(|_| refused("the client_id is not a URL"))?;
     let local = is_loopback(url.host());
     match url.scheme() {

@@ -53,6 +53,7 @@ fn document_urls_follow_section_3() {
         ("https://APP.example/c", "normal form"),
         ("https://app.example:443/c", "normal form"),
         ("https://a b/c", "not a URL"),
+        (&format!("https://app.example/{}", "c".repeat(400)), "longer than 400"),
     ] {
         let got = why(check_document_url(bad, &open()));
         assert!(got.contains(reason), "{bad}: {got}");
