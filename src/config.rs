@@ -2,6 +2,7 @@
 //! Parsing is separate from reading so it tests on the host.
 
 use crate::protocol::client::is_loopback;
+use crate::protocol::client_document::{parse_trusted_hosts, DocumentPolicy};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::jose::SigningAlg;
 use crate::protocol::resource::parse_allow_list;
@@ -60,6 +61,10 @@ pub struct Config {
     /// `ALLOWED_RESOURCES`: the RFC 8707 resources any client may ask for
     /// (`protocol::resource`); empty: any absolute URI.
     pub allowed_resources: Vec<String>,
+    /// Which Client ID Metadata Documents are fetched:
+    /// `CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK` (development) and
+    /// `CLIENT_ID_DOCUMENT_HOSTS` (`protocol::client_document`).
+    pub client_documents: DocumentPolicy,
 }
 
 /// The defaults, documented in the README's configuration table.
@@ -77,6 +82,10 @@ pub const DEFAULTS: Config = Config {
     session_ttl: 86_400,
     key_rotation_interval: 30 * 86_400,
     allowed_resources: Vec::new(),
+    client_documents: DocumentPolicy {
+        allow_http_loopback: false,
+        hosts: Vec::new(),
+    },
 };
 
 impl Default for Config {
@@ -126,6 +135,24 @@ impl Config {
             Some(v) => parse_allow_list(&v)
                 .map_err(|why| OAuthError::new(ErrorCode::ServerError, format!("ALLOWED_RESOURCES: {why}")))?,
         };
+        let allow_http_loopback = match non_empty("CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK")
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(OAuthError::new(
+                    ErrorCode::ServerError,
+                    "CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK must be `true` or `false`",
+                ))
+            }
+        };
+        let hosts = match non_empty("CLIENT_ID_DOCUMENT_HOSTS") {
+            None => Vec::new(),
+            Some(v) => parse_trusted_hosts(&v)
+                .map_err(|why| OAuthError::new(ErrorCode::ServerError, format!("CLIENT_ID_DOCUMENT_HOSTS: {why}")))?,
+        };
         Ok(Self {
             issuer: non_empty("ISSUER").map(|s| s.trim().trim_end_matches('/').to_string()),
             admin_token: non_empty("ADMIN_TOKEN"),
@@ -140,6 +167,10 @@ impl Config {
             session_ttl: secs("SESSION_TTL", d.session_ttl)?,
             key_rotation_interval: secs("KEY_ROTATION_INTERVAL", d.key_rotation_interval)?,
             allowed_resources,
+            client_documents: DocumentPolicy {
+                allow_http_loopback,
+                hosts,
+            },
         })
     }
 
@@ -213,6 +244,31 @@ mod tests {
                 e.description
             );
         }
+    }
+
+    #[test]
+    fn client_document_settings() {
+        assert_eq!(cfg(&[]).unwrap().client_documents, DocumentPolicy::default());
+        let c = cfg(&[
+            ("CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK", "true"),
+            ("CLIENT_ID_DOCUMENT_HOSTS", "app.example *.clients.example"),
+        ])
+        .unwrap();
+        assert!(c.client_documents.allow_http_loopback);
+        assert_eq!(c.client_documents.hosts, ["app.example", "*.clients.example"]);
+        assert!(
+            !cfg(&[("CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK", "false")])
+                .unwrap()
+                .client_documents
+                .allow_http_loopback
+        );
+        assert!(cfg(&[("CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK", "yes")]).is_err());
+        let e = cfg(&[("CLIENT_ID_DOCUMENT_HOSTS", "https://app.example")]).unwrap_err();
+        assert!(
+            e.description.starts_with("CLIENT_ID_DOCUMENT_HOSTS: "),
+            "{}",
+            e.description
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn invalid(description: &'static str) -> OAuthError {
 /// other isolates see the deletion once their client cache (30 s) and KV
 /// (about a minute) catch up.
 pub async fn client_registered(ctx: &Ctx, client_id: &str) -> OAuthResult<bool> {
-    Ok(ctx.client(client_id).await?.is_some())
+    Ok(ctx.existing_client(client_id).await?.is_some())
 }
 
 pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(VerifiedAccessToken, Option<Box<Grant>>)> {
@@ -34,7 +34,7 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(Verifie
     // Signed by us: the request is about the token's client even when the
     // token turns out expired or revoked, so that its pages can read why.
     let client = match claims.get("client_id").and_then(Value::as_str) {
-        Some(id) => ctx.client(id).await?,
+        Some(id) => ctx.existing_client(id).await?,
         None => None,
     };
     if let Some(c) = &client {

@@ -71,7 +71,7 @@ async fn start(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
         (None, b) => b,
     };
     let client = match &client_id {
-        Some(id) => match ctx.client(id).await? {
+        Some(id) => match ctx.existing_client(id).await? {
             Some(c) => Some(c),
             None => return page_error(browser, "Unknown client_id."),
         },

@@ -23,6 +23,7 @@ use crate::endpoints::request::Request;
 use crate::memo::TtlCache;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::client_auth;
+use crate::protocol::client_document::{check_document_url, is_document_url, read_answer, MAX_CACHE_SECS};
 use crate::protocol::encoding::{secret_hash, secret_matches};
 use crate::protocol::error::Challenge;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
@@ -117,7 +118,14 @@ const CACHE_MAX: usize = 1024;
 thread_local! {
     static CLIENTS: TtlCache<ClientRecord> = TtlCache::new(CACHE_TTL, CACHE_MAX);
     static REVOCATIONS: TtlCache<Option<UserRevocation>> = TtlCache::new(CACHE_TTL, CACHE_MAX);
+    /// Fetched Client ID Metadata Documents' clients, each with the time
+    /// its own lifetime ends (`client_document::cache_lifetime`).
+    static DOCUMENTS: TtlCache<(u64, ClientRecord)> = TtlCache::new(MAX_CACHE_SECS, DOCUMENTS_MAX);
 }
+
+/// Fewer than clients: a document costs a fetch, not a KV read, to refill,
+/// but anyone can make up document URLs on hosts they control.
+const DOCUMENTS_MAX: usize = 256;
 
 /// Users' revocations (a deleted user's tombstone, or the moment their
 /// grants were revoked), read through this isolate's cache like clients. Here "none" is kept too: every token of a live user asks, and
@@ -190,8 +198,13 @@ impl Ctx {
         Ok(DurableObjects::bind(&self.env, "REGISTRATION_TOKENS")?)
     }
 
-    /// A client for the protocol endpoints, from the isolate cache when fresh.
+    /// A client for the protocol endpoints, from the isolate cache when
+    /// fresh. An id written as a URL is a Client ID Metadata Document's:
+    /// resolved by [`Ctx::document_client`], here, for every endpoint.
     pub async fn client(&self, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
+        if is_document_url(client_id) {
+            return self.document_client(client_id).await.map(Some);
+        }
         if let Some(cached) = CLIENTS.with(|c| c.get(client_id, self.now)) {
             return Ok(Some(cached));
         }
@@ -200,5 +213,40 @@ impl Ctx {
             CLIENTS.with(|c| c.put(client_id, self.now, record.clone()));
         }
         Ok(found)
+    }
+}
+
+impl Ctx {
+    /// [`Ctx::client`] where a client is only looked up, not about to be
+    /// used for a request it makes (its access tokens, logout): a document
+    /// that is now refused means no such client.
+    pub async fn existing_client(&self, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
+        match self.client(client_id).await {
+            Err(e) if e.code == ErrorCode::InvalidClient => Ok(None),
+            found => found,
+        }
+    }
+
+    /// The client a Client ID Metadata Document describes, fetched unless
+    /// this isolate holds it within its cache lifetime. Every request meets
+    /// the document as it is now (within that lifetime): one that became
+    /// invalid, or unreachable, refuses the client (`invalid_client`), and
+    /// one that dropped a redirect URI, a grant type or a scope refuses the
+    /// requests that needed it, as an updated registration would
+    /// (`authorize::recheck`, the grant checks at `/token`). Failures are
+    /// not kept.
+    pub async fn document_client(&self, client_id: &str) -> OAuthResult<ClientRecord> {
+        if let Some((until, record)) = DOCUMENTS.with(|c| c.get(client_id, self.now)) {
+            if self.now < until {
+                return Ok(record);
+            }
+        }
+        let url = check_document_url(client_id, &self.config.client_documents)?;
+        let fetched = crate::store::client_document::fetch(url.as_str()).await;
+        let (record, lifetime) = read_answer(client_id, fetched, self.now).inspect_err(|e| {
+            worker::console_warn!("{client_id}: {}", e.description);
+        })?;
+        DOCUMENTS.with(|c| c.put(client_id, self.now, (self.now + lifetime, record.clone())));
+        Ok(record)
     }
 }

@@ -60,6 +60,8 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "request_uri_parameter_supported": false,
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": true,
+        // draft-ietf-oauth-client-id-metadata-document §6 (`client_document`).
+        "client_id_metadata_document_supported": true,
     })
 }
 
@@ -89,6 +91,7 @@ mod tests {
             m["token_endpoint_auth_methods_supported"],
             json!(["client_secret_basic", "client_secret_post", "none"])
         );
+        assert_eq!(m["client_id_metadata_document_supported"], true);
         assert!(m["scopes_supported"]
             .as_array()
             .unwrap()

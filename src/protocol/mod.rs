@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod client;
 pub mod client_auth;
+pub mod client_document;
 pub mod cookie;
 pub mod cors;
 pub mod discovery;

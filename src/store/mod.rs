@@ -13,6 +13,8 @@ use async_trait::async_trait;
 pub mod memory;
 
 #[cfg(target_arch = "wasm32")]
+pub mod client_document;
+#[cfg(target_arch = "wasm32")]
 pub mod durable;
 #[cfg(target_arch = "wasm32")]
 pub mod keys;

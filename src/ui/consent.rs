@@ -2,10 +2,41 @@
 
 use super::{decision_form, escape, page, FormContext};
 
+/// A client known only by its Client ID Metadata Document: its name is
+/// whatever the document says, so the page names the host that serves it,
+/// and warns when every redirect URI is on a loopback host (whoever runs
+/// software on this machine, not the host, receives the answer).
+pub struct DocumentClient<'a> {
+    pub host: &'a str,
+    pub loopback_only: bool,
+}
+
+fn document_note(document: Option<&DocumentClient>) -> String {
+    let Some(d) = document else {
+        return String::new();
+    };
+    let warning = if d.loopback_only {
+        "<p class=\"alert\" role=\"alert\">This app sends you back only to this computer \
+         (localhost), so the site above cannot vouch for it. Allow only if you started it yourself.</p>\n"
+    } else {
+        ""
+    };
+    format!(
+        "<p class=\"host\">Described by <strong>{}</strong></p>\n{warning}",
+        escape(d.host)
+    )
+}
+
 /// Asks `username` whether `client_name` may have `scopes`, each given as
 /// `(scope, words)`: the words are what a person reads, the scope name
 /// follows in smaller text.
-pub fn consent_page(form: &FormContext, client_name: &str, username: &str, scopes: &[(String, String)]) -> String {
+pub fn consent_page(
+    form: &FormContext,
+    client_name: &str,
+    document: Option<&DocumentClient>,
+    username: &str,
+    scopes: &[(String, String)],
+) -> String {
     let client = escape(client_name);
     let list = if scopes.is_empty() {
         String::new()
@@ -18,8 +49,9 @@ pub fn consent_page(form: &FormContext, client_name: &str, username: &str, scope
     };
     let body = format!(
         "<h1>{client} wants to access your account</h1>\n\
-         <p class=\"sub\">Signed in as <strong>{user}</strong></p>\n\
+         {note}<p class=\"sub\">Signed in as <strong>{user}</strong></p>\n\
          {list}{form}",
+        note = document_note(document),
         user = escape(username),
         form = decision_form(form, "consent", ("allow", "Allow"), ("deny", "Deny")),
     );
@@ -40,7 +72,7 @@ mod tests {
 
     #[test]
     fn has_hidden_fields_scopes_and_both_decisions() {
-        let html = consent_page(&form(), "Example App", "alice", &scopes());
+        let html = consent_page(&form(), "Example App", None, "alice", &scopes());
         assert_hidden_fields(&html, "consent");
         assert!(html.contains("<h1>Example App wants to access your account</h1>"));
         assert!(html.contains("Signed in as <strong>alice</strong>"));
@@ -56,15 +88,42 @@ mod tests {
 
     #[test]
     fn no_scope_list_when_nothing_is_asked() {
-        let html = consent_page(&form(), "App", "alice", &[]);
+        let html = consent_page(&form(), "App", None, "alice", &[]);
         assert!(!html.contains("<ul>"));
         assert!(html.contains("value=\"allow\""));
     }
 
     #[test]
+    fn document_clients_show_their_host_and_a_loopback_warning() {
+        let public = DocumentClient {
+            host: "app.example",
+            loopback_only: false,
+        };
+        let html = consent_page(&form(), "App", Some(&public), "alice", &scopes());
+        let host = "<p class=\"host\">Described by <strong>app.example</strong></p>";
+        assert!(html.contains(host), "{html}");
+        assert!(html.find("<h1>") < html.find(host) && html.find(host) < html.find("Signed in as"));
+        assert!(!html.contains("role=\"alert\""));
+        let local = DocumentClient {
+            host: "127.0.0.1",
+            loopback_only: true,
+        };
+        let html = consent_page(&form(), "App", Some(&local), "alice", &scopes());
+        assert!(html.contains("Described by <strong>127.0.0.1</strong>"));
+        assert!(html.contains("role=\"alert\">This app sends you back only to this computer"));
+        let html = consent_page(&form(), "App", None, "alice", &scopes());
+        assert!(!html.contains("Described by"));
+    }
+
+    #[test]
     fn escapes_every_value() {
         let hostile = vec![(HOSTILE.to_string(), "a \"quoted\" word".to_string())];
-        let html = consent_page(&form(), HOSTILE, "bob\"<b>", &hostile);
+        let doc = DocumentClient {
+            host: HOSTILE,
+            loopback_only: false,
+        };
+        let html = consent_page(&form(), HOSTILE, Some(&doc), "bob\"<b>", &hostile);
+        assert!(html.contains(&format!("Described by <strong>{HOSTILE_ESCAPED}</strong>")));
         assert!(!html.contains("<script>") && !html.contains("<b>"));
         assert!(html.contains(&format!("<h1>{HOSTILE_ESCAPED} wants to access your account</h1>")));
         assert!(html.contains("Signed in as <strong>bob&quot;&lt;b&gt;</strong>"));

@@ -10,7 +10,7 @@ mod error;
 mod login;
 mod logout;
 
-pub use consent::consent_page;
+pub use consent::{consent_page, DocumentClient};
 pub use error::error_page;
 pub use login::login_page;
 pub use logout::{logged_out_page, logout_page};
@@ -84,6 +84,7 @@ padding:2rem 1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.25)}
 h1{margin:0 0 .5rem;font-size:1.5rem;line-height:1.25;overflow-wrap:anywhere}
 p{margin:0 0 1rem;overflow-wrap:anywhere}
 .sub{color:var(--muted)}
+.host strong{font-size:1.25rem}
 .alert{padding:.75rem 1rem;border-radius:.5rem;background:var(--err-bg);color:var(--err);\
 border:1px solid currentColor}
 label{display:block;margin:1rem 0 .25rem;font-weight:600}
@@ -210,7 +211,7 @@ mod tests {
                 "login with error",
                 login_page(&f, "App", Some("x"), Some("Incorrect username or password")),
             ),
-            ("consent", consent_page(&f, "App", "alice", &scopes)),
+            ("consent", consent_page(&f, "App", None, "alice", &scopes)),
             ("error", error_page("Something went wrong", "Try again.")),
             ("logout", logout_page(&f, Some("App"))),
             ("logged out", logged_out_page()),

@@ -7,11 +7,12 @@ use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
 use crate::protocol::authorize::{scope_descriptions, AuthorizationRequest};
 use crate::protocol::client::ClientRecord;
+use crate::protocol::client_document::{document_host, redirects_only_to_loopback};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::store::RecordStore;
-use crate::ui::{consent_page, FormContext};
+use crate::ui::{consent_page, DocumentClient, FormContext};
 
 pub async fn page(
     req: AuthorizationRequest,
@@ -32,9 +33,15 @@ pub async fn page(
         handle: &handle,
         csrf: &csrf,
     };
+    let host = document_host(&client.client_id);
+    let document = host.as_deref().map(|host| DocumentClient {
+        host,
+        loopback_only: redirects_only_to_loopback(client),
+    });
     let body = consent_page(
         &form,
         display_name(client),
+        document.as_ref(),
         &session.username,
         &scope_descriptions(&pending.req.scopes),
     );

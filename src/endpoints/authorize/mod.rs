@@ -20,7 +20,7 @@ use crate::protocol::authorize::{
     validate, AuthorizationRequest, AuthorizeError,
 };
 use crate::protocol::client::ClientRecord;
-use crate::protocol::error::OAuthError;
+use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::store::durable::DurableGrants;
@@ -95,7 +95,12 @@ async fn start(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
         Ok(id) => id,
         Err(e) => return answer_error(e, ctx, browser),
     };
-    let client = ctx.client(client_id).await?;
+    // A client's own document that cannot be used is said on the page:
+    // the redirect URI cannot be trusted without it.
+    let client = match ctx.client(client_id).await {
+        Err(e) if e.code == ErrorCode::InvalidClient => return page_error(browser, &e.description),
+        found => found?,
+    };
     match (validate(params, client.as_ref(), &ctx.config.allowed_resources), client) {
         (Ok(req), Some(client)) => proceed(req, &client, ctx, browser, false, false).await,
         (Err(e), _) => answer_error(e, ctx, browser),
