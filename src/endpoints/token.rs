@@ -42,7 +42,9 @@ pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
         TokenRequest::AuthorizationCode(request) => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
             let users = ctx.revocations();
-            authorization_code::exchange(&grants, &users, &signer, &site, &client, request).await?
+            let body = authorization_code::exchange(&grants, &users, &signer, &site, &client, request).await?;
+            ctx.keep_registration(&client).await?;
+            body
         }
         TokenRequest::RefreshToken(request) => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
