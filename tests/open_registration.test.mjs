@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./helpers.mjs";
-import { REDIRECT_URI, createUser, exchange, obtainCode, token } from "./flow.mjs";
+import { REDIRECT_URI, Jar, authParams, authorize, createUser, exchange, field, obtainCode, registerClient, submit, token } from "./flow.mjs";
 
 const UNUSED_TTL = 5;
 let n = 0;
@@ -134,4 +134,49 @@ test("on: a registration never used lapses after OPEN_REGISTRATION_UNUSED_TTL", 
     code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method: "S256",
   })}`);
   assert.equal(authorize.status, 400, "an unknown client: an error page, no redirect");
+});
+
+/** The consent page `client` gets from a fresh browser, for `redirect_uri`. */
+async function consentPage(worker, client, user, redirect_uri) {
+  const jar = new Jar();
+  const { params } = authParams(client, { redirect_uri });
+  const login = await (await authorize(worker, jar, params)).text();
+  assert.equal(field(login, "step"), "login");
+  const res = await submit(worker, jar, login, { username: user.username, password: user.password });
+  const html = await res.text();
+  assert.equal(field(html, "step"), "consent", html.slice(0, 300));
+  return html;
+}
+
+test("on: the consent page marks a self-registered client and shows its redirect host", async () => {
+  const cb = "https://app.example/cb";
+  const user = await createUser(open);
+  const self = await (await register(open, { ...PUBLIC, redirect_uris: [cb] })).json();
+  const html = await consentPage(open, self, user, cb);
+  assert.match(html, /not verified by 127\.0\.0\.1/);
+  assert.match(html, /you will be sent to <strong>app\.example<\/strong>/);
+  const admins = await registerClient(open, { redirect_uris: [cb] });
+  assert.doesNotMatch(await consentPage(open, admins, user, cb), /not verified/);
+});
+
+test("on: /register answers CORS for any origin; off, it does not", async () => {
+  const origin = "https://mcp-client.example";
+  const preflight = await open.fetch("/register", {
+    method: "OPTIONS",
+    headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+  });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get("access-control-allow-origin"), origin);
+  assert.equal(preflight.headers.get("access-control-allow-methods"), "POST");
+  assert.match(preflight.headers.get("access-control-allow-headers"), /Content-Type/i);
+  const res = await register(open, PUBLIC, { origin });
+  assert.equal(res.status, 201);
+  assert.equal(res.headers.get("access-control-allow-origin"), origin);
+  assert.equal(res.headers.get("access-control-allow-credentials"), null);
+  assert.match(res.headers.get("access-control-expose-headers"), /Retry-After/i);
+  assert.match(res.headers.get("vary"), /Origin/);
+  const closedRes = await register(closed, PUBLIC, { origin });
+  assert.equal(closedRes.headers.get("access-control-allow-origin"), null);
+  const closedPreflight = await closed.fetch("/register", { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } });
+  assert.equal(closedPreflight.status, 405);
 });

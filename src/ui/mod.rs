@@ -10,7 +10,7 @@ mod error;
 mod login;
 mod logout;
 
-pub use consent::consent_page;
+pub use consent::{consent_page, Unverified};
 pub use error::error_page;
 pub use login::login_page;
 pub use logout::{logged_out_page, logout_page};
@@ -210,7 +210,7 @@ mod tests {
                 "login with error",
                 login_page(&f, "App", Some("x"), Some("Incorrect username or password")),
             ),
-            ("consent", consent_page(&f, "App", "alice", &scopes)),
+            ("consent", consent_page(&f, "App", "alice", &scopes, None)),
             ("error", error_page("Something went wrong", "Try again.")),
             ("logout", logout_page(&f, Some("App"))),
             ("logged out", logged_out_page()),
