@@ -59,7 +59,7 @@ fn initial_access(req: &Request, ctx: &Ctx) -> OAuthResult<InitialAccess> {
         return Ok(InitialAccess::Admin);
     }
     let presented = http::authorization(req, "Bearer");
-    if presented.is_none() && http::authorization_header(req).is_none() && ctx.config.open_registration {
+    if http::authorization_header(req).is_none() && ctx.config.open_registration {
         return Ok(InitialAccess::Open);
     }
     match presented.as_deref().and_then(split_presented) {

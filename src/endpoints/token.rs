@@ -43,7 +43,11 @@ pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
             let users = ctx.revocations();
             let body = authorization_code::exchange(&grants, &users, &signer, &site, &client, request).await?;
-            ctx.keep_registration(&client).await?;
+            // The code is used up: its tokens go out even if keeping the
+            // registration fails (it is tried again at the next exchange).
+            if let Err(e) = ctx.keep_registration(&client).await {
+                crate::log::error(&format!("keeping a self-registered client: {e}"));
+            }
             body
         }
         TokenRequest::RefreshToken(request) => {
