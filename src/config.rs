@@ -65,6 +65,12 @@ pub struct Config {
     /// `CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK` (development) and
     /// `CLIENT_ID_DOCUMENT_HOSTS` (`protocol::client_document`).
     pub client_documents: DocumentPolicy,
+    /// `OPEN_REGISTRATION` (`on` | `off`): whether anyone may register a
+    /// client without an initial access token (`protocol::open_registration`).
+    pub open_registration: bool,
+    /// `OPEN_REGISTRATION_UNUSED_TTL`: a self-registered client that has
+    /// got no token this long after registering is gone.
+    pub open_registration_unused_ttl: u64,
 }
 
 /// The defaults, documented in the README's configuration table.
@@ -86,6 +92,8 @@ pub const DEFAULTS: Config = Config {
         allow_http_loopback: false,
         hosts: Vec::new(),
     },
+    open_registration: false,
+    open_registration_unused_ttl: 86_400,
 };
 
 impl Default for Config {
@@ -153,6 +161,16 @@ impl Config {
             Some(v) => parse_trusted_hosts(&v)
                 .map_err(|why| OAuthError::new(ErrorCode::ServerError, format!("CLIENT_ID_DOCUMENT_HOSTS: {why}")))?,
         };
+        let open_registration = match non_empty("OPEN_REGISTRATION").as_deref().map(str::trim) {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(_) => {
+                return Err(OAuthError::new(
+                    ErrorCode::ServerError,
+                    "OPEN_REGISTRATION must be `on` or `off`",
+                ))
+            }
+        };
         Ok(Self {
             issuer: non_empty("ISSUER").map(|s| s.trim().trim_end_matches('/').to_string()),
             admin_token: non_empty("ADMIN_TOKEN"),
@@ -171,6 +189,8 @@ impl Config {
                 allow_http_loopback,
                 hosts,
             },
+            open_registration,
+            open_registration_unused_ttl: secs("OPEN_REGISTRATION_UNUSED_TTL", d.open_registration_unused_ttl)?,
         })
     }
 
@@ -269,6 +289,21 @@ mod tests {
             "{}",
             e.description
         );
+    }
+
+    #[test]
+    fn open_registration() {
+        let c = cfg(&[]).unwrap();
+        assert!(!c.open_registration);
+        assert_eq!(c.open_registration_unused_ttl, 86_400);
+        let c = cfg(&[("OPEN_REGISTRATION", "on"), ("OPEN_REGISTRATION_UNUSED_TTL", "60")]).unwrap();
+        assert!(c.open_registration);
+        assert_eq!(c.open_registration_unused_ttl, 60);
+        assert!(!cfg(&[("OPEN_REGISTRATION", "off")]).unwrap().open_registration);
+        for bad in ["yes", "true", "ON"] {
+            assert!(cfg(&[("OPEN_REGISTRATION", bad)]).is_err(), "{bad}");
+        }
+        assert!(cfg(&[("OPEN_REGISTRATION_UNUSED_TTL", "1d")]).is_err());
     }
 
     #[test]

@@ -27,13 +27,22 @@ fn tail(path: &str, prefix: &str) -> Option<String> {
         .and_then(decode_path_segment)
 }
 
-/// The endpoints that answer CORS for the origins of the client a request
-/// is about, with the methods a preflight allows. Discovery and JWKS answer
-/// `*` themselves; nothing else answers CORS (design.md).
-fn client_cors(path: &str) -> Option<&'static str> {
+/// Who may read an endpoint's answers from a page of another origin.
+enum Cors {
+    /// The origins of the client the request is about.
+    Client,
+    /// Any origin: `POST /register` with open registration on.
+    Any,
+}
+
+/// The endpoints that answer CORS, how, and the methods a preflight
+/// allows. Discovery and JWKS answer `*` themselves; nothing else answers
+/// CORS (design.md).
+fn cors_of(path: &str, ctx: &Ctx) -> Option<(Cors, &'static str)> {
     match path {
-        "/token" | "/revoke" => Some("POST"),
-        "/userinfo" => Some("GET, POST"),
+        "/token" | "/revoke" => Some((Cors::Client, "POST")),
+        "/userinfo" => Some((Cors::Client, "GET, POST")),
+        "/register" if ctx.config.open_registration => Some((Cors::Any, "POST")),
         _ => None,
     }
 }
@@ -97,7 +106,7 @@ pub async fn route(req: Request, ctx: &Ctx) -> Response {
         p => p,
     }
     .to_string();
-    let Some(methods) = client_cors(&trimmed) else {
+    let Some((cors, methods)) = cors_of(&trimmed, ctx) else {
         return dispatch(req, ctx, &trimmed)
             .await
             .unwrap_or_else(|e| error_response(&e));
@@ -109,5 +118,8 @@ pub async fn route(req: Request, ctx: &Ctx) -> Response {
     let resp = dispatch(req, ctx, &trimmed)
         .await
         .unwrap_or_else(|e| error_response(&e));
-    cors::answer(resp, origin.as_deref(), ctx.identified.borrow().as_ref())
+    match cors {
+        Cors::Client => cors::answer(resp, origin.as_deref(), ctx.identified.borrow().as_ref()),
+        Cors::Any => cors::answer_any(resp, origin.as_deref()),
+    }
 }

@@ -4,7 +4,8 @@
 //! client the request is about allows (`ClientRecord::allows_origin`);
 //! other origins get no CORS headers, so the browser keeps the answer from
 //! the page. No `Access-Control-Allow-Credentials`: these endpoints take no
-//! cookies.
+//! cookies. `POST /register` with open registration on answers every
+//! origin ([`answer_any`]).
 
 use super::http::Reply;
 use crate::protocol::client::ClientRecord;
@@ -39,9 +40,27 @@ pub fn answer(resp: Response, origin: Option<&str>, client: Option<&ClientRecord
     let _ = h.append("vary", "Origin");
     if let (Some(origin), Some(client)) = (origin, client) {
         if client.allows_origin(origin) {
-            let _ = h.set("access-control-allow-origin", origin);
-            let _ = h.set("access-control-expose-headers", EXPOSE_HEADERS);
+            allow(&resp, origin);
         }
     }
     resp
+}
+
+/// An actual answer of `POST /register` with open registration on, for any
+/// origin: there is no client yet whose origins could decide, and the
+/// request needs no credentials (none at all makes it an open one), so a
+/// page of any origin could register the same client from its own server.
+/// Browser-based MCP clients register themselves this way.
+pub fn answer_any(resp: Response, origin: Option<&str>) -> Response {
+    let _ = resp.headers().append("vary", "Origin");
+    if let Some(origin) = origin {
+        allow(&resp, origin);
+    }
+    resp
+}
+
+fn allow(resp: &Response, origin: &str) {
+    let h = resp.headers();
+    let _ = h.set("access-control-allow-origin", origin);
+    let _ = h.set("access-control-expose-headers", EXPOSE_HEADERS);
 }

@@ -27,6 +27,7 @@ use crate::protocol::client_document::{check_document_url, is_document_url, read
 use crate::protocol::encoding::{secret_hash, secret_matches};
 use crate::protocol::error::Challenge;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::open_registration::SelfRegistered;
 use crate::protocol::params::Params;
 use crate::protocol::registration_token::RegistrationTokenMachine;
 use crate::protocol::user::UserRevocation;
@@ -199,20 +200,37 @@ impl Ctx {
     }
 
     /// A client for the protocol endpoints, from the isolate cache when
-    /// fresh. An id written as a URL is a Client ID Metadata Document's:
+    /// fresh; a self-registered client whose unused time is over is none.
+    /// An id written as a URL is a Client ID Metadata Document's:
     /// resolved by [`Ctx::document_client`], here, for every endpoint.
     pub async fn client(&self, client_id: &str) -> OAuthResult<Option<ClientRecord>> {
         if is_document_url(client_id) {
             return self.document_client(client_id).await.map(Some);
         }
         if let Some(cached) = CLIENTS.with(|c| c.get(client_id, self.now)) {
-            return Ok(Some(cached));
+            return Ok(Some(cached).filter(|c| !c.lapsed(self.now)));
         }
         let found: Option<ClientRecord> = self.records()?.get(client_id).await?;
         if let Some(record) = &found {
             CLIENTS.with(|c| c.put(client_id, self.now, record.clone()));
         }
-        Ok(found)
+        Ok(found.filter(|c| !c.lapsed(self.now)))
+    }
+
+    /// RFC 7591 §5 lets a server remove registrations "never used": the
+    /// first token a self-registered client gets keeps its registration
+    /// for good. One write, once per client; read afresh from the store so
+    /// that a cached copy never overwrites a newer update.
+    pub async fn keep_registration(&self, client: &ClientRecord) -> OAuthResult<()> {
+        if client.self_registered.is_none_or(|s| s.unused_until.is_none()) {
+            return Ok(());
+        }
+        let stored: Option<ClientRecord> = self.records()?.get(&client.client_id).await?;
+        let Some(mut record) = stored else {
+            return Ok(());
+        };
+        record.self_registered = Some(SelfRegistered { unused_until: None });
+        self.save_client(&record).await
     }
 }
 

@@ -6,23 +6,29 @@
 //! which may register what its terms allow. Configuration calls take the
 //! client's registration access token, which changes descriptive metadata
 //! and redirect URIs only, or the admin token, which changes anything
-//! (`protocol::privilege`). Every successful read or update issues a new
+//! (`protocol::privilege`). With `OPEN_REGISTRATION=on`, a request with
+//! no initial access token at all registers within the fixed limits of
+//! `protocol::open_registration`, counted per client address. Every successful read or update issues a new
 //! registration access token (RFC 7592 §3 requires one in the response,
 //! and only its hash is kept), so the previous one stops working.
 
-use super::http::{json, json_body, no_content, Reply};
+use super::http::{error_response, json, json_body, no_content, Reply};
 use super::{bearer_error, http, Ctx};
 use crate::endpoints::request::Request;
 use crate::protocol::client::{
     apply_update, build_client_information, parse_client_metadata, ClientMetadata, ClientRecord,
 };
 use crate::protocol::encoding::secret_hash;
-use crate::protocol::error::OAuthResult;
+use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::open_registration::{check_limits, throttle_key, SelfRegistered, PER_ADDRESS};
 use crate::protocol::privilege::{Manager, Privileges};
 use crate::protocol::registration_token::{split_presented, TokenOp, TokenReply};
+use crate::protocol::throttle::{ThrottleMachine, ThrottleOp, ThrottleReply};
 use crate::random;
+use crate::store::durable::DurableObjects;
 use crate::store::{ObjectStore, RecordStore};
-use worker::Method;
+use serde_json::Value;
+use worker::{Method, Response};
 
 fn client_uri(ctx: &Ctx, client_id: &str) -> String {
     format!("{}/register/{client_id}", ctx.issuer)
@@ -39,6 +45,8 @@ fn new_secret(metadata: &ClientMetadata) -> Option<String> {
 /// The initial access token a registration came with.
 enum InitialAccess {
     Admin,
+    /// None at all, with open registration on.
+    Open,
     /// A registration token: its id and the presented secret's hash.
     Token {
         id: String,
@@ -51,6 +59,9 @@ fn initial_access(req: &Request, ctx: &Ctx) -> OAuthResult<InitialAccess> {
         return Ok(InitialAccess::Admin);
     }
     let presented = http::authorization(req, "Bearer");
+    if http::authorization_header(req).is_none() && ctx.config.open_registration {
+        return Ok(InitialAccess::Open);
+    }
     match presented.as_deref().and_then(split_presented) {
         Some((id, secret)) => Ok(InitialAccess::Token {
             id: id.to_owned(),
@@ -96,12 +107,55 @@ async fn spend(
     }
 }
 
+/// RFC 6585 §4: 429 "Too Many Requests" with `Retry-After`, when this
+/// client address has registered too many clients lately. Counted in the
+/// address's own Durable Object, before the body is read, so refused and
+/// invalid registrations count too.
+async fn admit_open(req: &Request, ctx: &Ctx) -> OAuthResult<Option<Response>> {
+    // Absent only off Cloudflare (local development): one shared count.
+    let address = req.header("cf-connecting-ip").unwrap_or_else(|| "unknown".into());
+    let throttles = DurableObjects::<ThrottleMachine>::bind(&ctx.env, "THROTTLES")?;
+    let op = ThrottleOp::Attempt { policy: PER_ADDRESS };
+    let ThrottleReply::Wait { retry_after } = throttles.apply(&throttle_key(&address), op, ctx.now).await? else {
+        return Ok(None);
+    };
+    let e = OAuthError::new(
+        ErrorCode::TemporarilyUnavailable,
+        format!("too many registrations from this address; try again in {retry_after} s"),
+    )
+    .with_status(429);
+    let resp = error_response(&e);
+    resp.headers().set("retry-after", &retry_after.to_string())?;
+    Ok(Some(resp))
+}
+
+/// The metadata of a registration without an initial access token: within
+/// the limits of open registration, or refused.
+fn open_metadata(body: OAuthResult<Value>) -> OAuthResult<ClientMetadata> {
+    let body = body?;
+    let metadata = parse_client_metadata(&body)?;
+    check_limits(&body, &metadata)?;
+    Ok(metadata)
+}
+
 pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
     let access = initial_access(&req, ctx)?;
-    let metadata = json_body(&mut req).await.and_then(|body| parse_client_metadata(&body));
+    if matches!(access, InitialAccess::Open) {
+        if let Some(too_many) = admit_open(&req, ctx).await? {
+            return Ok(too_many);
+        }
+    }
+    let body = json_body(&mut req).await;
+    let mut self_registered = None;
     let metadata = match access {
-        InitialAccess::Admin => metadata?,
-        InitialAccess::Token { id, secret_hash } => spend(ctx, &id, secret_hash, metadata).await?,
+        InitialAccess::Admin => body.and_then(|b| parse_client_metadata(&b))?,
+        InitialAccess::Open => {
+            self_registered = Some(SelfRegistered::new(ctx.now, ctx.config.open_registration_unused_ttl));
+            open_metadata(body)?
+        }
+        InitialAccess::Token { id, secret_hash } => {
+            spend(ctx, &id, secret_hash, body.and_then(|b| parse_client_metadata(&b))).await?
+        }
     };
     let client_id = random::id();
     let secret = new_secret(&metadata);
@@ -111,6 +165,7 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         client_secret_hash: secret.as_deref().map(secret_hash),
         registration_access_token_hash: secret_hash(&registration_token),
         client_id_issued_at: ctx.now,
+        self_registered,
         metadata,
     };
     ctx.save_client(&record).await?;
@@ -131,6 +186,7 @@ async fn authorized_client(req: &Request, ctx: &Ctx, client_id: &str) -> OAuthRe
     let denied = || bearer_error(token.is_some(), "a valid registration access token is required");
     let record: Option<ClientRecord> = ctx.records()?.get(client_id).await?;
     match record {
+        Some(r) if r.lapsed(ctx.now) => Err(denied()),
         Some(r) if ctx.is_admin(req) => Ok((r, Manager::Admin)),
         Some(r) if token.as_deref().is_some_and(|t| r.verify_registration_token(t)) => Ok((r, Manager::Client)),
         _ => Err(denied()),
@@ -145,7 +201,13 @@ pub async fn manage(mut req: Request, ctx: &Ctx, client_id: &str) -> Reply {
     }
     let mut secret = None;
     if req.method() == Method::Put {
-        let metadata = apply_update(&record, &json_body(&mut req).await?, manager)?;
+        let body = json_body(&mut req).await?;
+        let metadata = apply_update(&record, &body, manager)?;
+        // A self-registered client managing itself stays within the limits
+        // it registered under.
+        if manager == Manager::Client && record.self_registered.is_some() {
+            check_limits(&body, &metadata)?;
+        }
         // A client turning confidential needs a secret; one turning public
         // must lose it.
         record.client_secret_hash = match (

@@ -36,6 +36,7 @@ pub fn client(metadata: Value) -> ClientRecord {
             .then(|| secret_hash("s3cret")),
         registration_access_token_hash: secret_hash("rat"),
         client_id_issued_at: 0,
+        self_registered: None,
         metadata,
     }
 }

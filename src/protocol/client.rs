@@ -8,6 +8,7 @@ use crate::protocol::cors::origin_of;
 use crate::protocol::encoding::secret_matches;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::jose::SigningAlg;
+use crate::protocol::open_registration::SelfRegistered;
 use crate::protocol::privilege::{check_update, Manager};
 use crate::protocol::resource::check_uri;
 use serde::{Deserialize, Serialize};
@@ -215,7 +216,7 @@ pub fn is_loopback(host: Option<Host<&str>>) -> bool {
 
 /// An absolute `https` URL, or `http` on a loopback host, without userinfo.
 /// Returns why not, for the caller to wrap in its own error code.
-fn check_web_url(raw: &str) -> Result<Url, &'static str> {
+pub fn check_web_url(raw: &str) -> Result<Url, &'static str> {
     let url = Url::parse(raw).map_err(|_| "is not an absolute URL")?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain userinfo");
@@ -453,6 +454,11 @@ pub struct ClientRecord {
     pub client_secret_hash: Option<String>,
     pub registration_access_token_hash: String,
     pub client_id_issued_at: u64,
+    /// Present when the client registered itself, without an initial
+    /// access token (`protocol::open_registration`); absent in records
+    /// stored before open registration existed, which behave as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_registered: Option<SelfRegistered>,
     #[serde(flatten)]
     pub metadata: ClientMetadata,
 }
@@ -460,6 +466,12 @@ pub struct ClientRecord {
 impl ClientRecord {
     pub fn is_confidential(&self) -> bool {
         self.metadata.token_endpoint_auth_method.is_confidential()
+    }
+
+    /// A self-registered client never used within its time is gone, as if
+    /// deleted, even before the store purges it.
+    pub fn lapsed(&self, now: u64) -> bool {
+        self.self_registered.is_some_and(|s| s.lapsed(now))
     }
 
     /// Constant-time check of a presented client secret; a public client has
@@ -833,6 +845,7 @@ mod tests {
             client_secret_hash: confidential.then(|| secret_hash("s3cret")),
             registration_access_token_hash: secret_hash("rat"),
             client_id_issued_at: 1_700_000_000,
+            self_registered: None,
             metadata,
         }
     }

@@ -290,6 +290,7 @@ mod tests {
             client_secret_hash: Some(secret_hash("s3cret")).filter(|_| method != "none"),
             registration_access_token_hash: secret_hash("rat"),
             client_id_issued_at: 0,
+            self_registered: None,
             metadata,
         }
     }

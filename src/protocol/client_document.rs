@@ -248,6 +248,9 @@ pub fn read_answer(client_id: &str, fetched: Fetched, now: u64) -> OAuthResult<(
         registration_access_token_hash: String::new(),
         client_id_issued_at: now,
         metadata,
+        // Not registered with us at all: the consent page names the
+        // document's host instead (`DocumentClient`).
+        self_registered: None,
     };
     Ok((record, cache_lifetime(cache_control.as_deref())))
 }

@@ -15,8 +15,9 @@ use url::Url;
 pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, DPoP";
 
 /// The response headers a page may read beyond the safelisted ones: the
-/// Bearer challenge says why a token was refused (RFC 6750 §3).
-pub const EXPOSE_HEADERS: &str = "WWW-Authenticate";
+/// Bearer challenge says why a token was refused (RFC 6750 §3), and
+/// `Retry-After` when to register again (open registration's rate limit).
+pub const EXPOSE_HEADERS: &str = "WWW-Authenticate, Retry-After";
 
 /// Seconds a browser may reuse a preflight's answer (Chromium caps it at
 /// two hours).

@@ -17,6 +17,7 @@ pub mod jose;
 pub mod keys;
 pub mod object;
 pub mod once;
+pub mod open_registration;
 pub mod params;
 pub mod pkce;
 pub mod privilege;

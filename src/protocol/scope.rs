@@ -97,6 +97,7 @@ mod tests {
             client_secret_hash: None,
             registration_access_token_hash: String::new(),
             client_id_issued_at: 0,
+            self_registered: None,
             metadata: parse_client_metadata(&body).unwrap(),
         }
     }

@@ -141,17 +141,22 @@ pub fn account_key(username: &str, hash: impl Fn(&str) -> String) -> String {
     format!("account:{}", hash(&username.trim().to_ascii_lowercase()))
 }
 
-/// The name of a client address's throttle. An IPv6 host usually holds a
+/// The name of a client address's throttle ([`network`]).
+pub fn address_key(address: &str) -> String {
+    format!("address:{}", network(address))
+}
+
+/// What is counted for a client address. An IPv6 host usually holds a
 /// whole /64, so the /64 is what is counted; an address that does not parse
 /// is counted as it was given.
-pub fn address_key(address: &str) -> String {
+pub fn network(address: &str) -> String {
     match address.trim().parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) => {
             let s = v6.segments();
-            format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-        Ok(IpAddr::V4(v4)) => format!("address:{v4}"),
-        Err(_) => format!("address:{}", address.trim()),
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.trim().to_owned(),
     }
 }
 

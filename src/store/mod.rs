@@ -78,6 +78,10 @@ impl Record for ClientRecord {
     fn key(&self) -> &str {
         &self.client_id
     }
+    /// A self-registered client not yet used lapses; any other stays.
+    fn expires_at(&self) -> Option<u64> {
+        self.self_registered.and_then(|s| s.unused_until)
+    }
 }
 
 impl Record for RevokedAccessToken {

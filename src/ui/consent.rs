@@ -27,6 +27,26 @@ fn document_note(document: Option<&DocumentClient>) -> String {
     )
 }
 
+/// A client that registered itself (open registration): nobody at the
+/// issuer vouches for its name, so the page says so and shows where the
+/// answer goes.
+pub struct Unverified<'a> {
+    /// The issuer's host, as the person knows this site.
+    pub issuer_host: &'a str,
+    /// The host of the redirect URI the answer is sent to.
+    pub redirect_host: &'a str,
+}
+
+fn unverified_notice(u: &Unverified) -> String {
+    format!(
+        "<p class=\"alert\" role=\"note\">This app registered itself: its name is \
+         not verified by {issuer}. If you allow, you will be sent to \
+         <strong>{host}</strong>.</p>\n",
+        issuer = escape(u.issuer_host),
+        host = escape(u.redirect_host),
+    )
+}
+
 /// Asks `username` whether `client_name` may have `scopes`, each given as
 /// `(scope, words)`: the words are what a person reads, the scope name
 /// follows in smaller text.
@@ -36,8 +56,10 @@ pub fn consent_page(
     document: Option<&DocumentClient>,
     username: &str,
     scopes: &[(String, String)],
+    unverified: Option<&Unverified>,
 ) -> String {
     let client = escape(client_name);
+    let notice = unverified.map(unverified_notice).unwrap_or_default();
     let list = if scopes.is_empty() {
         String::new()
     } else {
@@ -50,7 +72,7 @@ pub fn consent_page(
     let body = format!(
         "<h1>{client} wants to access your account</h1>\n\
          {note}<p class=\"sub\">Signed in as <strong>{user}</strong></p>\n\
-         {list}{form}",
+         {notice}{list}{form}",
         note = document_note(document),
         user = escape(username),
         form = decision_form(form, "consent", ("allow", "Allow"), ("deny", "Deny")),
@@ -72,7 +94,7 @@ mod tests {
 
     #[test]
     fn has_hidden_fields_scopes_and_both_decisions() {
-        let html = consent_page(&form(), "Example App", None, "alice", &scopes());
+        let html = consent_page(&form(), "Example App", None, "alice", &scopes(), None);
         assert_hidden_fields(&html, "consent");
         assert!(html.contains("<h1>Example App wants to access your account</h1>"));
         assert!(html.contains("Signed in as <strong>alice</strong>"));
@@ -87,8 +109,24 @@ mod tests {
     }
 
     #[test]
+    fn self_registered_clients_are_marked_with_their_redirect_host() {
+        let unverified = Unverified {
+            issuer_host: "id.example.com",
+            redirect_host: "app.example",
+        };
+        let html = consent_page(&form(), "Example App", None, "alice", &scopes(), Some(&unverified));
+        assert!(html.contains("not verified by id.example.com"), "{html}");
+        assert!(
+            html.contains("you will be sent to <strong>app.example</strong>"),
+            "{html}"
+        );
+        let plain = consent_page(&form(), "Example App", None, "alice", &scopes(), None);
+        assert!(!plain.contains("not verified"));
+    }
+
+    #[test]
     fn no_scope_list_when_nothing_is_asked() {
-        let html = consent_page(&form(), "App", None, "alice", &[]);
+        let html = consent_page(&form(), "App", None, "alice", &[], None);
         assert!(!html.contains("<ul>"));
         assert!(html.contains("value=\"allow\""));
     }
@@ -99,7 +137,7 @@ mod tests {
             host: "app.example",
             loopback_only: false,
         };
-        let html = consent_page(&form(), "App", Some(&public), "alice", &scopes());
+        let html = consent_page(&form(), "App", Some(&public), "alice", &scopes(), None);
         let host = "<p class=\"host\">Described by <strong>app.example</strong></p>";
         assert!(html.contains(host), "{html}");
         assert!(html.find("<h1>") < html.find(host) && html.find(host) < html.find("Signed in as"));
@@ -108,10 +146,10 @@ mod tests {
             host: "127.0.0.1",
             loopback_only: true,
         };
-        let html = consent_page(&form(), "App", Some(&local), "alice", &scopes());
+        let html = consent_page(&form(), "App", Some(&local), "alice", &scopes(), None);
         assert!(html.contains("Described by <strong>127.0.0.1</strong>"));
         assert!(html.contains("role=\"alert\">This app sends you back only to this computer"));
-        let html = consent_page(&form(), "App", None, "alice", &scopes());
+        let html = consent_page(&form(), "App", None, "alice", &scopes(), None);
         assert!(!html.contains("Described by"));
     }
 
@@ -122,8 +160,13 @@ mod tests {
             host: HOSTILE,
             loopback_only: false,
         };
-        let html = consent_page(&form(), HOSTILE, Some(&doc), "bob\"<b>", &hostile);
+        let unverified = Unverified {
+            issuer_host: HOSTILE,
+            redirect_host: HOSTILE,
+        };
+        let html = consent_page(&form(), HOSTILE, Some(&doc), "bob\"<b>", &hostile, Some(&unverified));
         assert!(html.contains(&format!("Described by <strong>{HOSTILE_ESCAPED}</strong>")));
+        assert!(html.contains(&format!("not verified by {HOSTILE_ESCAPED}")));
         assert!(!html.contains("<script>") && !html.contains("<b>"));
         assert!(html.contains(&format!("<h1>{HOSTILE_ESCAPED} wants to access your account</h1>")));
         assert!(html.contains("Signed in as <strong>bob&quot;&lt;b&gt;</strong>"));

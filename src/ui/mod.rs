@@ -10,7 +10,7 @@ mod error;
 mod login;
 mod logout;
 
-pub use consent::{consent_page, DocumentClient};
+pub use consent::{consent_page, DocumentClient, Unverified};
 pub use error::error_page;
 pub use login::login_page;
 pub use logout::{logged_out_page, logout_page};
@@ -211,7 +211,7 @@ mod tests {
                 "login with error",
                 login_page(&f, "App", Some("x"), Some("Incorrect username or password")),
             ),
-            ("consent", consent_page(&f, "App", None, "alice", &scopes)),
+            ("consent", consent_page(&f, "App", None, "alice", &scopes, None)),
             ("error", error_page("Something went wrong", "Try again.")),
             ("logout", logout_page(&f, Some("App"))),
             ("logged out", logged_out_page()),

@@ -12,7 +12,8 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::store::RecordStore;
-use crate::ui::{consent_page, DocumentClient, FormContext};
+use crate::ui::{consent_page, DocumentClient, FormContext, Unverified};
+use url::Url;
 
 pub async fn page(
     req: AuthorizationRequest,
@@ -38,12 +39,19 @@ pub async fn page(
         host,
         loopback_only: redirects_only_to_loopback(client),
     });
+    let redirect = Url::parse(&pending.req.redirect_uri).ok();
+    let issuer = Url::parse(&ctx.issuer).ok();
+    let unverified = client.self_registered.map(|_| Unverified {
+        issuer_host: issuer.as_ref().and_then(Url::host_str).unwrap_or(&ctx.issuer),
+        redirect_host: redirect.as_ref().and_then(Url::host_str).unwrap_or_default(),
+    });
     let body = consent_page(
         &form,
         display_name(client),
         document.as_ref(),
         &session.username,
         &scope_descriptions(&pending.req.scopes),
+        unverified.as_ref(),
     );
     html(200, body, &browser.cookies)
 }

@@ -23,6 +23,7 @@ fn client(extra: Value) -> ClientRecord {
         client_secret_hash: Some("hash".into()),
         registration_access_token_hash: String::new(),
         client_id_issued_at: 0,
+        self_registered: None,
         metadata: parse_client_metadata(&body).unwrap(),
     }
 }
