@@ -237,3 +237,28 @@ test("a document that turned invalid ends its client: tokens at userinfo, refres
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a document that turned invalid while its login form was open: the person gets the error page, not JSON", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "edge-oidc-cimd-"));
+  const vars = { CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK: "true" };
+  const c = client("/changing.json");
+  let w = await startWorker({ persistDir: dir, vars });
+  try {
+    const person = await createUser(w);
+    const jar = new Jar();
+    const login = await (await authorize(w, jar, authParams(c).params)).text();
+    assert.equal(field(login, "step"), "login");
+    await w.stop();
+    changed = true;
+    w = await startWorker({ persistDir: dir, vars });
+    const res = await submit(w, jar, login, { username: person.username, password: person.password });
+    assert.equal(res.status, 400);
+    assert.match(res.headers.get("content-type"), /^text\/html/);
+    assert.equal(res.headers.get("location"), null);
+    assert.match(await res.text(), /client metadata document/);
+  } finally {
+    changed = false;
+    await w.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -18,6 +18,9 @@ import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { startWorker } from "./helpers.mjs";
+
+// Short-lived access tokens, so that the test sees the SDK refresh.
+const ACCESS_TOKEN_TTL = 2;
 import { createUser, submit, field, Jar, REDIRECT_URI } from "./flow.mjs";
 
 const DOCUMENT_URL = "https://mcp-client.example/oauth/client.json";
@@ -71,7 +74,7 @@ async function readBody(req) {
 }
 
 before(async () => {
-  worker = await startWorker({ miniflare: { outboundService: outbound } });
+  worker = await startWorker({ vars: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) }, miniflare: { outboundService: outbound } });
   user = await createUser(worker);
   mcp = createServer(async (req, res) => {
     const path = new URL(req.url, "http://x").pathname;
@@ -137,7 +140,7 @@ async function signIn(url) {
   return location.searchParams.get("code");
 }
 
-test("an MCP client signs in with a Client ID Metadata Document and calls a tool", async () => {
+test("an MCP client signs in with a Client ID Metadata Document, calls a tool, and refreshes", async () => {
   const provider = new DocumentClientProvider();
   const first = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
   await assert.rejects(new Client({ name: "c", version: "1" }).connect(first), UnauthorizedError);
@@ -156,6 +159,14 @@ test("an MCP client signs in with a Client ID Metadata Document and calls a tool
   await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider }));
   const result = await client.callTool({ name: "whoami", arguments: {} });
   assert.deepEqual(JSON.parse(result.content[0].text), { client_id: DOCUMENT_URL, sub: user.sub });
+  // The access token expires: the MCP server refuses it, the SDK refreshes
+  // (a document client too) and retries.
+  const before = provider.saved;
+  await new Promise((r) => setTimeout(r, (ACCESS_TOKEN_TTL + 1) * 1000));
+  const again = await client.callTool({ name: "whoami", arguments: {} });
+  assert.deepEqual(JSON.parse(again.content[0].text), { client_id: DOCUMENT_URL, sub: user.sub });
+  assert.notEqual(provider.saved.access_token, before.access_token, "a new access token");
+  assert.notEqual(provider.saved.refresh_token, before.refresh_token, "the refresh token rotated");
   await client.close();
   assert.equal(documentFetches, 1, "the document was fetched once and then served from the cache");
 });

@@ -1,7 +1,7 @@
 //! The consent step: the page listing what the client asks for, and its
 //! submission (`step=consent`, `decision=allow|deny`).
 
-use super::{display_name, proceed, redirect_error, Pending};
+use super::{display_name, page_client, proceed, redirect_error, Pending};
 use crate::endpoints::browser::{form_fields, open_form, page_error, stale_form, Browser};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
@@ -78,8 +78,10 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
     let Some(pending) = open_form::<Pending>(params, ctx, browser, "consent").await? else {
         return stale_form(browser);
     };
-    let Some(client) = ctx.client(&pending.req.client_id).await? else {
-        return stale_form(browser);
+    let client = match page_client(ctx, browser, &pending.req.client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return stale_form(browser),
+        Err(reply) => return reply,
     };
     // The consent must come from the person it was asked of; if the session
     // ended or changed hands meanwhile, start over from the login step.

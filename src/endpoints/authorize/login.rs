@@ -1,6 +1,6 @@
 //! The login step: the form, and its submission (`step=login`).
 
-use super::{display_name, proceed, Pending};
+use super::{display_name, page_client, proceed, Pending};
 use crate::endpoints::browser::{form_fields, read_form, secure, stale_form, use_form, Browser, SESSION_COOKIE};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
@@ -80,8 +80,10 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
     let Some(form) = read_form::<Pending>(params, ctx, browser, "login").await? else {
         return stale_form(browser);
     };
-    let Some(client) = ctx.client(&form.data.req.client_id).await? else {
-        return stale_form(browser);
+    let client = match page_client(ctx, browser, &form.data.req.client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return stale_form(browser),
+        Err(reply) => return reply,
     };
     let attempt = Attempt {
         username: params.get("username").unwrap_or_default(),

@@ -89,17 +89,26 @@ pub fn display_name(client: &ClientRecord) -> &str {
     client.metadata.client_name.as_deref().unwrap_or(&client.client_id)
 }
 
+/// The client of a page request, or the page that answers instead. A
+/// client's own document that cannot be used (now, or since the form was
+/// shown) is said on the page: the redirect URI cannot be trusted without it.
+pub async fn page_client(ctx: &Ctx, browser: &Browser, client_id: &str) -> Result<Option<ClientRecord>, Reply> {
+    match ctx.client(client_id).await {
+        Ok(found) => Ok(found),
+        Err(e) if e.code == ErrorCode::InvalidClient => Err(page_error(browser, &e.description)),
+        Err(e) => Err(Err(e)),
+    }
+}
+
 /// A new authorization request.
 async fn start(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
     let client_id = match requested_client_id(params) {
         Ok(id) => id,
         Err(e) => return answer_error(e, ctx, browser),
     };
-    // A client's own document that cannot be used is said on the page:
-    // the redirect URI cannot be trusted without it.
-    let client = match ctx.client(client_id).await {
-        Err(e) if e.code == ErrorCode::InvalidClient => return page_error(browser, &e.description),
-        found => found?,
+    let client = match page_client(ctx, browser, client_id).await {
+        Ok(found) => found,
+        Err(reply) => return reply,
     };
     match (validate(params, client.as_ref(), &ctx.config.allowed_resources), client) {
         (Ok(req), Some(client)) => proceed(req, &client, ctx, browser, false, false).await,
