@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { startWorker, freePort, CHROMIUM } from "./helpers.mjs";
+import { startWorker, freePort, launchChromium, CHROMIUM } from "./helpers.mjs";
 import { registerClient, createUser, pkce, token } from "./flow.mjs";
 
 const skip = CHROMIUM ? false : "no chromium (set CHROMIUM_PATH or install Debian's chromium)";
@@ -22,13 +22,7 @@ before(async () => {
   });
   await new Promise((resolve) => rp.listen(port, "127.0.0.1", resolve));
   rpUrl = `http://127.0.0.1:${port}/cb`;
-  const { chromium } = await import("playwright-core");
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

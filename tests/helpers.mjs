@@ -22,6 +22,20 @@ export const COMPATIBILITY_DATE = readFileSync(path.join(ROOT, "wrangler.toml"),
 export const CHROMIUM = process.env.CHROMIUM_PATH
   || (existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : null);
 
+/**
+ * Headless Debian chromium through playwright-core, with the flags this
+ * closed network needs (no background connections, no sandbox as root).
+ */
+export async function launchChromium() {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+}
+
 /** A TCP port that is free on 127.0.0.1 right now. */
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { startWorker, freePort, CHROMIUM, ROOT } from "./helpers.mjs";
+import { startWorker, freePort, launchChromium, CHROMIUM, ROOT } from "./helpers.mjs";
 import { registerClient, createUser } from "./flow.mjs";
 
 const skip = CHROMIUM ? false : "no chromium (set CHROMIUM_PATH or install Debian's chromium)";
@@ -58,13 +58,7 @@ before(async () => {
     post_logout_redirect_uris: [`${spa.origin}/logged-out`],
   });
   foreign = await serve(() => "<!DOCTYPE html><title>Elsewhere</title>");
-  const { chromium } = await import("playwright-core");
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

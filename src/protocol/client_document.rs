@@ -14,6 +14,7 @@
 
 use crate::protocol::client::{is_loopback, parse_client_metadata, ClientMetadata, ClientRecord, GrantType};
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::params::list_setting;
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -167,11 +168,7 @@ fn host_trusted(host: &str, trusted: &[String]) -> bool {
 /// by commas or whitespace, written as they appear in a URL (lower case,
 /// no scheme, port or path). Says which entry is malformed.
 pub fn parse_trusted_hosts(text: &str) -> Result<Vec<String>, String> {
-    let entries: Vec<String> = text
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|e| !e.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let entries = list_setting(text);
     if entries.is_empty() {
         return Err("lists no host".into());
     }

@@ -162,9 +162,24 @@ pub fn url_parts(url: &str) -> UrlParts<'_> {
     }
 }
 
+/// The entries of a list setting, separated by commas or whitespace
+/// (`ALLOWED_RESOURCES`, `CLIENT_ID_DOCUMENT_HOSTS`).
+pub fn list_setting(text: &str) -> Vec<String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_settings_split_on_commas_and_whitespace() {
+        assert_eq!(list_setting(" a, b\tc\n,,d "), ["a", "b", "c", "d"]);
+        assert!(list_setting(" , ").is_empty());
+    }
     use crate::protocol::ErrorCode;
     use serde_json::json;
 

@@ -4,6 +4,7 @@
 //! with `client_credentials`; the access token's `aud` carries them.
 
 use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::params::list_setting;
 use url::Url;
 
 /// So that one request cannot bloat the tokens we sign and the grants we store.
@@ -119,11 +120,7 @@ pub fn audience(issuer: &str, resources: &[String], scopes: &[String]) -> Vec<St
 /// URI beneath it), separated by commas or whitespace. Says which entry is
 /// malformed.
 pub fn parse_allow_list(text: &str) -> Result<Vec<String>, String> {
-    let entries: Vec<String> = text
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|e| !e.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let entries = list_setting(text);
     if entries.is_empty() {
         return Err("lists no URI".into());
     }
