@@ -119,15 +119,28 @@ impl Config {
                 }),
             }
         };
-        let refresh_token_policy = match non_empty("REFRESH_TOKEN_POLICY").as_deref().map(str::trim) {
-            None | Some("offline_access") => RefreshTokenPolicy::OfflineAccess,
-            Some("always") => RefreshTokenPolicy::Always,
-            Some(_) => {
-                return Err(OAuthError::new(
+        // A setting that is one of two words; unset is the first.
+        let switch = |name: &str, off: &str, on: &str| -> Result<bool, OAuthError> {
+            match non_empty(name).as_deref().map(str::trim) {
+                None => Ok(false),
+                Some(v) if v == off => Ok(false),
+                Some(v) if v == on => Ok(true),
+                Some(_) => Err(OAuthError::new(
                     ErrorCode::ServerError,
-                    "REFRESH_TOKEN_POLICY must be `always` or `offline_access`",
-                ))
+                    format!("{name} must be `{on}` or `{off}`"),
+                )),
             }
+        };
+        // A list setting, unset is empty; `parse` says which entry is bad.
+        let list = |name: &str, parse: fn(&str) -> Result<Vec<String>, String>| -> Result<Vec<String>, OAuthError> {
+            match non_empty(name) {
+                None => Ok(Vec::new()),
+                Some(v) => parse(&v).map_err(|why| OAuthError::new(ErrorCode::ServerError, format!("{name}: {why}"))),
+            }
+        };
+        let refresh_token_policy = match switch("REFRESH_TOKEN_POLICY", "offline_access", "always")? {
+            false => RefreshTokenPolicy::OfflineAccess,
+            true => RefreshTokenPolicy::Always,
         };
         let access_token_alg = match non_empty("ACCESS_TOKEN_SIGNING_ALG") {
             None => d.access_token_alg,
@@ -137,39 +150,6 @@ impl Config {
                     "ACCESS_TOKEN_SIGNING_ALG must be RS256, ES256 or EdDSA",
                 )
             })?,
-        };
-        let allowed_resources = match non_empty("ALLOWED_RESOURCES") {
-            None => Vec::new(),
-            Some(v) => parse_allow_list(&v)
-                .map_err(|why| OAuthError::new(ErrorCode::ServerError, format!("ALLOWED_RESOURCES: {why}")))?,
-        };
-        let allow_http_loopback = match non_empty("CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK")
-            .as_deref()
-            .map(str::trim)
-        {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(OAuthError::new(
-                    ErrorCode::ServerError,
-                    "CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK must be `true` or `false`",
-                ))
-            }
-        };
-        let hosts = match non_empty("CLIENT_ID_DOCUMENT_HOSTS") {
-            None => Vec::new(),
-            Some(v) => parse_trusted_hosts(&v)
-                .map_err(|why| OAuthError::new(ErrorCode::ServerError, format!("CLIENT_ID_DOCUMENT_HOSTS: {why}")))?,
-        };
-        let open_registration = match non_empty("OPEN_REGISTRATION").as_deref().map(str::trim) {
-            None | Some("off") => false,
-            Some("on") => true,
-            Some(_) => {
-                return Err(OAuthError::new(
-                    ErrorCode::ServerError,
-                    "OPEN_REGISTRATION must be `on` or `off`",
-                ))
-            }
         };
         Ok(Self {
             issuer: non_empty("ISSUER").map(|s| s.trim().trim_end_matches('/').to_string()),
@@ -184,12 +164,12 @@ impl Config {
             refresh_token_absolute_ttl: secs("REFRESH_TOKEN_ABSOLUTE_TTL", d.refresh_token_absolute_ttl)?,
             session_ttl: secs("SESSION_TTL", d.session_ttl)?,
             key_rotation_interval: secs("KEY_ROTATION_INTERVAL", d.key_rotation_interval)?,
-            allowed_resources,
+            allowed_resources: list("ALLOWED_RESOURCES", parse_allow_list)?,
             client_documents: DocumentPolicy {
-                allow_http_loopback,
-                hosts,
+                allow_http_loopback: switch("CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK", "false", "true")?,
+                hosts: list("CLIENT_ID_DOCUMENT_HOSTS", parse_trusted_hosts)?,
             },
-            open_registration,
+            open_registration: switch("OPEN_REGISTRATION", "off", "on")?,
             open_registration_unused_ttl: secs("OPEN_REGISTRATION_UNUSED_TTL", d.open_registration_unused_ttl)?,
         })
     }
