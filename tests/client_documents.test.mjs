@@ -211,54 +211,58 @@ test("CLIENT_ID_DOCUMENT_HOSTS refuses documents on other hosts", async () => {
   }
 });
 
-test("a document that turned invalid ends its client: tokens at userinfo, refresh at the token endpoint", async () => {
-  // A new isolate on the same storage has no cached copy, so it fetches the changed document.
+/**
+ * Runs `before(worker)` with /changing.json valid, then changes the document
+ * and runs `after(worker, state)` on a new isolate over the same storage: it
+ * has no cached copy, so it fetches the changed document.
+ */
+async function acrossAChange(before, after) {
   const dir = await mkdtemp(path.join(tmpdir(), "edge-oidc-cimd-"));
   const vars = { CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK: "true" };
-  const c = client("/changing.json");
   let w = await startWorker({ persistDir: dir, vars });
   try {
-    const person = await createUser(w);
-    const tokens = await exchange(w, c, await obtainCode(w, c, person));
-    const userinfo = (w) => w.fetch("/userinfo", { headers: { authorization: `Bearer ${tokens.access_token}` } });
-    assert.equal((await userinfo(w)).status, 200);
+    const state = await before(w);
     await w.stop();
     changed = true;
     w = await startWorker({ persistDir: dir, vars });
-    const res = await userinfo(w);
+    await after(w, state);
+  } finally {
+    changed = false;
+    await w.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test("a document that turned invalid ends its client: tokens at userinfo, refresh at the token endpoint", async () => {
+  const c = client("/changing.json");
+  const userinfo = (w, tokens) => w.fetch("/userinfo", { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  await acrossAChange(async (w) => {
+    const tokens = await exchange(w, c, await obtainCode(w, c, await createUser(w)));
+    assert.equal((await userinfo(w, tokens)).status, 200);
+    return tokens;
+  }, async (w, tokens) => {
+    const res = await userinfo(w, tokens);
     assert.equal(res.status, 401);
     assert.match(res.headers.get("www-authenticate"), /invalid_token/);
     const refresh = await token(w, c, { grant_type: "refresh_token", refresh_token: tokens.refresh_token });
     assert.equal(refresh.status, 401);
     assert.equal((await refresh.json()).error, "invalid_client");
-  } finally {
-    changed = false;
-    await w.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a document that turned invalid while its login form was open: the person gets the error page, not JSON", async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), "edge-oidc-cimd-"));
-  const vars = { CLIENT_ID_DOCUMENTS_ALLOW_HTTP_LOOPBACK: "true" };
   const c = client("/changing.json");
-  let w = await startWorker({ persistDir: dir, vars });
-  try {
+  await acrossAChange(async (w) => {
     const person = await createUser(w);
     const jar = new Jar();
     const login = await (await authorize(w, jar, authParams(c).params)).text();
     assert.equal(field(login, "step"), "login");
-    await w.stop();
-    changed = true;
-    w = await startWorker({ persistDir: dir, vars });
+    return { person, jar, login };
+  }, async (w, { person, jar, login }) => {
     const res = await submit(w, jar, login, { username: person.username, password: person.password });
     assert.equal(res.status, 400);
     assert.match(res.headers.get("content-type"), /^text\/html/);
     assert.equal(res.headers.get("location"), null);
     assert.match(await res.text(), /client metadata document/);
-  } finally {
-    changed = false;
-    await w.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
