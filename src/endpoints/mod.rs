@@ -2,6 +2,8 @@
 //! `protocol`, do the work through the stores, answer.
 
 pub mod access;
+pub mod account;
+pub mod assets;
 pub mod authorize;
 pub mod browser;
 pub mod cors;

@@ -67,7 +67,8 @@ pub async fn check(stores: &SignInStores<'_>, attempt: &Attempt<'_>, now: u64) -
 }
 
 /// Checks the password; an unknown username costs the same PBKDF2 work as
-/// a known one, so timing does not reveal which usernames exist.
+/// a known one (and so does a passkey-only account, which no password
+/// opens), so timing does not reveal which usernames exist.
 async fn authenticate(stores: &SignInStores<'_>, attempt: &Attempt<'_>) -> OAuthResult<Option<UserRecord>> {
     let user = stores.users.get(attempt.username).await?;
     let dummy = PasswordHash {
@@ -76,9 +77,9 @@ async fn authenticate(stores: &SignInStores<'_>, attempt: &Attempt<'_>) -> OAuth
         salt: "c2FsdHNhbHRzYWx0c2FsdA".into(),
         hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
     };
-    let stored = user.as_ref().map_or(&dummy, |u| &u.password);
-    let ok = verify_password(stores.hasher, attempt.password, stored).await?;
-    Ok(user.filter(|_| ok))
+    let stored = user.as_ref().and_then(|u| u.password.as_ref());
+    let ok = verify_password(stores.hasher, attempt.password, stored.unwrap_or(&dummy)).await?;
+    Ok(user.filter(|_| ok && stored.is_some()))
 }
 
 #[cfg(test)]
@@ -125,7 +126,7 @@ mod tests {
                 hasher: CountingHasher::default(),
             };
             let mut alice = user();
-            alice.password = block_on(hash_password(&w.hasher, "correct horse", [1; 16])).unwrap();
+            alice.password = Some(block_on(hash_password(&w.hasher, "correct horse", [1; 16])).unwrap());
             block_on(w.users.put(&alice)).unwrap();
             w.hasher.0.set(0);
             w
@@ -174,6 +175,20 @@ mod tests {
             SignIn::Welcome
         ));
         assert_eq!(w.account("alice").unwrap().failures, 0);
+    }
+
+    #[test]
+    fn no_password_opens_a_passkey_only_account_and_it_costs_the_same() {
+        let w = World::new();
+        let mut bob = user();
+        bob.username = "bob".into();
+        bob.password = None;
+        block_on(w.users.put(&bob)).unwrap();
+        // The dummy hash's own password does not open it either.
+        for password in ["correct horse", ""] {
+            assert!(matches!(w.try_as("bob", password, "198.51.100.1", 100), SignIn::Wrong));
+        }
+        assert_eq!(w.hasher.0.get(), 2, "as much password work as for any account");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod object;
 pub mod once;
 pub mod open_registration;
 pub mod params;
+pub mod passkey;
 pub mod pkce;
 pub mod privilege;
 pub mod registration_token;

@@ -97,10 +97,12 @@ pub fn scope_claim_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// `POST /admin/users` body, validated. `Debug` hides the password.
+/// Without a password the account is passkey-only: the answer carries a
+/// one-time enrollment link for its first passkey.
 #[derive(Clone, PartialEq)]
 pub struct NewUser {
     pub username: String,
-    pub password: String,
+    pub password: Option<String>,
     pub claims: Map<String, Value>,
 }
 
@@ -119,7 +121,7 @@ impl std::fmt::Debug for NewUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewUser")
             .field("username", &self.username)
-            .field("password", &"[redacted]")
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .field("claims", &self.claims)
             .finish()
     }
@@ -149,7 +151,9 @@ pub struct UserRecord {
     pub username: String,
     /// OIDC Core §2: "A locally unique and never reassigned identifier".
     pub sub: String,
-    pub password: PasswordHash,
+    /// `None`: a passkey-only account, which no password opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<PasswordHash>,
     #[serde(default)]
     pub claims: Map<String, Value>,
     pub created_at: u64,
@@ -193,6 +197,7 @@ impl UserRecord {
         serde_json::json!({
             "username": self.username,
             "sub": self.sub,
+            "has_password": self.password.is_some(),
             "claims": self.claims,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -297,16 +302,18 @@ fn claims_field(obj: &Map<String, Value>) -> OAuthResult<Option<Map<String, Valu
     }
 }
 
-/// Parses `POST /admin/users`: `{"username", "password", "claims"?}`.
+/// Parses `POST /admin/users`: `{"username", "password"?, "claims"?}`.
 pub fn parse_new_user(body: &Value) -> OAuthResult<NewUser> {
     let obj = body_object(body)?;
     let username = string_field(obj, "username")?.ok_or_else(|| invalid_request("username is required"))?;
     validate_username(username)?;
-    let password = string_field(obj, "password")?.ok_or_else(|| invalid_request("password is required"))?;
-    validate_password(password)?;
+    let password = string_field(obj, "password")?;
+    if let Some(p) = password {
+        validate_password(p)?;
+    }
     Ok(NewUser {
         username: username.to_owned(),
-        password: password.to_owned(),
+        password: password.map(str::to_owned),
         claims: claims_field(obj)?.unwrap_or_default(),
     })
 }
@@ -378,12 +385,12 @@ mod tests {
         UserRecord {
             username: "ada".into(),
             sub: "u-123".into(),
-            password: PasswordHash {
+            password: Some(PasswordHash {
                 alg: PASSWORD_HASH_ALG.into(),
                 iterations: PBKDF2_ITERATIONS,
                 salt: "c2FsdA".into(),
                 hash: "aGFzaA".into(),
-            },
+            }),
             claims: claims.as_object().unwrap().clone(),
             created_at: 1,
             updated_at: 2,
@@ -468,13 +475,15 @@ mod tests {
     fn new_user_bodies() {
         let ok = json!({"username": "ada", "password": "correct horse", "claims": {"email": "a@b.c"}});
         let u = parse_new_user(&ok).unwrap();
-        assert_eq!((u.username.as_str(), u.password.as_str()), ("ada", "correct horse"));
+        assert_eq!((u.username.as_str(), u.password.as_deref()), ("ada", Some("correct horse")));
         assert_eq!(u.claims["email"], "a@b.c");
         assert!(!format!("{u:?}").contains("correct horse"));
         assert!(parse_new_user(&json!({"username": "ada", "password": "12345678"}))
             .unwrap()
             .claims
             .is_empty());
+        let passkey_only = parse_new_user(&json!({"username": "ada"})).unwrap();
+        assert_eq!(passkey_only.password, None);
 
         let cases: Vec<(Value, &str)> = vec![
             (json!("ada"), "JSON object"),
@@ -484,7 +493,7 @@ mod tests {
                 "username must be a string",
             ),
             (json!({"username": "a b", "password": "12345678"}), "username must be"),
-            (json!({"username": "ada"}), "password is required"),
+            (json!({"username": "ada", "password": 7}), "password must be a string"),
             (json!({"username": "ada", "password": "short"}), "password must be"),
             (
                 json!({"username": "ada", "password": "12345678", "claims": []}),
