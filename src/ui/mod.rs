@@ -271,4 +271,91 @@ mod tests {
         assert!(!csp.contains("script-src"), "pages need no scripts");
         assert!(!csp.contains("  "), "CSP line continuation left double spaces");
     }
+
+    fn csp<'h>(headers: &'h [(&str, String)]) -> &'h str {
+        let csp = headers.iter().find(|(n, _)| *n == "content-security-policy");
+        &csp.expect("a CSP header").1
+    }
+
+    #[test]
+    fn a_nonce_adds_script_src_and_changes_nothing_else() {
+        let plain = html_headers(None);
+        let with = html_headers(Some("n0nce-_X"));
+        for ((name, a), (same_name, b)) in plain.iter().zip(&with) {
+            assert_eq!(name, same_name);
+            if *name != "content-security-policy" {
+                assert_eq!(a, b, "{name}");
+            }
+        }
+        assert_eq!(
+            csp(&with),
+            "default-src 'none'; script-src 'nonce-n0nce-_X'; style-src 'unsafe-inline'; \
+             img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert_eq!(csp(&with).replace("script-src 'nonce-n0nce-_X'; ", ""), csp(&plain));
+    }
+
+    /// A page that loads scripts, as the passkey sign-in will.
+    #[derive(askama::Template)]
+    #[template(
+        ext = "html",
+        source = "{% extends \"base.html\" %}{% block title %}Scripted{% endblock %}\
+                  {% block content %}<h1>Scripted</h1>\n{% endblock %}"
+    )]
+    struct Scripted {
+        scripts: Scripts,
+    }
+
+    impl PageTemplate for Scripted {
+        fn scripts(&self) -> Option<&Scripts> {
+            Some(&self.scripts)
+        }
+    }
+
+    #[test]
+    fn script_tags_carry_the_nonce_the_headers_allow() {
+        let page = render(&Scripted {
+            scripts: Scripts {
+                nonce: "abc123".into(),
+                srcs: &["/assets/one.js", "/assets/two.js?v=\"<x>"],
+            },
+        });
+        assert_eq!(page.script_nonce.as_deref(), Some("abc123"));
+        let head = &page.html[..page.html.find("</head>").unwrap()];
+        assert!(
+            head.ends_with(
+                "</style>\n<script src=\"/assets/one.js\" nonce=\"abc123\" defer></script>\n\
+                 <script src=\"/assets/two.js?v=&quot;&lt;x&gt;\" nonce=\"abc123\" defer></script>\n"
+            ),
+            "{head}"
+        );
+        assert_eq!(page.html.matches("<script").count(), 2);
+        let headers = html_headers(page.script_nonce.as_deref());
+        assert!(csp(&headers).contains("script-src 'nonce-abc123';"));
+    }
+
+    #[test]
+    fn pages_without_scripts_have_neither_tags_nor_nonce() {
+        let f = form();
+        for page in [
+            login_page(&f, "App", None, None),
+            error_page("t", "m"),
+            logged_out_page(),
+        ] {
+            assert_eq!(page.script_nonce, None);
+            assert!(!page.html.contains("<script"));
+        }
+    }
+
+    #[test]
+    fn every_response_gets_its_own_128_bit_nonce() {
+        let a = Scripts::fresh(&["/assets/a.js"]);
+        let b = Scripts::fresh(&["/assets/a.js"]);
+        assert_ne!(a.nonce, b.nonce);
+        assert_eq!(a.nonce.len(), 22, "16 bytes, base64url without padding");
+        assert!(a
+            .nonce
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+    }
 }
