@@ -29,5 +29,6 @@ pub mod session;
 pub mod throttle;
 pub mod token;
 pub mod user;
+pub mod webauthn;
 
 pub use error::{ErrorCode, OAuthError, OAuthResult};

@@ -1,44 +1,32 @@
 //! The sign-in form: posts `step=login`, `username` and `password`.
 
-use super::{escape, form_start, page, FormContext};
+use askama::Template;
+
+use super::{render, FormContext, Page, PageTemplate};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct Login<'a> {
+    form: &'a FormContext<'a>,
+    client_name: &'a str,
+    hint: &'a str,
+    error: Option<&'a str>,
+}
+
+impl PageTemplate for Login<'_> {}
 
 /// The sign-in page for `client_name`. `login_hint` prefills the username;
 /// `error` (a generic message that does not say which field was wrong) is
 /// shown above the form in an alert. The password is never echoed back.
 /// The focus starts in the first field left to fill: the password when the
 /// username is prefilled, the username otherwise.
-pub fn login_page(form: &FormContext, client_name: &str, login_hint: Option<&str>, error: Option<&str>) -> String {
-    let hint = login_hint.unwrap_or("");
-    let (user_focus, password_focus) = if hint.is_empty() {
-        (" autofocus", "")
-    } else {
-        ("", " autofocus")
-    };
-    let (alert, described_by) = match error {
-        Some(e) => (
-            format!("<p class=\"alert\" id=\"error\" role=\"alert\">{}</p>\n", escape(e)),
-            " aria-describedby=\"error\"",
-        ),
-        None => (String::new(), ""),
-    };
-    let body = format!(
-        "<h1>Sign in</h1>\n\
-         <p class=\"sub\">to continue to <strong>{client}</strong></p>\n\
-         {alert}{form}\
-         <label for=\"username\">Username</label>\n\
-         <input id=\"username\" name=\"username\" type=\"text\" value=\"{hint}\" \
-         autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" \
-         required{user_focus}{described_by}>\n\
-         <label for=\"password\">Password</label>\n\
-         <input id=\"password\" name=\"password\" type=\"password\" \
-         autocomplete=\"current-password\" required{password_focus}{described_by}>\n\
-         <div class=\"actions\">\n<button type=\"submit\">Sign in</button>\n</div>\n\
-         </form>\n",
-        client = escape(client_name),
-        form = form_start(form, "login"),
-        hint = escape(hint),
-    );
-    page("Sign in", &body)
+pub fn login_page(form: &FormContext, client_name: &str, login_hint: Option<&str>, error: Option<&str>) -> Page {
+    render(&Login {
+        form,
+        client_name,
+        hint: login_hint.unwrap_or(""),
+        error,
+    })
 }
 
 #[cfg(test)]
@@ -54,7 +42,7 @@ mod tests {
 
     #[test]
     fn has_hidden_fields_inputs_and_button() {
-        let html = login_page(&form(), "Example App", None, None);
+        let html = login_page(&form(), "Example App", None, None).html;
         assert_hidden_fields(&html, "login");
         assert!(html.contains("<title>Sign in – edge-oidc</title>"));
         assert!(html.contains("<h1>Sign in</h1>"));
@@ -89,30 +77,30 @@ mod tests {
 
     #[test]
     fn focus_starts_in_the_first_empty_field() {
-        let fresh = login_page(&form(), "App", None, None);
+        let fresh = login_page(&form(), "App", None, None).html;
         assert!(input(&fresh, "username").contains(" autofocus"));
         assert!(!input(&fresh, "password").contains("autofocus"));
-        let hinted = login_page(&form(), "App", Some("alice"), Some("Incorrect username or password"));
+        let hinted = login_page(&form(), "App", Some("alice"), Some("Incorrect username or password")).html;
         assert!(!input(&hinted, "username").contains("autofocus"));
         assert!(input(&hinted, "password").contains(" autofocus"));
         assert!(input(&hinted, "username").contains("value=\"alice\""));
-        let empty_hint = login_page(&form(), "App", Some(""), None);
+        let empty_hint = login_page(&form(), "App", Some(""), None).html;
         assert!(input(&empty_hint, "username").contains(" autofocus"));
     }
 
     #[test]
     fn never_carries_a_password_value() {
-        let html = login_page(&form(), "App", Some("alice"), Some("Incorrect username or password"));
+        let html = login_page(&form(), "App", Some("alice"), Some("Incorrect username or password")).html;
         assert!(!input(&html, "password").contains("value="));
     }
 
     #[test]
     fn error_is_an_alert_only_when_given() {
-        let without = login_page(&form(), "App", None, None);
+        let without = login_page(&form(), "App", None, None).html;
         assert!(!without.contains("role=\"alert\""));
         assert!(!without.contains("aria-describedby"));
 
-        let with = login_page(&form(), "App", None, Some("Incorrect username or password"));
+        let with = login_page(&form(), "App", None, Some("Incorrect username or password")).html;
         assert!(with.contains("<p class=\"alert\" id=\"error\" role=\"alert\">Incorrect username or password</p>"));
         assert!(
             with.find("role=\"alert\"") < with.find("<form"),
@@ -124,7 +112,7 @@ mod tests {
 
     #[test]
     fn escapes_client_name_hint_and_error() {
-        let html = login_page(&form(), HOSTILE, Some("a\"b' onfocus='x"), Some(HOSTILE));
+        let html = login_page(&form(), HOSTILE, Some("a\"b' onfocus='x"), Some(HOSTILE)).html;
         assert!(!html.contains("<script>"));
         assert!(html.contains(&format!("to continue to <strong>{HOSTILE_ESCAPED}</strong>")));
         assert!(html.contains(&format!("role=\"alert\">{HOSTILE_ESCAPED}</p>")));
