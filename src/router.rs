@@ -87,10 +87,7 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
                     _ => not_allowed("GET, PUT, DELETE"),
                 };
             }
-            if let Some(username) = path
-                .strip_suffix("/enrollment")
-                .and_then(|p| tail(p, "/admin/users/"))
-            {
+            if let Some(username) = path.strip_suffix("/enrollment").and_then(|p| tail(p, "/admin/users/")) {
                 return match m {
                     Method::Post => users::enrollment(&req, ctx, &username).await,
                     _ => not_allowed("POST"),

@@ -4,18 +4,18 @@
 //! password is passkey-only: the answer carries a one-time link with which
 //! the person registers their first passkey.
 
-use super::http::{json, json_body, no_content, Reply};
 use super::account::enroll::link;
+use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
-use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord, UserRevocation};
 use crate::protocol::passkey::{PasskeyMachine, PasskeyOp};
+use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord, UserRevocation};
 use crate::random;
 use crate::store::durable::DurableObjects;
-use crate::store::ObjectStore;
 use crate::store::webcrypto::WebCryptoHasher;
+use crate::store::ObjectStore;
 use crate::store::RecordStore;
 use worker::Method;
 

@@ -78,8 +78,8 @@ async fn authenticate(stores: &SignInStores<'_>, attempt: &Attempt<'_>) -> OAuth
         hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
     };
     let stored = user.as_ref().and_then(|u| u.password.as_ref());
-    let ok = verify_password(stores.hasher, attempt.password, stored.unwrap_or(&dummy)).await?;
-    Ok(user.filter(|_| ok && stored.is_some()))
+    let ok = verify_password(stores.hasher, attempt.password, stored.unwrap_or(&dummy)).await? && stored.is_some();
+    Ok(user.filter(|_| ok))
 }
 
 #[cfg(test)]

@@ -9,9 +9,8 @@
 
 use super::encoding::b64url;
 use super::object::Machine;
-use super::webauthn::{challenge_for, counter_ok, Expected, PublicKey};
+use super::webauthn::{backup_eligibility_ok, counter_ok, Expected, PublicKey};
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 /// At most this many passkeys per account: enough for every device a
 /// person owns, few enough that the page and the object stay small.
@@ -63,15 +62,30 @@ pub struct Passkeys {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum PasskeyOp {
-    Add { username: String, passkey: Passkey },
+    Add {
+        username: String,
+        passkey: Passkey,
+    },
     List,
-    Get { id: String },
+    Get {
+        id: String,
+    },
     /// A verified assertion: the counter it carried and its BE flag.
-    Used { id: String, sign_count: u32, backup_eligible: bool },
-    Rename { id: String, name: String },
+    Used {
+        id: String,
+        sign_count: u32,
+        backup_eligible: bool,
+    },
+    Rename {
+        id: String,
+        name: String,
+    },
     /// `keep_one`: refuse to remove the account's last passkey (it has no
     /// password to sign in with otherwise).
-    Remove { id: String, keep_one: bool },
+    Remove {
+        id: String,
+        keep_one: bool,
+    },
     /// The account was deleted: its passkeys go with it.
     Forget,
 }
@@ -84,8 +98,13 @@ pub enum PasskeyReply {
     Full,
     /// This credential is registered already.
     Duplicate,
-    List { passkeys: Vec<Passkey> },
-    Found { username: String, passkey: Passkey },
+    List {
+        passkeys: Vec<Passkey>,
+    },
+    Found {
+        username: String,
+        passkey: Passkey,
+    },
     Missing,
     Done,
     /// The counter did not move forward: the credential may have been
@@ -126,7 +145,9 @@ impl Machine for PasskeyMachine {
             } => match find(slot, &id) {
                 None => PasskeyReply::Missing,
                 Some(p) if !counter_ok(p.sign_count, sign_count) => PasskeyReply::CounterWentBack,
-                Some(p) if p.backup_eligible != backup_eligible => PasskeyReply::BackupEligibilityChanged,
+                Some(p) if !backup_eligibility_ok(p.backup_eligible, backup_eligible) => {
+                    PasskeyReply::BackupEligibilityChanged
+                }
                 Some(p) => {
                     p.sign_count = sign_count;
                     p.last_used_at = Some(now);
@@ -195,20 +216,6 @@ fn remove(slot: &mut Option<Passkeys>, id: &str, keep_one: bool, now: u64) -> Pa
     PasskeyReply::Done
 }
 
-/// The relying party our pages speak for (WebAuthn §5.1.4, §7): its RP
-/// ID is the issuer's host, and the only origin its ceremonies may come
-/// from is the issuer's. A browser refuses an IP address as an RP ID, so
-/// local runs use `http://localhost:<port>`.
-pub fn expected(issuer: &str, form_id: &str) -> Option<Expected> {
-    let url = Url::parse(issuer).ok()?;
-    let rp_id = url.host_str()?.to_owned();
-    Some(Expected {
-        origin: url.origin().ascii_serialization(),
-        rp_id,
-        challenge: challenge_for(form_id).to_vec(),
-    })
-}
-
 /// What the page hands `navigator.credentials.create()` (the script reads
 /// it from the form's data attributes): everything but the algorithms and
 /// the authenticator selection, which the script fixes.
@@ -228,7 +235,14 @@ pub struct CreationOptions {
 }
 
 impl CreationOptions {
-    pub fn new(expected: &Expected, rp_name: &str, sub: &str, username: &str, display_name: &str, existing: &[Passkey]) -> Self {
+    pub fn new(
+        expected: &Expected,
+        rp_name: &str,
+        sub: &str,
+        username: &str,
+        display_name: &str,
+        existing: &[Passkey],
+    ) -> Self {
         CreationOptions {
             challenge: b64url(&expected.challenge),
             rp_id: expected.rp_id.clone(),
@@ -252,12 +266,17 @@ pub fn passkey_name(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::jose::SigningAlg;
     use crate::protocol::object::step;
+    use crate::protocol::webauthn::challenge_for;
 
     fn passkey(id: &str, backup_eligible: bool) -> Passkey {
         Passkey {
             id: id.into(),
-            public_key: crate::protocol::webauthn::tests_support::es256_key(),
+            public_key: PublicKey {
+                alg: SigningAlg::ES256,
+                jwk: serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}),
+            },
             sign_count: 0,
             backup_eligible,
             transports: vec!["internal".into()],
@@ -281,11 +300,16 @@ mod tests {
     #[test]
     fn add_list_get_and_refuse_duplicates_and_more_than_the_maximum() {
         let mut slot = None;
-        assert_eq!(run(&mut slot, PasskeyOp::Get { id: "a".into() }, 1), PasskeyReply::Missing);
+        assert_eq!(
+            run(&mut slot, PasskeyOp::Get { id: "a".into() }, 1),
+            PasskeyReply::Missing
+        );
         assert_eq!(run(&mut slot, add_op("a"), 1), PasskeyReply::Added);
         assert_eq!(run(&mut slot, add_op("a"), 1), PasskeyReply::Duplicate);
         match run(&mut slot, PasskeyOp::Get { id: "a".into() }, 1) {
-            PasskeyReply::Found { username, passkey } => assert_eq!((username.as_str(), passkey.id.as_str()), ("ada", "a")),
+            PasskeyReply::Found { username, passkey } => {
+                assert_eq!((username.as_str(), passkey.id.as_str()), ("ada", "a"))
+            }
             other => panic!("{other:?}"),
         }
         for n in 1..MAX_PASSKEYS {
@@ -311,8 +335,16 @@ mod tests {
         let stored = &slot.as_ref().unwrap().credentials[0];
         assert_eq!((stored.sign_count, stored.last_used_at), (5, Some(20)));
         assert_eq!(run(&mut slot, used(5), 21), PasskeyReply::CounterWentBack, "same count");
-        assert_eq!(run(&mut slot, used(4), 21), PasskeyReply::CounterWentBack, "lower count");
-        assert_eq!(run(&mut slot, used(0), 21), PasskeyReply::CounterWentBack, "a counter cannot stop");
+        assert_eq!(
+            run(&mut slot, used(4), 21),
+            PasskeyReply::CounterWentBack,
+            "lower count"
+        );
+        assert_eq!(
+            run(&mut slot, used(0), 21),
+            PasskeyReply::CounterWentBack,
+            "a counter cannot stop"
+        );
         assert_eq!(slot.as_ref().unwrap().credentials[0].last_used_at, Some(20));
         assert_eq!(run(&mut slot, used(6), 22), PasskeyReply::Done);
     }
@@ -354,7 +386,10 @@ mod tests {
         };
         assert_eq!(run(&mut slot, rename, 2), PasskeyReply::Done);
         assert_eq!(slot.as_ref().unwrap().credentials[1].name, "Laptop");
-        let remove = |id: &str, keep_one| PasskeyOp::Remove { id: id.into(), keep_one };
+        let remove = |id: &str, keep_one| PasskeyOp::Remove {
+            id: id.into(),
+            keep_one,
+        };
         assert_eq!(run(&mut slot, remove("zz", true), 3), PasskeyReply::Missing);
         assert_eq!(run(&mut slot, remove("a", true), 3), PasskeyReply::Done);
         assert_eq!(run(&mut slot, remove("b", true), 3), PasskeyReply::LastOne);
@@ -362,7 +397,10 @@ mod tests {
         let gone = step::<PasskeyMachine>(&mut slot, remove("b", false), 4);
         assert_eq!(gone.reply, PasskeyReply::Done);
         assert_eq!(gone.alarm_at, Some(5), "an emptied object goes at once");
-        assert_eq!(run(&mut slot, PasskeyOp::Get { id: "b".into() }, 5), PasskeyReply::Missing);
+        assert_eq!(
+            run(&mut slot, PasskeyOp::Get { id: "b".into() }, 5),
+            PasskeyReply::Missing
+        );
     }
 
     #[test]
@@ -373,7 +411,10 @@ mod tests {
         run(&mut slot, add_op("a"), 1);
         let gone = step::<PasskeyMachine>(&mut slot, PasskeyOp::Forget, 7);
         assert_eq!(gone.alarm_at, Some(8));
-        assert_eq!(run(&mut slot, PasskeyOp::Get { id: "a".into() }, 8), PasskeyReply::Missing);
+        assert_eq!(
+            run(&mut slot, PasskeyOp::Get { id: "a".into() }, 8),
+            PasskeyReply::Missing
+        );
     }
 
     #[test]
@@ -383,18 +424,8 @@ mod tests {
     }
 
     #[test]
-    fn the_relying_party_is_the_issuer() {
-        let e = expected("https://id.example.com/tenant", "form-1").unwrap();
-        assert_eq!((e.rp_id.as_str(), e.origin.as_str()), ("id.example.com", "https://id.example.com"));
-        assert_eq!(e.challenge, challenge_for("form-1").to_vec());
-        let local = expected("http://localhost:8787", "f").unwrap();
-        assert_eq!((local.rp_id.as_str(), local.origin.as_str()), ("localhost", "http://localhost:8787"));
-        assert_ne!(expected("https://id.example.com", "form-2").unwrap().challenge, e.challenge);
-    }
-
-    #[test]
     fn creation_options_name_the_account_by_its_sub() {
-        let e = expected("https://id.example.com", "f").unwrap();
+        let e = Expected::for_issuer("https://id.example.com", challenge_for("f")).unwrap();
         let o = CreationOptions::new(&e, "Example", "sub-1", "ada", "Ada L.", &[passkey("k1", false)]);
         assert_eq!(o.user_id, b64url(b"sub-1"));
         assert_eq!(o.challenge, b64url(&e.challenge));

@@ -475,7 +475,10 @@ mod tests {
     fn new_user_bodies() {
         let ok = json!({"username": "ada", "password": "correct horse", "claims": {"email": "a@b.c"}});
         let u = parse_new_user(&ok).unwrap();
-        assert_eq!((u.username.as_str(), u.password.as_deref()), ("ada", Some("correct horse")));
+        assert_eq!(
+            (u.username.as_str(), u.password.as_deref()),
+            ("ada", Some("correct horse"))
+        );
         assert_eq!(u.claims["email"], "a@b.c");
         assert!(!format!("{u:?}").contains("correct horse"));
         assert!(parse_new_user(&json!({"username": "ada", "password": "12345678"}))

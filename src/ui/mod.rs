@@ -13,6 +13,7 @@ mod consent;
 mod error;
 mod login;
 mod logout;
+mod passkey;
 
 use std::fmt;
 
@@ -20,6 +21,7 @@ pub use consent::{consent_page, DocumentClient, Unverified};
 pub use error::error_page;
 pub use login::login_page;
 pub use logout::{logged_out_page, logout_page};
+pub use passkey::{enroll_page, PASSKEY_SCRIPT};
 
 /// A rendered page, and the nonce its script tags carry if it has any: the
 /// endpoint sends it with `html_headers(page.script_nonce.as_deref())`, so

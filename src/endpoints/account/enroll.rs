@@ -7,20 +7,18 @@
 //! Opening the link uses nothing up (mail scanners open links too): the
 //! link is used when a passkey is registered with it, and only once.
 
-use super::passkeys::{ceremony_page, passkey_stores, stored_passkeys};
-use crate::endpoints::browser::{
-    form_secret, page_params, read_browser, read_form, stale_form, use_form, Browser,
-};
+use super::passkeys::{ceremony_page, expected, passkey_stores, stored_passkeys};
+use crate::endpoints::browser::{form_secret, page_params, read_browser, read_form, stale_form, use_form, Browser};
 use crate::endpoints::http::{html, redirect, Reply};
+use crate::endpoints::request::Request;
 use crate::endpoints::sign_in::start_session;
 use crate::endpoints::Ctx;
-use crate::endpoints::request::Request;
 use crate::grants::passkey::{register, Owner};
 use crate::protocol::error::OAuthResult;
 use crate::protocol::handle::{open, seal};
 use crate::protocol::once::{OnceMachine, Use, UseReply};
 use crate::protocol::params::Params;
-use crate::protocol::passkey::{expected, passkey_name};
+use crate::protocol::passkey::passkey_name;
 use crate::protocol::user::UserRecord;
 use crate::protocol::webauthn::verify_registration;
 use crate::random;
@@ -59,7 +57,14 @@ pub async fn link(ctx: &Ctx, user: &UserRecord) -> OAuthResult<(String, u64)> {
         sub: user.sub.clone(),
         username: user.username.clone(),
     };
-    let token = seal(&form_secret(ctx).await?, LINK, &enrollment, ctx.now, ENROLLMENT_TTL, &random::id());
+    let token = seal(
+        &form_secret(ctx).await?,
+        LINK,
+        &enrollment,
+        ctx.now,
+        ENROLLMENT_TTL,
+        &random::id(),
+    );
     let url = format!("{}/account/enroll?token={token}", ctx.issuer.trim_end_matches('/'));
     Ok((url, ctx.now + ENROLLMENT_TTL))
 }
@@ -112,7 +117,14 @@ async fn page(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
     show(ctx, browser, &user, &form, None, 200).await
 }
 
-async fn show(ctx: &Ctx, browser: &mut Browser, user: &UserRecord, form: &EnrollForm, error: Option<&str>, status: u16) -> Reply {
+async fn show(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    user: &UserRecord,
+    form: &EnrollForm,
+    error: Option<&str>,
+    status: u16,
+) -> Reply {
     let existing = stored_passkeys(ctx, &user.sub).await?;
     ceremony_page(ctx, browser, FORM, form, user, &existing, error, status).await
 }
@@ -127,7 +139,7 @@ async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
     let Some(user) = account(ctx, &opened.data.sub, &opened.data.username).await? else {
         return dead_link(browser);
     };
-    let Some(expect) = expected(&ctx.issuer, &opened.id) else {
+    let Some(expect) = expected(ctx, &opened.id) else {
         return dead_link(browser);
     };
     let name = passkey_name(params.get("name").unwrap_or_default()).unwrap_or_else(|| "Passkey".into());
@@ -162,6 +174,10 @@ async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
             start_session(ctx, browser, user, passkey.amr()).await?;
             redirect(true, "/account", &browser.cookies)
         }
-        Err(refused) => html(400, ui::error_page("The passkey was not added", refused.message()), &browser.cookies),
+        Err(refused) => html(
+            400,
+            ui::error_page("The passkey was not added", refused.message()),
+            &browser.cookies,
+        ),
     }
 }
