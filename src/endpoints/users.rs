@@ -5,8 +5,8 @@ use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
-use crate::protocol::error::{invalid_request, ErrorCode, OAuthError};
-use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord, UserRevocation};
+use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::user::{parse_new_user, parse_user_update, PasswordHash, UserRecord, UserRevocation};
 use crate::random;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
@@ -26,7 +26,7 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
     }
     let user = UserRecord {
         sub: random::id(),
-        password: hash_password(&WebCryptoHasher, &new.password, random::bytes::<16>()).await?,
+        password: new_hash(ctx, &new.password).await?,
         username: new.username,
         claims: new.claims,
         created_at: ctx.now,
@@ -55,7 +55,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
         _ => {
             let update = parse_user_update(username, &json_body(&mut req).await?)?;
             if let Some(password) = &update.password {
-                user.password = hash_password(&WebCryptoHasher, password, random::bytes::<16>()).await?;
+                user.password = new_hash(ctx, password).await?;
             }
             if let Some(claims) = update.claims {
                 user.claims = claims;
@@ -73,6 +73,13 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             json(200, &user.public_view())
         }
     }
+}
+
+/// A new password's hash, made with the current `PASSWORD_ITERATIONS`: a
+/// password set again is how an older hash moves to a changed setting.
+async fn new_hash(ctx: &Ctx, password: &str) -> OAuthResult<PasswordHash> {
+    let salt = random::bytes::<16>();
+    Ok(hash_password(&WebCryptoHasher, password, salt, ctx.config.password_iterations).await?)
 }
 
 /// What withdraws a user's grants: all of them when deleted (`None`), or
