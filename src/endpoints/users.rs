@@ -11,7 +11,7 @@ use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::passkey::{PasskeyMachine, PasskeyOp};
-use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord, UserRevocation};
+use crate::protocol::user::{parse_new_user, parse_user_update, PasswordHash, UserRecord, UserRevocation};
 use crate::random;
 use crate::store::durable::DurableObjects;
 use crate::store::webcrypto::WebCryptoHasher;
@@ -32,7 +32,7 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         return Err(invalid_request("a user with this username already exists").with_status(409));
     }
     let password = match &new.password {
-        Some(p) => Some(hash_password(&WebCryptoHasher, p, random::bytes::<16>()).await?),
+        Some(p) => Some(new_hash(ctx, p).await?),
         None => None,
     };
     let user = UserRecord {
@@ -93,7 +93,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
         _ => {
             let update = parse_user_update(username, &json_body(&mut req).await?)?;
             if let Some(password) = &update.password {
-                user.password = Some(hash_password(&WebCryptoHasher, password, random::bytes::<16>()).await?);
+                user.password = Some(new_hash(ctx, password).await?);
             }
             if let Some(claims) = update.claims {
                 user.claims = claims;
@@ -111,6 +111,13 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             json(200, &user.public_view())
         }
     }
+}
+
+/// A new password's hash, made with the current `PASSWORD_ITERATIONS`: a
+/// password set again is how an older hash moves to a changed setting.
+async fn new_hash(ctx: &Ctx, password: &str) -> OAuthResult<PasswordHash> {
+    let salt = random::bytes::<16>();
+    Ok(hash_password(&WebCryptoHasher, password, salt, ctx.config.password_iterations).await?)
 }
 
 /// What withdraws a user's grants: all of them when deleted (`None`), or

@@ -7,10 +7,28 @@ use crate::protocol::error::{invalid_request, OAuthResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// PBKDF2-HMAC-SHA256 iteration count. workerd's WebCrypto refuses PBKDF2
-/// with more than 100,000 iterations, so this is the most we can use; the
-/// count is stored with each hash so it can be raised if the cap is lifted.
-pub const PBKDF2_ITERATIONS: u32 = 100_000;
+/// The most PBKDF2-HMAC-SHA256 iterations `PASSWORD_ITERATIONS` may ask
+/// for, and its default: workerd's WebCrypto refuses PBKDF2 with more than
+/// 100,000, so this is the most we can use.
+pub const PASSWORD_ITERATIONS_MAX: u32 = 100_000;
+
+/// The fewest: NIST SP 800-63B (2017) §5.1.1.2 asks for an iteration count
+/// "as large as verification server performance will allow, typically at
+/// least 10,000 iterations". Below it a leaked hash is too cheap to guess at.
+pub const PASSWORD_ITERATIONS_MIN: u32 = 10_000;
+
+/// Reads a `PASSWORD_ITERATIONS` value: a whole number within
+/// [`PASSWORD_ITERATIONS_MIN`]..=[`PASSWORD_ITERATIONS_MAX`]. Each stored
+/// hash keeps the count it was made with, so a new value applies to the
+/// passwords set from then on and every stored one still verifies.
+pub fn parse_password_iterations(value: &str) -> Result<u32, String> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (PASSWORD_ITERATIONS_MIN..=PASSWORD_ITERATIONS_MAX).contains(n))
+        .ok_or_else(|| format!("must be a whole number from {PASSWORD_ITERATIONS_MIN} to {PASSWORD_ITERATIONS_MAX}"))
+}
 
 /// The `alg` of every [`PasswordHash`] we write.
 pub const PASSWORD_HASH_ALG: &str = "pbkdf2-sha256";
@@ -387,7 +405,7 @@ mod tests {
             sub: "u-123".into(),
             password: Some(PasswordHash {
                 alg: PASSWORD_HASH_ALG.into(),
-                iterations: PBKDF2_ITERATIONS,
+                iterations: PASSWORD_ITERATIONS_MAX,
                 salt: "c2FsdA".into(),
                 hash: "aGFzaA".into(),
             }),
@@ -614,7 +632,25 @@ mod tests {
     }
 
     #[test]
-    fn iterations_respect_the_workerd_cap() {
-        assert_eq!(PBKDF2_ITERATIONS, 100_000);
+    fn iteration_counts_within_the_floor_and_the_workerd_cap() {
+        for (value, expected) in [
+            ("100000", Some(100_000)),
+            ("10000", Some(10_000)),
+            (" 20000 ", Some(20_000)),
+            ("9999", None),
+            ("100001", None),
+            ("0", None),
+            ("-20000", None),
+            ("20k", None),
+            ("2e4", None),
+            ("20000.5", None),
+            ("4294967296", None),
+        ] {
+            let got = parse_password_iterations(value);
+            assert_eq!(got.as_ref().ok().copied(), expected, "{value:?}");
+            if let Err(why) = got {
+                assert_eq!(why, "must be a whole number from 10000 to 100000");
+            }
+        }
     }
 }

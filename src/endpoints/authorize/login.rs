@@ -95,6 +95,7 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
         throttles: &throttles,
         users: &ctx.records()?,
         hasher: &WebCryptoHasher,
+        iterations: ctx.config.password_iterations,
     };
     // Keep what was typed as the username (if it could be one), so that
     // only the password needs typing again.
