@@ -19,7 +19,7 @@ use std::fmt;
 
 pub use consent::{consent_page, DocumentClient, Unverified};
 pub use error::error_page;
-pub use login::login_page;
+pub use login::{login_page, LoginView, PasskeyRequest};
 pub use logout::{logged_out_page, logout_page};
 pub use passkey::{enroll_page, PASSKEY_SCRIPT};
 
@@ -201,14 +201,25 @@ mod tests {
         }
     }
 
+    fn login<'a>(form: &'a FormContext<'a>, error: Option<&'a str>) -> LoginView<'a> {
+        LoginView {
+            form,
+            client_name: "App",
+            login_hint: Some("x"),
+            error,
+            passkey: None,
+            passkey_required: false,
+        }
+    }
+
     fn all_pages() -> Vec<(&'static str, String)> {
         let f = form();
         let scopes = [("openid".to_string(), "Confirm who you are".to_string())];
         vec![
-            ("login", login_page(&f, "App", None, None).html),
+            ("login", login_page(&login(&f, None)).html),
             (
                 "login with error",
-                login_page(&f, "App", Some("x"), Some("Incorrect username or password")).html,
+                login_page(&login(&f, Some("Incorrect username or password"))).html,
             ),
             ("consent", consent_page(&f, "App", None, "alice", &scopes, None).html),
             ("error", error_page("Something went wrong", "Try again.").html),
