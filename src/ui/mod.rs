@@ -351,7 +351,7 @@ mod tests {
     fn pages_without_scripts_have_neither_tags_nor_nonce() {
         let f = form();
         for page in [
-            login_page(&f, "App", None, None),
+            login_page(&login(&f, None)),
             error_page("t", "m"),
             logged_out_page(),
         ] {
