@@ -48,7 +48,8 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             // written first: should the deletion then fail, the admin's
             // retry finds the user again, rather than a user gone whose
             // tokens still work.
-            ctx.revocations().put(&revocation(ctx, &user, None)).await?;
+            let tombstone = UserRevocation::deletion(&user.sub, ctx.now, ctx.revocation_lifetime());
+            ctx.revocations().put(&tombstone).await?;
             RecordStore::<UserRecord>::delete(&store, username).await?;
             no_content()
         }
@@ -66,22 +67,13 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
                 user.session_epoch = user.session_epoch.wrapping_add(1);
             }
             if update.revoke_grants {
-                ctx.revocations().put(&revocation(ctx, &user, Some(ctx.now))).await?;
+                let (now, lifetime) = (ctx.now, ctx.revocation_lifetime());
+                ctx.withdraw(&user.sub, |r| UserRevocation::revoke_all(r, &user.sub, now, lifetime))
+                    .await?;
             }
             user.updated_at = ctx.now;
             store.put(&user).await?;
             json(200, &user.public_view())
         }
-    }
-}
-
-/// What withdraws a user's grants: all of them when deleted (`None`), or
-/// those signed in at or before `signed_in_before`. It is kept until every
-/// token those grants could have issued has ended.
-fn revocation(ctx: &Ctx, user: &UserRecord, signed_in_before: Option<u64>) -> UserRevocation {
-    UserRevocation {
-        sub: user.sub.clone(),
-        expires_at: ctx.now + ctx.config.refresh_token_absolute_ttl.max(ctx.config.access_token_ttl),
-        signed_in_before,
     }
 }
