@@ -2,9 +2,10 @@
 //! code once the person has logged in and consented, and exchanging it at
 //! the token endpoint.
 
-use super::mint::{mint, Subject};
+use super::mint::{mint, SignedIn, Subject};
 use super::{compose_token, grant_for_tokens, split_token, Site};
 use crate::config::RefreshTokenPolicy;
+use crate::protocol::acr;
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::protocol::client::{ClientRecord, GrantType};
 use crate::protocol::encoding::secret_hash;
@@ -20,6 +21,7 @@ use serde_json::Value;
 
 /// Creates the grant for an approved authorization request and returns its
 /// code: 256 random bits, stored only as a hash, valid `CODE_TTL` seconds.
+/// The grant keeps how the session signed in, for its ID tokens.
 pub async fn issue_code(
     grants: &dyn GrantStore,
     site: &Site<'_>,
@@ -34,6 +36,8 @@ pub async fn issue_code(
         scopes: req.scopes.clone(),
         claims: user.claims.clone(),
         auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        acr: acr::achieved(&req.acr_values, &session.amr),
         nonce: req.nonce.clone(),
         sid: Some(session.key.clone()),
         resources: req.resources.clone(),
@@ -92,7 +96,7 @@ pub async fn exchange(
         sub: &grant.sub,
         client,
         scopes: &grant.scopes,
-        auth_time: Some(grant.auth_time),
+        signed_in: Some(SignedIn::of(&grant)),
         nonce: grant.nonce.as_deref(),
         sid: grant.sid.as_deref(),
         grant_id: Some(grant_id),
@@ -106,6 +110,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::grants::testing::{claims_of, confidential_client, deleted_users, session, user, FakeSigner};
+    use crate::protocol::acr::Acr;
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
     use crate::protocol::grant::GrantReply;
@@ -129,6 +134,7 @@ mod tests {
             max_age: None,
             login_hint: None,
             resources: Vec::new(),
+            acr_values: Vec::new(),
         }
     }
 
@@ -248,6 +254,33 @@ mod tests {
         assert_eq!(id["auth_time"], 990);
         assert!(id["at_hash"].is_string());
         assert!(id.get("email").is_none(), "scope claims go to userinfo");
+        assert_eq!(id["amr"], json!(["pwd"]));
+        assert!(id.get("acr").is_none(), "no acr unless asked");
+    }
+
+    #[test]
+    fn the_id_token_says_how_the_session_signed_in_and_the_acr_achieved() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let id_token_of = |acr_values: Vec<Acr>, amr: &[&str]| {
+            let req = AuthorizationRequest {
+                acr_values,
+                ..request(&["openid"])
+            };
+            let session = SessionRecord {
+                amr: amr.iter().map(|m| m.to_string()).collect(),
+                ..session(990)
+            };
+            let code = block_on(issue_code(&grants, &site(&config, 1000), &req, &user(), &session)).unwrap();
+            let body = redeem(&grants, &config, &code, 1010).unwrap();
+            claims_of(body["id_token"].as_str().unwrap()).2
+        };
+        let phr = id_token_of(vec![Acr::Phr], &["hwk", "user"]);
+        assert_eq!((&phr["amr"], &phr["acr"]), (&json!(["hwk", "user"]), &json!("phr")));
+        let unasked = id_token_of(Vec::new(), &["swk", "user"]);
+        assert_eq!(unasked["amr"], json!(["swk", "user"]));
+        assert!(unasked.get("acr").is_none(), "no acr unless asked");
+        let unmet = id_token_of(vec![Acr::Phr], &["pwd"]);
+        assert!(unmet.get("acr").is_none(), "an acr not achieved is not claimed");
     }
 
     #[test]

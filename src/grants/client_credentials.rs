@@ -32,7 +32,7 @@ pub async fn issue(
         sub: &client.client_id,
         client,
         scopes: &scopes,
-        auth_time: None,
+        signed_in: None,
         nonce: None,
         sid: None,
         grant_id: None,

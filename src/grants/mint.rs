@@ -2,7 +2,9 @@
 //! the ID token (OIDC Core §3.1.3.6) and the response body (RFC 6749 §5.1).
 
 use super::Site;
+use crate::protocol::acr::Acr;
 use crate::protocol::client::ClientRecord;
+use crate::protocol::grant::Grant;
 use crate::protocol::resource::audience;
 use crate::protocol::scope;
 use crate::protocol::token::{
@@ -12,12 +14,33 @@ use crate::random;
 use crate::store::{StoreResult, TokenSigner};
 use serde_json::Value;
 
+/// How and when the person signed in.
+pub struct SignedIn<'a> {
+    pub auth_time: u64,
+    pub amr: &'a [String],
+    pub acr: Option<Acr>,
+}
+
+impl<'a> SignedIn<'a> {
+    /// The sign-in behind a grant: the same for the ID token of the code
+    /// exchange and of every refresh (OIDC Core §12.2: the refreshed ID
+    /// token is about the original authentication).
+    pub fn of(grant: &'a Grant) -> Self {
+        Self {
+            auth_time: grant.auth_time,
+            amr: &grant.amr,
+            acr: grant.acr,
+        }
+    }
+}
+
 /// Who and what the tokens are for.
 pub struct Subject<'a> {
     pub sub: &'a str,
     pub client: &'a ClientRecord,
     pub scopes: &'a [String],
-    pub auth_time: Option<u64>,
+    /// `None` for `client_credentials`: no person, so no ID token.
+    pub signed_in: Option<SignedIn<'a>>,
     pub nonce: Option<&'a str>,
     pub sid: Option<&'a str>,
     pub grant_id: Option<&'a str>,
@@ -47,11 +70,11 @@ pub async fn mint(
         ttl,
         jti: &jti,
         grant_id: s.grant_id,
-        auth_time: s.auth_time,
+        auth_time: s.signed_in.as_ref().map(|x| x.auth_time),
     });
     let access_token = signer.sign(site.config.access_token_alg, "at+jwt", &at_claims).await?;
-    let id_token = match (s.scopes.iter().any(|x| x == "openid"), s.auth_time) {
-        (true, Some(auth_time)) => {
+    let id_token = match (s.scopes.iter().any(|x| x == "openid"), &s.signed_in) {
+        (true, Some(signed_in)) => {
             let alg = s.client.metadata.id_token_signed_response_alg;
             let claims = id_token_claims(&IdTokenClaims {
                 issuer: site.issuer,
@@ -59,7 +82,9 @@ pub async fn mint(
                 client_id: &s.client.client_id,
                 now: site.now,
                 ttl: site.config.id_token_ttl,
-                auth_time,
+                auth_time: signed_in.auth_time,
+                amr: signed_in.amr,
+                acr: signed_in.acr.map(Acr::as_str),
                 nonce: s.nonce,
                 access_token: Some(&access_token),
                 alg,

@@ -1,7 +1,7 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection
 //! (RFC 9700 §4.14.2), and the ID token it returns (OIDC Core §12.2).
 
-use super::mint::{mint, Subject};
+use super::mint::{mint, SignedIn, Subject};
 use super::{compose_token, grant_for_tokens, split_token, Site};
 use crate::protocol::client::ClientRecord;
 use crate::protocol::encoding::secret_hash;
@@ -47,13 +47,13 @@ pub async fn refresh(
     };
     let grant = grant_for_tokens(grants, users, grant_id, GrantOp::RotateRefresh(rotation), site.now).await?;
     let scopes = requested_scopes.unwrap_or_else(|| grant.scopes.clone());
-    // OIDC Core §12.2: the new ID token keeps `auth_time` of the original
-    // authentication and carries no `nonce`.
+    // OIDC Core §12.2: the new ID token keeps `auth_time` (and `amr`, `acr`)
+    // of the original authentication and carries no `nonce`.
     let subject = Subject {
         sub: &grant.sub,
         client,
         scopes: &scopes,
-        auth_time: Some(grant.auth_time),
+        signed_in: Some(SignedIn::of(&grant)),
         nonce: None,
         sid: grant.sid.as_deref(),
         grant_id: Some(grant_id),
@@ -71,8 +71,10 @@ mod tests {
     use crate::grants::testing::{
         claims_of, client, confidential_client, deleted_users, revoked_grants, session, user, withdrawn, FakeSigner,
     };
+    use crate::protocol::acr::Acr;
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
+    use crate::protocol::session::SessionRecord;
     use crate::protocol::token::CodeExchange;
     use crate::store::memory::MemoryGrants;
     use futures::executor::block_on;
@@ -97,6 +99,20 @@ mod tests {
     }
 
     fn first_refresh_for(grants: &MemoryGrants, resources: &[&str]) -> String {
+        first_refresh_signed_in(grants, resources, Vec::new(), session(990))["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The code exchange's token response of a grant asking for
+    /// `acr_values`, from a sign-in by `session`.
+    fn first_refresh_signed_in(
+        grants: &MemoryGrants,
+        resources: &[&str],
+        acr_values: Vec<Acr>,
+        session: SessionRecord,
+    ) -> Value {
         let req = AuthorizationRequest {
             client_id: "client-1".into(),
             redirect_uri: "https://rp.example/cb".into(),
@@ -108,10 +124,11 @@ mod tests {
             max_age: None,
             login_hint: None,
             resources: resources.iter().map(|r| r.to_string()).collect(),
+            acr_values,
         };
-        let code = block_on(issue_code(grants, &site(1000), &req, &user(), &session(990))).unwrap();
+        let code = block_on(issue_code(grants, &site(1000), &req, &user(), &session)).unwrap();
         let c = confidential_client();
-        let body = block_on(exchange(
+        block_on(exchange(
             grants,
             &deleted_users(false),
             &FakeSigner,
@@ -124,8 +141,7 @@ mod tests {
                 resources: Vec::new(),
             },
         ))
-        .unwrap();
-        body["refresh_token"].as_str().unwrap().to_string()
+        .unwrap()
     }
 
     fn request(token: &str, scope: Option<&str>, resources: &[&str]) -> RefreshRequest {
@@ -159,6 +175,29 @@ mod tests {
         assert_eq!((id["auth_time"].clone(), id["iat"].clone()), (json!(990), json!(2000)));
         assert!(id.get("nonce").is_none());
         assert_eq!(refresh_at(&grants, rt2, None, 2001).unwrap()["scope"], "openid email");
+    }
+
+    #[test]
+    fn every_refreshed_id_token_keeps_the_amr_and_acr_of_the_sign_in() {
+        let grants = MemoryGrants::default();
+        let passkey = SessionRecord {
+            amr: vec!["hwk".into(), "user".into()],
+            ..session(990)
+        };
+        let how = |body: &Value| {
+            let (_, _, id) = claims_of(body["id_token"].as_str().unwrap());
+            (id["amr"].clone(), id.get("acr").cloned())
+        };
+        let expected = (json!(["hwk", "user"]), Some(json!("phr")));
+        let mut body = first_refresh_signed_in(&grants, &[], vec![Acr::Phr], passkey);
+        assert_eq!(how(&body), expected, "code exchange");
+        for now in [2000, 3000] {
+            body = refresh_at(&grants, body["refresh_token"].as_str().unwrap(), None, now).unwrap();
+            assert_eq!(how(&body), expected, "refresh at {now}");
+        }
+        let rt = first_refresh(&grants);
+        let password = refresh_at(&grants, &rt, None, 2000).unwrap();
+        assert_eq!(how(&password), (json!(["pwd"]), None), "no acr unless asked");
     }
 
     #[test]

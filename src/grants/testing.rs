@@ -1,5 +1,6 @@
 //! Host-test doubles: a signer whose tokens can be read back, and fixtures.
 
+use crate::protocol::acr::password_amr;
 use crate::protocol::client::{parse_client_metadata, ClientRecord};
 use crate::protocol::encoding::{b64url, secret_hash};
 use crate::protocol::jose::{attach_signature, parse_jws, signing_input, SigningAlg};
@@ -73,6 +74,7 @@ pub fn session(auth_time: u64) -> SessionRecord {
         auth_time,
         expires_at: auth_time + 3600,
         epoch: 0,
+        amr: password_amr(),
     }
 }
 

@@ -5,11 +5,13 @@
 //! `needs_*` and [`interaction_error`] decide the login and consent steps;
 //! [`success_redirect`] / [`error_redirect`] build the answer.
 
+use crate::protocol::acr::{self, Acr};
 use crate::protocol::client::{ClientRecord, GrantType};
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::Params;
 use crate::protocol::resource::{check_allowed, parse_resources};
 use crate::protocol::scope;
+use crate::protocol::session::SessionRecord;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use url::{form_urlencoded, Url};
@@ -59,6 +61,29 @@ pub struct AuthorizationRequest {
     /// RFC 8707 resources, validated and allowed for the client.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// The classes asked for (`acr_values`, else the client's
+    /// `default_acr_values`) that we offer, in order of preference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<Acr>,
+}
+
+impl AuthorizationRequest {
+    /// Whether only a passkey sign-in can serve this request, so the login
+    /// page takes no password.
+    pub fn requires_passkey(&self) -> bool {
+        acr::requires_passkey(&self.acr_values)
+    }
+}
+
+/// Why the person must sign in (again) before a request can go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    /// There is no session.
+    Required,
+    /// `prompt=login`, or the session is older than `max_age`.
+    Again,
+    /// The session's sign-in does not achieve the `acr` the client requires.
+    WithPasskey,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +246,7 @@ fn validate_redirectable(
         max_age,
         login_hint: bounded(params, "login_hint", MAX_LOGIN_HINT)?,
         resources,
+        acr_values: acr::requested(params.get("acr_values"), &client.metadata.default_acr_values),
     })
 }
 
@@ -421,29 +447,38 @@ fn with_query(redirect_uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
     format!("{redirect_uri}{joiner}{query}")
 }
 
+/// Whether, and why, the person must sign in before the request goes on;
+/// each rule is one of the conditions below.
+///
 /// OIDC Core §3.1.2.1: `prompt=login` means "The Authorization Server
 /// SHOULD prompt the End-User for reauthentication"; with `max_age` "the
 /// OP MUST attempt to actively re-authenticate the End-User" once more than
 /// that many seconds have passed, and "max_age=0 is equivalent to
 /// prompt=login" (a login earlier in the same second is not fresh enough).
 /// A login made during this very request satisfies both, or `prompt=login`
-/// would ask forever.
+/// would ask forever. The `acr` a client requires (`acr::satisfies`) is
+/// not about freshness: a sign-in that does not achieve it never serves,
+/// made during this request or not.
 pub fn needs_login(
     req: &AuthorizationRequest,
-    session_auth_time: Option<u64>,
+    session: Option<&SessionRecord>,
     now: u64,
     logged_in_this_request: bool,
-) -> bool {
-    let Some(auth_time) = session_auth_time else {
-        return true;
+) -> Option<SignIn> {
+    let Some(session) = session else {
+        return Some(SignIn::Required);
     };
-    if logged_in_this_request {
-        return false;
+    if !acr::satisfies(&req.acr_values, &session.amr) {
+        return Some(SignIn::WithPasskey);
     }
-    req.prompt.login
+    if logged_in_this_request {
+        return None;
+    }
+    let stale = req.prompt.login
         || req
             .max_age
-            .is_some_and(|max| max == 0 || now.saturating_sub(auth_time) > max)
+            .is_some_and(|max| max == 0 || now.saturating_sub(session.auth_time) > max);
+    stale.then_some(SignIn::Again)
 }
 
 /// OIDC Core §3.1.2.1: `prompt=consent` means "The Authorization Server
@@ -461,14 +496,17 @@ pub fn needs_consent(req: &AuthorizationRequest, remembered: Option<&[String]>, 
 /// OIDC Core §3.1.2.1 `prompt=none`: "The Authorization Server MUST NOT
 /// display any authentication or consent user interface pages"; §3.1.2.6
 /// names the errors: `login_required`, `consent_required`.
-pub fn interaction_error(req: &AuthorizationRequest, login: bool, consent: bool) -> Option<OAuthError> {
+pub fn interaction_error(req: &AuthorizationRequest, login: Option<SignIn>, consent: bool) -> Option<OAuthError> {
     if !req.prompt.none {
         return None;
     }
-    if login {
-        return Some(err(ErrorCode::LoginRequired, "the person must sign in"));
-    }
-    consent.then(|| err(ErrorCode::ConsentRequired, "the person must give consent"))
+    let description = match login {
+        Some(SignIn::Required) => "the person must sign in",
+        Some(SignIn::Again) => "the person must sign in again",
+        Some(SignIn::WithPasskey) => "the client requires a sign-in with a passkey (acr phr)",
+        None => return consent.then(|| err(ErrorCode::ConsentRequired, "the person must give consent")),
+    };
+    Some(err(ErrorCode::LoginRequired, description))
 }
 
 /// Each scope with the words the consent page shows for it.

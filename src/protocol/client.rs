@@ -22,6 +22,7 @@ const MAX_URI_LEN: usize = 2000;
 const MAX_NAME_LEN: usize = 200;
 const MAX_CONTACTS: usize = 10;
 const MAX_CONTACT_LEN: usize = 320;
+const MAX_ACR_VALUES: usize = 10;
 pub const MAX_SCOPE_LEN: usize = 2000;
 
 /// RFC 7591 §2 `token_endpoint_auth_method` values we accept.
@@ -121,6 +122,12 @@ pub struct ClientMetadata {
     pub id_token_signed_response_alg: SigningAlg,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// OIDC Registration §2: the `acr` values asked for when a request has
+    /// no `acr_values`, in order of preference; stored as registered, those
+    /// we do not offer ignored at use (`acr::requested`). Descriptive: it
+    /// can only make the client's own sign-ins stricter.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub default_acr_values: Vec<String>,
     /// Our own member (no specification defines one; Ory Hydra's name):
     /// origins, besides those of `redirect_uris`, whose pages may read the
     /// answers of `/token`, `/revoke` and `/userinfo` (CORS). Descriptive,
@@ -290,6 +297,18 @@ fn allowed_resources(obj: &Map<String, Value>) -> OAuthResult<Option<Vec<String>
     Ok(entries)
 }
 
+/// `default_acr_values`: "Array of strings" (OIDC Registration §2), each
+/// one `acr` value, which in `acr_values` are separated by spaces.
+fn acr_value_list(obj: &Map<String, Value>) -> OAuthResult<Vec<String>> {
+    let values = opt_strings(obj, "default_acr_values", MAX_ACR_VALUES, MAX_NAME_LEN)?.unwrap_or_default();
+    if let Some(bad) = values.iter().find(|v| v.is_empty() || v.contains(char::is_whitespace)) {
+        return Err(bad_metadata(format!(
+            "default_acr_values: {bad:?} is not an acr value (empty or with a space)"
+        )));
+    }
+    Ok(values)
+}
+
 fn informational_uri(obj: &Map<String, Value>, field: &str) -> OAuthResult<Option<String>> {
     let uri = opt_string(obj, field, MAX_URI_LEN)?;
     if let Some(raw) = &uri {
@@ -436,6 +455,7 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
         scope,
         id_token_signed_response_alg: alg.unwrap_or_default(),
         post_logout_redirect_uris: redirect_list(obj, "post_logout_redirect_uris", application_type)?,
+        default_acr_values: acr_value_list(obj)?,
         allowed_cors_origins: origin_list(obj, "allowed_cors_origins")?,
         application_type,
         resource_server: opt_bool(obj, "resource_server")?.unwrap_or(false),
@@ -738,6 +758,30 @@ mod tests {
         let m = |extra| parse_client_metadata(&body(extra)).unwrap().allowed_resources;
         assert_eq!(m(json!({})), None, "absent allows any");
         assert_eq!(m(json!({"allowed_resources": []})), Some(vec![]), "empty allows none");
+    }
+
+    #[test]
+    fn default_acr_values_rules() {
+        let many: Vec<String> = (0..=MAX_ACR_VALUES).map(|i| format!("urn:acr:{i}")).collect();
+        check(&[
+            (OK, json!({"default_acr_values": ["phr"]})),
+            (
+                OK,
+                json!({"default_acr_values": ["urn:mace:incommon:iap:silver", "phr"]}),
+            ),
+            (OK, json!({"default_acr_values": []})),
+            (META, json!({"default_acr_values": "phr"})),
+            (META, json!({"default_acr_values": [1]})),
+            (META, json!({"default_acr_values": [""]})),
+            (META, json!({"default_acr_values": ["phr phrh"]})),
+            (META, json!({"default_acr_values": many})),
+        ]);
+        let m = parse_client_metadata(&body(json!({"default_acr_values": ["urn:x", "phr"]}))).unwrap();
+        assert_eq!(m.default_acr_values, ["urn:x", "phr"], "kept as registered");
+        let out = serde_json::to_value(&m).unwrap();
+        assert_eq!(out["default_acr_values"], json!(["urn:x", "phr"]));
+        let plain = serde_json::to_value(parse_client_metadata(&body(json!({}))).unwrap()).unwrap();
+        assert!(plain.get("default_acr_values").is_none());
     }
 
     #[test]

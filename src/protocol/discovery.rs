@@ -1,5 +1,6 @@
 //! Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2.
 
+use super::acr::Acr;
 use super::jose::SigningAlg;
 use super::user::scope_claim_names;
 use serde_json::{json, Value};
@@ -8,7 +9,7 @@ pub const SCOPES_SUPPORTED: [&str; 6] = ["openid", "profile", "email", "address"
 
 /// The claims of our ID tokens; the user claims follow from the scopes
 /// (`user::scope_claim_names`).
-const TOKEN_CLAIMS: [&str; 10] = [
+const TOKEN_CLAIMS: [&str; 12] = [
     "iss",
     "sub",
     "aud",
@@ -19,6 +20,8 @@ const TOKEN_CLAIMS: [&str; 10] = [
     "at_hash",
     "azp",
     "sid",
+    "amr",
+    "acr",
 ];
 
 fn claims_supported() -> Vec<&'static str> {
@@ -32,6 +35,7 @@ fn claims_supported() -> Vec<&'static str> {
 pub fn provider_metadata(issuer: &str) -> Value {
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
     let client_auth = ["client_secret_basic", "client_secret_post"];
+    let acr_values: Vec<&str> = Acr::ALL.iter().map(|a| a.as_str()).collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -53,6 +57,8 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "introspection_endpoint_auth_methods_supported": client_auth,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims_supported(),
+        // OIDC Discovery §3; what `phr` takes is in `protocol::acr`.
+        "acr_values_supported": acr_values,
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
@@ -104,9 +110,11 @@ mod tests {
             .map(|c| c.as_str().unwrap())
             .collect();
         let distinct: std::collections::BTreeSet<_> = claims.iter().collect();
-        assert_eq!((claims.len(), distinct.len()), (29, 29));
+        assert_eq!((claims.len(), distinct.len()), (31, 31));
         for c in [
             "sid",
+            "amr",
+            "acr",
             "at_hash",
             "updated_at",
             "email_verified",
@@ -116,5 +124,6 @@ mod tests {
             assert!(claims.contains(&c), "{c}");
         }
         assert_eq!(m["request_uri_parameter_supported"], false);
+        assert_eq!(m["acr_values_supported"], json!(["phr"]));
     }
 }

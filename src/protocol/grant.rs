@@ -4,6 +4,7 @@
 //! code, one operation at a time, so "use once" and "rotate once" are
 //! decided here and nowhere else.
 
+use super::acr::{password_amr, Acr};
 use super::encoding::ct_eq;
 use super::object::Machine;
 use super::pkce;
@@ -56,6 +57,16 @@ pub struct Grant {
     /// The user's claims when the grant was made, for `/userinfo`.
     pub claims: Map<String, Value>,
     pub auth_time: u64,
+    /// RFC 8176 methods of the sign-in, for every ID token of the grant.
+    /// Grants stored before it was kept came from a password sign-in, the
+    /// only way in then.
+    #[serde(default = "password_amr")]
+    pub amr: Vec<String>,
+    /// The class the sign-in achieved among those requested
+    /// (`acr::achieved`); none when none was requested or achieved, as in
+    /// grants stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<Acr>,
     pub nonce: Option<String>,
     pub sid: Option<String>,
     /// RFC 8707 resources authorized at `/authorize`; empty in grants

@@ -12,6 +12,8 @@ fn grant(challenge: Option<&str>) -> Option<Grant> {
         scopes: vec!["openid".into()],
         claims: Map::new(),
         auth_time: 90,
+        amr: vec!["swk".into(), "user".into()],
+        acr: Some(Acr::Phr),
         nonce: None,
         sid: None,
         resources: vec!["urn:a".into(), "urn:b".into()],
@@ -372,6 +374,33 @@ fn grants_stored_without_resources_still_read() {
     }))
     .unwrap();
     assert!(matches!(op, GrantOp::RotateRefresh(r) if r.resources.is_empty()));
+}
+
+#[test]
+fn grants_stored_before_amr_and_acr_were_kept_are_password_sign_ins_without_acr() {
+    let mut stored = serde_json::to_value(grant(None).unwrap()).unwrap();
+    assert_eq!(
+        (&stored["amr"], &stored["acr"]),
+        (&serde_json::json!(["swk", "user"]), &serde_json::json!("phr"))
+    );
+    let fields = stored.as_object_mut().unwrap();
+    fields.remove("amr");
+    fields.remove("acr");
+    let read: Grant = serde_json::from_value(stored).unwrap();
+    assert_eq!((read.amr, read.acr), (vec!["pwd".to_string()], None));
+}
+
+#[test]
+fn the_sign_in_survives_redemption_and_rotation() {
+    let mut slot = redeemed();
+    apply(&mut slot, rotation("rt1", "rt2"), 200);
+    let GrantReply::Ok { grant } = apply(&mut slot, GrantOp::Get, 201) else {
+        panic!("a live grant")
+    };
+    assert_eq!(
+        (grant.amr.as_slice(), grant.acr),
+        (&["swk".to_string(), "user".to_string()][..], Some(Acr::Phr))
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! clock, no randomness. Callers pass `now` and random values in, which
 //! keeps every rule here testable with plain `cargo test`.
 
+pub mod acr;
 pub mod authorize;
 pub mod client;
 pub mod client_auth;

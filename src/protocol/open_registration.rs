@@ -123,6 +123,8 @@ mod tests {
             json!({"redirect_uris": ["http://localhost:3000/cb"], "application_type": "native"}),
             json!({"redirect_uris": ["https://app.example/cb"], "client_name": "App",
                    "post_logout_redirect_uris": ["https://app.example/bye"], "resource_server": null}),
+            // Asking for passkey sign-ins only makes the client stricter.
+            json!({"redirect_uris": ["https://app.example/cb"], "default_acr_values": ["phr"]}),
         ] {
             assert_eq!(check(body.clone()), Ok(()), "{body}");
         }

@@ -136,6 +136,8 @@ mod tests {
             // CORS origins are where its pages live, not what it may do.
             json!({"allowed_cors_origins": ["https://spa.example"]}),
             json!({"id_token_signed_response_alg": "ES256"}),
+            // What it asks of a sign-in only makes its own tokens stricter.
+            json!({"default_acr_values": ["phr"]}),
             // Same sets in another order; another confidential method.
             json!({"grant_types": ["refresh_token", "authorization_code"], "scope": "email openid"}),
             json!({"token_endpoint_auth_method": "client_secret_post"}),

@@ -1,6 +1,7 @@
 //! Login sessions and remembered consent: what the authorization endpoint
 //! knows about a person between requests.
 
+use super::acr::password_amr;
 use super::user::UserRecord;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,11 @@ pub struct SessionRecord {
     /// moves the user's on, which ends this session wherever it is used.
     #[serde(default)]
     pub epoch: u32,
+    /// RFC 8176 methods of the sign-in (`["pwd"]`, or a passkey's
+    /// `["hwk", "user"]` / `["swk", "user"]`); sessions stored before it
+    /// was kept began with a password, the only way in then.
+    #[serde(default = "password_amr")]
+    pub amr: Vec<String>,
 }
 
 impl SessionRecord {
@@ -45,5 +51,24 @@ pub struct ConsentRecord {
 impl ConsentRecord {
     pub fn key_for(sub: &str, client_id: &str) -> String {
         format!("{sub}:{client_id}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_session_stored_before_amr_was_kept_is_a_password_session() {
+        let stored = json!({"key": "k", "username": "alice", "sub": "s", "auth_time": 1, "expires_at": 2, "epoch": 0});
+        let session: SessionRecord = serde_json::from_value(stored).unwrap();
+        assert_eq!(session.amr, ["pwd"]);
+        let passkey = SessionRecord {
+            amr: vec!["hwk".into(), "user".into()],
+            ..session
+        };
+        let back: SessionRecord = serde_json::from_value(serde_json::to_value(&passkey).unwrap()).unwrap();
+        assert_eq!(back.amr, ["hwk", "user"]);
     }
 }

@@ -139,6 +139,10 @@ pub struct IdTokenClaims<'a> {
     pub now: u64,
     pub ttl: u64,
     pub auth_time: u64,
+    /// RFC 8176 methods of the sign-in; none left out.
+    pub amr: &'a [String],
+    /// The class the sign-in achieved, when one was requested.
+    pub acr: Option<&'a str>,
     pub nonce: Option<&'a str>,
     /// The access token issued alongside, for `at_hash`.
     pub access_token: Option<&'a str>,
@@ -153,6 +157,9 @@ pub struct IdTokenClaims<'a> {
 /// MUST include a nonce Claim in the ID Token with the Claim Value being the
 /// nonce value sent in the Authentication Request" (absent otherwise).
 /// §3.1.3.6: `at_hash` when an access token is issued with the ID token.
+/// §2: `amr` is a "JSON array of strings that are identifiers for
+/// authentication methods used in the authentication", `acr` a "String
+/// specifying an Authentication Context Class Reference value".
 /// Profile and email claims are served by userinfo, not here.
 pub fn id_token_claims(c: &IdTokenClaims) -> Value {
     let mut claims = json!({
@@ -172,6 +179,12 @@ pub fn id_token_claims(c: &IdTokenClaims) -> Value {
     }
     if let Some(sid) = c.sid {
         claims["sid"] = sid.into();
+    }
+    if !c.amr.is_empty() {
+        claims["amr"] = c.amr.into();
+    }
+    if let Some(acr) = c.acr {
+        claims["acr"] = acr.into();
     }
     claims
 }
@@ -453,6 +466,8 @@ mod tests {
             now: 1000,
             ttl: 600,
             auth_time: 990,
+            amr: &["pwd".to_string()],
+            acr: None,
             nonce,
             access_token: at,
             alg,
@@ -466,7 +481,7 @@ mod tests {
         assert_eq!(
             v,
             json!({"iss": ISS, "sub": "alice", "aud": "c1", "exp": 1600, "iat": 1000,
-            "auth_time": 990, "azp": "c1", "nonce": "n-0S6_WzA2Mj", "sid": "s1",
+            "auth_time": 990, "azp": "c1", "nonce": "n-0S6_WzA2Mj", "sid": "s1", "amr": ["pwd"],
             // Left half of SHA-256("abc") (FIPS 180-2 B.1), base64url.
             "at_hash": "ungWv48Bz-pBQUDeXa4iIw"})
         );
@@ -480,6 +495,32 @@ mod tests {
         for profile in ["email", "name", "preferred_username"] {
             assert!(v.get(profile).is_none(), "{profile}");
         }
+        assert!(v.get("acr").is_none(), "no acr unless one was requested and achieved");
+    }
+
+    #[test]
+    fn id_tokens_say_how_the_person_signed_in() {
+        let passkey = ["hwk".to_string(), "user".to_string()];
+        let claims = |amr, acr| {
+            id_token_claims(&IdTokenClaims {
+                issuer: ISS,
+                sub: "alice",
+                client_id: "c1",
+                now: 1000,
+                ttl: 600,
+                auth_time: 990,
+                amr,
+                acr,
+                nonce: None,
+                access_token: None,
+                alg: SigningAlg::ES256,
+                sid: None,
+            })
+        };
+        let v = claims(&passkey, Some("phr"));
+        assert_eq!((&v["amr"], &v["acr"]), (&json!(["hwk", "user"]), &json!("phr")));
+        let none = claims(&[], None);
+        assert!(none.get("amr").is_none() && none.get("acr").is_none());
     }
 
     #[test]

@@ -2,19 +2,30 @@
 
 use super::{escape, form_start, page, FormContext};
 
+/// Why a client's sign-in takes no password.
+const PASSKEY_REQUIRED: &str = "This application requires signing in with a passkey.";
+
 /// The sign-in page for `client_name`. `login_hint` prefills the username;
 /// `error` (a generic message that does not say which field was wrong) is
 /// shown above the form in an alert. The password is never echoed back.
 /// The focus starts in the first field left to fill: the password when the
-/// username is prefilled, the username otherwise.
-pub fn login_page(form: &FormContext, client_name: &str, login_hint: Option<&str>, error: Option<&str>) -> String {
+/// username is prefilled, the username otherwise. `passkey_required`: the
+/// client takes only a passkey sign-in; the alert says so (the password
+/// form stays until the passkey sign-in has a place on the page).
+pub fn login_page(
+    form: &FormContext,
+    client_name: &str,
+    login_hint: Option<&str>,
+    error: Option<&str>,
+    passkey_required: bool,
+) -> String {
     let hint = login_hint.unwrap_or("");
     let (user_focus, password_focus) = if hint.is_empty() {
         (" autofocus", "")
     } else {
         ("", " autofocus")
     };
-    let (alert, described_by) = match error {
+    let (alert, described_by) = match error.or(passkey_required.then_some(PASSKEY_REQUIRED)) {
         Some(e) => (
             format!("<p class=\"alert\" id=\"error\" role=\"alert\">{}</p>\n", escape(e)),
             " aria-describedby=\"error\"",
@@ -54,7 +65,7 @@ mod tests {
 
     #[test]
     fn has_hidden_fields_inputs_and_button() {
-        let html = login_page(&form(), "Example App", None, None);
+        let html = login_page(&form(), "Example App", None, None, false);
         assert_hidden_fields(&html, "login");
         assert!(html.contains("<title>Sign in – edge-oidc</title>"));
         assert!(html.contains("<h1>Sign in</h1>"));
@@ -89,30 +100,42 @@ mod tests {
 
     #[test]
     fn focus_starts_in_the_first_empty_field() {
-        let fresh = login_page(&form(), "App", None, None);
+        let fresh = login_page(&form(), "App", None, None, false);
         assert!(input(&fresh, "username").contains(" autofocus"));
         assert!(!input(&fresh, "password").contains("autofocus"));
-        let hinted = login_page(&form(), "App", Some("alice"), Some("Incorrect username or password"));
+        let hinted = login_page(
+            &form(),
+            "App",
+            Some("alice"),
+            Some("Incorrect username or password"),
+            false,
+        );
         assert!(!input(&hinted, "username").contains("autofocus"));
         assert!(input(&hinted, "password").contains(" autofocus"));
         assert!(input(&hinted, "username").contains("value=\"alice\""));
-        let empty_hint = login_page(&form(), "App", Some(""), None);
+        let empty_hint = login_page(&form(), "App", Some(""), None, false);
         assert!(input(&empty_hint, "username").contains(" autofocus"));
     }
 
     #[test]
     fn never_carries_a_password_value() {
-        let html = login_page(&form(), "App", Some("alice"), Some("Incorrect username or password"));
+        let html = login_page(
+            &form(),
+            "App",
+            Some("alice"),
+            Some("Incorrect username or password"),
+            false,
+        );
         assert!(!input(&html, "password").contains("value="));
     }
 
     #[test]
     fn error_is_an_alert_only_when_given() {
-        let without = login_page(&form(), "App", None, None);
+        let without = login_page(&form(), "App", None, None, false);
         assert!(!without.contains("role=\"alert\""));
         assert!(!without.contains("aria-describedby"));
 
-        let with = login_page(&form(), "App", None, Some("Incorrect username or password"));
+        let with = login_page(&form(), "App", None, Some("Incorrect username or password"), false);
         assert!(with.contains("<p class=\"alert\" id=\"error\" role=\"alert\">Incorrect username or password</p>"));
         assert!(
             with.find("role=\"alert\"") < with.find("<form"),
@@ -123,8 +146,18 @@ mod tests {
     }
 
     #[test]
+    fn a_passkey_only_client_is_said_in_the_alert() {
+        let html = login_page(&form(), "App", None, None, true);
+        let alert = format!("<p class=\"alert\" id=\"error\" role=\"alert\">{PASSKEY_REQUIRED}</p>");
+        assert!(html.contains(&alert), "{html}");
+        let other = login_page(&form(), "App", None, Some("Something else"), true);
+        assert!(other.contains("role=\"alert\">Something else</p>") && !other.contains(PASSKEY_REQUIRED));
+        assert!(!login_page(&form(), "App", None, None, false).contains(PASSKEY_REQUIRED));
+    }
+
+    #[test]
     fn escapes_client_name_hint_and_error() {
-        let html = login_page(&form(), HOSTILE, Some("a\"b' onfocus='x"), Some(HOSTILE));
+        let html = login_page(&form(), HOSTILE, Some("a\"b' onfocus='x"), Some(HOSTILE), false);
         assert!(!html.contains("<script>"));
         assert!(html.contains(&format!("to continue to <strong>{HOSTILE_ESCAPED}</strong>")));
         assert!(html.contains(&format!("role=\"alert\">{HOSTILE_ESCAPED}</p>")));

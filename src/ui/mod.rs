@@ -206,11 +206,12 @@ mod tests {
         let f = form();
         let scopes = [("openid".to_string(), "Confirm who you are".to_string())];
         vec![
-            ("login", login_page(&f, "App", None, None)),
+            ("login", login_page(&f, "App", None, None, false)),
             (
                 "login with error",
-                login_page(&f, "App", Some("x"), Some("Incorrect username or password")),
+                login_page(&f, "App", Some("x"), Some("Incorrect username or password"), false),
             ),
+            ("login, passkey only", login_page(&f, "App", None, None, true)),
             ("consent", consent_page(&f, "App", None, "alice", &scopes, None)),
             ("error", error_page("Something went wrong", "Try again.")),
             ("logout", logout_page(&f, Some("App"))),

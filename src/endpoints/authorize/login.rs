@@ -5,6 +5,7 @@ use crate::endpoints::browser::{form_fields, read_form, secure, stale_form, use_
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
 use crate::grants::sign_in::{admit, check, Attempt, SignInStores};
+use crate::protocol::acr::password_amr;
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::cookie::set_cookie;
@@ -53,8 +54,21 @@ async fn form(
         handle: &handle,
         csrf: &csrf,
     };
-    let body = login_page(&form, display_name(client), pending.req.login_hint.as_deref(), error);
+    let body = login_page(
+        &form,
+        display_name(client),
+        pending.req.login_hint.as_deref(),
+        error,
+        pending.req.requires_passkey(),
+    );
     html(status, body, &browser.cookies)
+}
+
+/// A client that requires a phishing-resistant sign-in (`acr` `phr`)
+/// takes no password: refused unchecked (no throttle count, no PBKDF2,
+/// the form not used up), 403, and the form again, whose page says why.
+async fn passkey_only(req: AuthorizationRequest, client: &ClientRecord, ctx: &Ctx, browser: &mut Browser) -> Reply {
+    form(req, client, ctx, browser, None, 403).await
 }
 
 /// RFC 6585 §4: 429 Too Many Requests, with `Retry-After` (RFC 9110
@@ -85,6 +99,9 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
         Ok(None) => return stale_form(browser),
         Err(reply) => return reply,
     };
+    if form.data.req.requires_passkey() {
+        return passkey_only(form.data.req.clone(), &client, ctx, browser).await;
+    }
     let attempt = Attempt {
         username: params.get("username").unwrap_or_default(),
         password: params.get("password").unwrap_or_default(),
@@ -111,13 +128,18 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
     let Some(user) = check(&stores, &attempt, ctx.now).await? else {
         return page(req, &client, ctx, browser, Some(WRONG)).await;
     };
-    start_session(ctx, browser, user).await?;
+    start_session(ctx, browser, user, password_amr()).await?;
     proceed(req, &client, ctx, browser, true, false).await
 }
 
 /// A fresh session id at every login (no session fixation); the old
-/// session, if any, ends.
-async fn start_session(ctx: &Ctx, browser: &mut Browser, user: UserRecord) -> OAuthResult<()> {
+/// session, if any, ends. `amr`: how the person signed in (RFC 8176).
+pub(super) async fn start_session(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    user: UserRecord,
+    amr: Vec<String>,
+) -> OAuthResult<()> {
     let store = ctx.records()?;
     if let Some(old) = browser.session.take() {
         RecordStore::<SessionRecord>::delete(&store, &old.key).await?;
@@ -131,6 +153,7 @@ async fn start_session(ctx: &Ctx, browser: &mut Browser, user: UserRecord) -> OA
         auth_time: ctx.now,
         expires_at: ctx.now + ttl,
         epoch: user.session_epoch,
+        amr,
     };
     store.put(&session).await?;
     browser.cookies.push(set_cookie(SESSION_COOKIE, &sid, ttl, secure(ctx)));

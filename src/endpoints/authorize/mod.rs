@@ -127,22 +127,25 @@ pub async fn proceed(
     fresh_consent: bool,
 ) -> Reply {
     let session = browser.session.clone();
-    let login = needs_login(&req, session.as_ref().map(|s| s.auth_time), ctx.now, fresh_login);
+    let login = needs_login(&req, session.as_ref(), ctx.now, fresh_login);
     let remembered: Option<ConsentRecord> = match (&session, login) {
-        (Some(s), false) => {
+        (Some(s), None) => {
             ctx.records()?
                 .get(&ConsentRecord::key_for(&s.sub, &client.client_id))
                 .await?
         }
         _ => None,
     };
-    let consent = !login && needs_consent(&req, remembered.as_ref().map(|c| c.scopes.as_slice()), fresh_consent);
+    let consent =
+        login.is_none() && needs_consent(&req, remembered.as_ref().map(|c| c.scopes.as_slice()), fresh_consent);
     if let Some(error) = interaction_error(&req, login, consent) {
         return redirect_error(&req, error, ctx, browser);
     }
     match session {
-        Some(session) if !login && consent => consent::page(req, client, ctx, browser, &session, fresh_login).await,
-        Some(session) if !login => finish(req, client, ctx, browser, &session).await,
+        Some(session) if login.is_none() && consent => {
+            consent::page(req, client, ctx, browser, &session, fresh_login).await
+        }
+        Some(session) if login.is_none() => finish(req, client, ctx, browser, &session).await,
         _ => login::page(req, client, ctx, browser, None).await,
     }
 }

@@ -202,6 +202,7 @@ fn a_valid_request_is_captured_whole() {
         max_age: Some(60),
         login_hint: Some("ann".into()),
         resources: Vec::new(),
+        acr_values: Vec::new(),
     };
     assert_eq!(req, want);
     let json = serde_json::to_string(&req).unwrap();
@@ -305,27 +306,99 @@ const NONE: Prompt = Prompt {
     consent: false,
 };
 
+/// A session signed in at `auth_time` by the methods `amr`.
+fn session(auth_time: u64, amr: &[&str]) -> SessionRecord {
+    SessionRecord {
+        key: "k".into(),
+        username: "ann".into(),
+        sub: "s".into(),
+        auth_time,
+        expires_at: auth_time + 3600,
+        epoch: 0,
+        amr: amr.iter().map(|m| m.to_string()).collect(),
+    }
+}
+
 #[test]
 fn login_rules() {
     let now = 1_000;
+    let again = Some(SignIn::Again);
     // (prompt, max_age, auth_time, logged in this request, needs login)
     let cases = [
-        (NO_PROMPT, None, None, false, true),
-        (NO_PROMPT, None, Some(1), false, false),
-        (LOGIN, None, Some(990), false, true),
-        (LOGIN, None, Some(now), true, false), // prompt=login loop guard
-        (NO_PROMPT, Some(60), Some(now - 61), false, true),
-        (NO_PROMPT, Some(60), Some(now - 60), false, false),
-        (NO_PROMPT, Some(60), Some(now - 30), false, false),
-        (NO_PROMPT, Some(0), Some(now - 1), false, true),
-        (NO_PROMPT, Some(0), Some(now), false, true), // max_age=0 is prompt=login
-        (NO_PROMPT, Some(0), Some(now), true, false),
-        (NO_PROMPT, Some(60), Some(now + 5), false, false), // clock skew
+        (NO_PROMPT, None, None, false, Some(SignIn::Required)),
+        (NO_PROMPT, None, Some(1), false, None),
+        (LOGIN, None, Some(990), false, again),
+        (LOGIN, None, Some(now), true, None), // prompt=login loop guard
+        (NO_PROMPT, Some(60), Some(now - 61), false, again),
+        (NO_PROMPT, Some(60), Some(now - 60), false, None),
+        (NO_PROMPT, Some(60), Some(now - 30), false, None),
+        (NO_PROMPT, Some(0), Some(now - 1), false, again),
+        (NO_PROMPT, Some(0), Some(now), false, again), // max_age=0 is prompt=login
+        (NO_PROMPT, Some(0), Some(now), true, None),
+        (NO_PROMPT, Some(60), Some(now + 5), false, None), // clock skew
     ];
     for (i, (prompt, max_age, auth_time, fresh, want)) in cases.into_iter().enumerate() {
         let req = request(prompt, max_age);
-        assert_eq!(needs_login(&req, auth_time, now, fresh), want, "case {i}");
+        let session = auth_time.map(|t| session(t, &["pwd"]));
+        assert_eq!(needs_login(&req, session.as_ref(), now, fresh), want, "case {i}");
     }
+}
+
+#[test]
+fn phr_asks_a_password_session_for_a_passkey_sign_in() {
+    let now = 1_000;
+    let phr = AuthorizationRequest {
+        acr_values: vec![Acr::Phr],
+        ..request(NO_PROMPT, None)
+    };
+    let password = session(990, &["pwd"]);
+    let passkey = session(990, &["hwk", "user"]);
+    let synced = session(990, &["swk", "user"]);
+    let passkey_again = Some(SignIn::WithPasskey);
+    assert_eq!(needs_login(&phr, Some(&password), now, false), passkey_again);
+    assert_eq!(
+        needs_login(&phr, Some(&password), now, true),
+        passkey_again,
+        "not even a sign-in made during this request"
+    );
+    assert_eq!(needs_login(&phr, None, now, false), Some(SignIn::Required));
+    assert_eq!(needs_login(&phr, Some(&passkey), now, false), None);
+    assert_eq!(needs_login(&phr, Some(&synced), now, false), None);
+    let stale = AuthorizationRequest {
+        max_age: Some(0),
+        ..phr.clone()
+    };
+    assert_eq!(needs_login(&stale, Some(&passkey), now, false), Some(SignIn::Again));
+    assert_eq!(
+        needs_login(&request(NO_PROMPT, None), Some(&password), now, false),
+        None
+    );
+    assert!(phr.requires_passkey() && !request(NO_PROMPT, None).requires_passkey());
+}
+
+#[test]
+fn acr_values_come_from_the_request_or_the_clients_defaults() {
+    let acr = |extra: Value, add: &str| {
+        validate(&params(&[], add), Some(&client(extra)), &[])
+            .unwrap()
+            .acr_values
+    };
+    let strict = json!({ "default_acr_values": ["phr"] });
+    assert_eq!(acr(json!({}), ""), []);
+    assert_eq!(acr(json!({}), "acr_values=urn%3Ax+phr"), [Acr::Phr]);
+    assert_eq!(acr(json!({}), "acr_values=urn%3Ax"), []);
+    assert_eq!(acr(strict.clone(), ""), [Acr::Phr]);
+    assert_eq!(
+        acr(strict, "acr_values=urn%3Ax"),
+        [],
+        "the request's values override the defaults"
+    );
+    let repeated = validate(
+        &params(&[], "acr_values=phr&acr_values=phr"),
+        Some(&client(json!({}))),
+        &[],
+    );
+    assert_eq!(outcome(&repeated), Redirect(ErrorCode::InvalidRequest));
 }
 
 #[test]
@@ -354,11 +427,19 @@ fn consent_rules() {
 #[test]
 fn prompt_none_turns_interaction_into_errors() {
     let code = |prompt, login, consent| interaction_error(&request(prompt, None), login, consent).map(|e| e.code);
-    assert_eq!(code(NONE, true, true), Some(ErrorCode::LoginRequired));
-    assert_eq!(code(NONE, false, true), Some(ErrorCode::ConsentRequired));
-    assert_eq!(code(NONE, false, false), None);
-    assert_eq!(code(NO_PROMPT, true, true), None);
-    assert_eq!(code(LOGIN, true, false), None);
+    for reason in [SignIn::Required, SignIn::Again, SignIn::WithPasskey] {
+        assert_eq!(
+            code(NONE, Some(reason), true),
+            Some(ErrorCode::LoginRequired),
+            "{reason:?}"
+        );
+        assert_eq!(code(NO_PROMPT, Some(reason), true), None, "{reason:?}");
+    }
+    assert_eq!(code(NONE, None, true), Some(ErrorCode::ConsentRequired));
+    assert_eq!(code(NONE, None, false), None);
+    assert_eq!(code(LOGIN, Some(SignIn::Again), false), None);
+    let passkey = interaction_error(&request(NONE, None), Some(SignIn::WithPasskey), false).unwrap();
+    assert!(passkey.description.contains("passkey"), "{}", passkey.description);
 }
 
 #[test]
