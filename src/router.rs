@@ -5,8 +5,8 @@
 use crate::endpoints::http::{error_response, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::{
-    authorize, cors, discovery, introspect, jwks, logout, register, registration_tokens, revoke, token, userinfo,
-    users, Ctx,
+    account, authorize, cors, discovery, introspect, jwks, logout, register, registration_tokens, revoke, token,
+    userinfo, users, Ctx,
 };
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::decode_path_segment;
@@ -76,6 +76,8 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/admin/keys/rotate" => not_allowed("POST"),
         "/admin/registration-tokens" if m == Method::Post => registration_tokens::create(req, ctx).await,
         "/admin/registration-tokens" => not_allowed("POST"),
+        "/account" => account::handle(req, ctx, path).await,
+        p if p.starts_with("/account/") => account::handle(req, ctx, path).await,
         _ => {
             if let Some(client_id) = tail(path, "/register/") {
                 return match m {

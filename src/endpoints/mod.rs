@@ -2,6 +2,7 @@
 //! `protocol`, do the work through the stores, answer.
 
 pub mod access;
+pub mod account;
 pub mod authorize;
 pub mod browser;
 pub mod cors;
@@ -14,6 +15,7 @@ pub mod register;
 pub mod registration_tokens;
 pub mod request;
 pub mod revoke;
+pub mod sign_in;
 pub mod token;
 pub mod userinfo;
 pub mod users;

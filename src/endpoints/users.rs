@@ -61,10 +61,9 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             if let Some(claims) = update.claims {
                 user.claims = claims;
             }
-            // A new password, or revoked grants, end every session the user
-            // has: each checks the epoch it began under against this one.
+            // A new password, or revoked grants, end every session the user has.
             if update.password.is_some() || update.revoke_grants {
-                user.session_epoch = user.session_epoch.wrapping_add(1);
+                user.end_sessions();
             }
             if update.revoke_grants {
                 let (now, lifetime) = (ctx.now, ctx.revocation_lifetime());

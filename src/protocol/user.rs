@@ -270,6 +270,12 @@ impl UserRevocation {
 }
 
 impl UserRecord {
+    /// Ends every session of the user, wherever it is: each checks the
+    /// epoch it began under against this one (`SessionRecord::belongs_to`).
+    pub fn end_sessions(&mut self) {
+        self.session_epoch = self.session_epoch.wrapping_add(1);
+    }
+
     /// The `GET /admin/users/{username}` view: everything but the password.
     pub fn public_view(&self) -> Value {
         serde_json::json!({
@@ -629,6 +635,8 @@ mod tests {
             refresh: None,
             tokens_valid_until: 0,
             revoked: false,
+            amr: vec!["pwd".into()],
+            acr: None,
         }
     }
 

@@ -5,7 +5,8 @@ use super::{escape, form_start, page, FormContext};
 /// Why a client's sign-in takes no password.
 const PASSKEY_REQUIRED: &str = "This application requires signing in with a passkey.";
 
-/// The sign-in page for `client_name`. `login_hint` prefills the username;
+/// The sign-in page for `client_name`, or for the account page itself
+/// (`None`). `login_hint` prefills the username;
 /// `error` (a generic message that does not say which field was wrong) is
 /// shown above the form in an alert. The password is never echoed back.
 /// The focus starts in the first field left to fill: the password when the
@@ -14,7 +15,7 @@ const PASSKEY_REQUIRED: &str = "This application requires signing in with a pass
 /// form stays until the passkey sign-in has a place on the page).
 pub fn login_page(
     form: &FormContext,
-    client_name: &str,
+    client_name: Option<&str>,
     login_hint: Option<&str>,
     error: Option<&str>,
     passkey_required: bool,
@@ -34,7 +35,7 @@ pub fn login_page(
     };
     let body = format!(
         "<h1>Sign in</h1>\n\
-         <p class=\"sub\">to continue to <strong>{client}</strong></p>\n\
+         <p class=\"sub\">{to}</p>\n\
          {alert}{form}\
          <label for=\"username\">Username</label>\n\
          <input id=\"username\" name=\"username\" type=\"text\" value=\"{hint}\" \
@@ -45,7 +46,10 @@ pub fn login_page(
          autocomplete=\"current-password\" required{password_focus}{described_by}>\n\
          <div class=\"actions\">\n<button type=\"submit\">Sign in</button>\n</div>\n\
          </form>\n",
-        client = escape(client_name),
+        to = match client_name {
+            Some(client) => format!("to continue to <strong>{}</strong>", escape(client)),
+            None => "to manage your account".to_owned(),
+        },
         form = form_start(form, "login"),
         hint = escape(hint),
     );
@@ -65,7 +69,7 @@ mod tests {
 
     #[test]
     fn has_hidden_fields_inputs_and_button() {
-        let html = login_page(&form(), "Example App", None, None, false);
+        let html = login_page(&form(), Some("Example App"), None, None, false);
         assert_hidden_fields(&html, "login");
         assert!(html.contains("<title>Sign in – edge-oidc</title>"));
         assert!(html.contains("<h1>Sign in</h1>"));
@@ -100,12 +104,12 @@ mod tests {
 
     #[test]
     fn focus_starts_in_the_first_empty_field() {
-        let fresh = login_page(&form(), "App", None, None, false);
+        let fresh = login_page(&form(), Some("App"), None, None, false);
         assert!(input(&fresh, "username").contains(" autofocus"));
         assert!(!input(&fresh, "password").contains("autofocus"));
         let hinted = login_page(
             &form(),
-            "App",
+            Some("App"),
             Some("alice"),
             Some("Incorrect username or password"),
             false,
@@ -113,7 +117,7 @@ mod tests {
         assert!(!input(&hinted, "username").contains("autofocus"));
         assert!(input(&hinted, "password").contains(" autofocus"));
         assert!(input(&hinted, "username").contains("value=\"alice\""));
-        let empty_hint = login_page(&form(), "App", Some(""), None, false);
+        let empty_hint = login_page(&form(), Some("App"), Some(""), None, false);
         assert!(input(&empty_hint, "username").contains(" autofocus"));
     }
 
@@ -121,7 +125,7 @@ mod tests {
     fn never_carries_a_password_value() {
         let html = login_page(
             &form(),
-            "App",
+            Some("App"),
             Some("alice"),
             Some("Incorrect username or password"),
             false,
@@ -131,11 +135,17 @@ mod tests {
 
     #[test]
     fn error_is_an_alert_only_when_given() {
-        let without = login_page(&form(), "App", None, None, false);
+        let without = login_page(&form(), Some("App"), None, None, false);
         assert!(!without.contains("role=\"alert\""));
         assert!(!without.contains("aria-describedby"));
 
-        let with = login_page(&form(), "App", None, Some("Incorrect username or password"), false);
+        let with = login_page(
+            &form(),
+            Some("App"),
+            None,
+            Some("Incorrect username or password"),
+            false,
+        );
         assert!(with.contains("<p class=\"alert\" id=\"error\" role=\"alert\">Incorrect username or password</p>"));
         assert!(
             with.find("role=\"alert\"") < with.find("<form"),
@@ -147,20 +157,28 @@ mod tests {
 
     #[test]
     fn a_passkey_only_client_is_said_in_the_alert() {
-        let html = login_page(&form(), "App", None, None, true);
+        let html = login_page(&form(), Some("App"), None, None, true);
         let alert = format!("<p class=\"alert\" id=\"error\" role=\"alert\">{PASSKEY_REQUIRED}</p>");
         assert!(html.contains(&alert), "{html}");
-        let other = login_page(&form(), "App", None, Some("Something else"), true);
+        let other = login_page(&form(), Some("App"), None, Some("Something else"), true);
         assert!(other.contains("role=\"alert\">Something else</p>") && !other.contains(PASSKEY_REQUIRED));
-        assert!(!login_page(&form(), "App", None, None, false).contains(PASSKEY_REQUIRED));
+        assert!(!login_page(&form(), Some("App"), None, None, false).contains(PASSKEY_REQUIRED));
     }
 
     #[test]
     fn escapes_client_name_hint_and_error() {
-        let html = login_page(&form(), HOSTILE, Some("a\"b' onfocus='x"), Some(HOSTILE), false);
+        let html = login_page(&form(), Some(HOSTILE), Some("a\"b' onfocus='x"), Some(HOSTILE), false);
         assert!(!html.contains("<script>"));
         assert!(html.contains(&format!("to continue to <strong>{HOSTILE_ESCAPED}</strong>")));
         assert!(html.contains(&format!("role=\"alert\">{HOSTILE_ESCAPED}</p>")));
         assert!(input(&html, "username").contains("value=\"a&quot;b&#39; onfocus=&#39;x\""));
+    }
+
+    #[test]
+    fn without_a_client_it_signs_in_to_the_account() {
+        let html = login_page(&form(), None, None, None, false);
+        assert!(html.contains("<p class=\"sub\">to manage your account</p>"), "{html}");
+        assert!(!html.contains("to continue to"));
+        assert_hidden_fields(&html, "login");
     }
 }

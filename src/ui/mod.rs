@@ -5,11 +5,15 @@
 //! no external assets, readable on a phone, light and dark. Every dynamic
 //! value goes through [`escape`] before it reaches the markup.
 
+mod account;
 mod consent;
 mod error;
 mod login;
 mod logout;
 
+pub use account::{
+    account_page, AccountPage, AddPasskey, Ceremony, ConsentRow, ConsentView, Notice, PasskeyRow, PasskeyView,
+};
 pub use consent::{consent_page, DocumentClient, Unverified};
 pub use error::error_page;
 pub use login::login_page;
@@ -85,8 +89,10 @@ h1{margin:0 0 .5rem;font-size:1.5rem;line-height:1.25;overflow-wrap:anywhere}
 p{margin:0 0 1rem;overflow-wrap:anywhere}
 .sub{color:var(--muted)}
 .host strong{font-size:1.25rem}
-.alert{padding:.75rem 1rem;border-radius:.5rem;background:var(--err-bg);color:var(--err);\
+.alert,.notice{padding:.75rem 1rem;border-radius:.5rem;background:var(--err-bg);color:var(--err);\
 border:1px solid currentColor}
+.notice{background:transparent;color:var(--fg)}
+h2{margin:2rem 0 .5rem;font-size:1.125rem}
 label{display:block;margin:1rem 0 .25rem;font-weight:600}
 input{width:100%;padding:.625rem .75rem;font:inherit;color:inherit;background:var(--card);\
 border:1px solid var(--line);border-radius:.5rem}
@@ -206,12 +212,18 @@ mod tests {
         let f = form();
         let scopes = [("openid".to_string(), "Confirm who you are".to_string())];
         vec![
-            ("login", login_page(&f, "App", None, None, false)),
+            ("login", login_page(&f, Some("App"), None, None, false)),
             (
                 "login with error",
-                login_page(&f, "App", Some("x"), Some("Incorrect username or password"), false),
+                login_page(
+                    &f,
+                    Some("App"),
+                    Some("x"),
+                    Some("Incorrect username or password"),
+                    false,
+                ),
             ),
-            ("login, passkey only", login_page(&f, "App", None, None, true)),
+            ("login, passkey only", login_page(&f, Some("App"), None, None, true)),
             ("consent", consent_page(&f, "App", None, "alice", &scopes, None)),
             ("error", error_page("Something went wrong", "Try again.")),
             ("logout", logout_page(&f, Some("App"))),
