@@ -69,7 +69,7 @@ export NODE22
 # f. Build, unless the inputs (sources, manifests, tool versions) match the last good build.
 build_hash=$( {
   find src -type f -print0 | sort -z | xargs -0 sha256sum
-  sha256sum Cargo.toml Cargo.lock package-lock.json
+  sha256sum Cargo.toml Cargo.lock package-lock.json askama.toml
   [ ! -f build.rs ] || sha256sum build.rs
   echo "worker-build $WORKER_BUILD_VERSION wasm-bindgen $WASM_BINDGEN_VERSION profiling=${BUILD_PROFILING:-0}"
 } | sha256sum | cut -d' ' -f1)

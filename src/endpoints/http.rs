@@ -6,6 +6,7 @@ use crate::config::{is_https, STRICT_TRANSPORT_SECURITY};
 use crate::endpoints::request::Request;
 use crate::protocol::error::{invalid_request, server_error, OAuthError, OAuthResult};
 use crate::protocol::params::{parse_form, parse_json_params, Params};
+use crate::ui::Page;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use worker::worker_sys::web_sys;
@@ -168,16 +169,17 @@ pub fn transport_security(resp: Response, issuer: &str) -> Response {
     resp
 }
 
-/// A page for a person, with the pages' security headers and any cookies.
-pub fn html(status: u16, body: String, cookies: &[String]) -> Reply {
+/// A page for a person, with the pages' security headers (a CSP that lets
+/// the page's own script tags run, if it has any) and any cookies.
+pub fn html(status: u16, page: Page, cookies: &[String]) -> Reply {
     let h = Headers::new();
-    for (k, v) in crate::ui::HTML_HEADERS {
-        h.set(k, v)?;
+    for (k, v) in crate::ui::html_headers(page.script_nonce.as_deref()) {
+        h.set(k, &v)?;
     }
     for c in cookies {
         h.append("set-cookie", c)?;
     }
-    Ok(Response::from_bytes(body.into_bytes())?
+    Ok(Response::from_bytes(page.html.into_bytes())?
         .with_status(status)
         .with_headers(h))
 }

@@ -2,7 +2,9 @@
 //! password, the apps they have allowed, and signing out everywhere. Every
 //! form posts to its own path with its own sealed handle and CSRF token.
 
-use super::{escape, page, FormContext};
+use askama::Template;
+
+use super::{render, FormContext, Page, PageTemplate};
 
 /// One of the person's passkeys, as the passkeys section lists it.
 pub struct PasskeyView {
@@ -84,199 +86,227 @@ pub struct AccountPage<'a> {
     pub sign_out: FormContext<'a>,
 }
 
-/// Opens a `POST` form with its hidden `handle` and `csrf`; `attributes`
-/// (markup built from escaped values) go into the tag.
-fn open(form: &FormContext, attributes: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"{}\"{attributes}>\n\
-         <input type=\"hidden\" name=\"handle\" value=\"{}\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n",
-        escape(form.action),
-        escape(form.handle),
-        escape(form.csrf),
-    )
+#[derive(Template)]
+#[template(path = "account.html")]
+struct Account<'a> {
+    page: &'a AccountPage<'a>,
 }
 
-fn hidden(name: &str, value: &str) -> String {
-    format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n", escape(value))
-}
+impl PageTemplate for Account<'_> {}
 
-/// A day as `2026-12-02` (UTC), from unix seconds, inside `<time>`.
-fn date(secs: u64) -> String {
-    // Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("<time>{year:04}-{month:02}-{day:02}</time>")
-}
-
-fn notice(n: &Option<Notice>) -> String {
-    match n {
-        Some(Notice::Done(text)) => format!("<p class=\"notice\" role=\"status\">{}</p>\n", escape(text)),
-        Some(Notice::Failed(text)) => format!("<p class=\"alert\" role=\"alert\">{}</p>\n", escape(text)),
-        None => String::new(),
+impl Account<'_> {
+    /// A day as `2026-12-02` (UTC), from unix seconds.
+    fn date(&self, secs: &u64) -> String {
+        // Howard Hinnant's days-to-civil, for days since 1970-01-01.
+        let z = (*secs / 86_400) as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!("{year:04}-{month:02}-{day:02}")
     }
 }
 
-fn passkey_row(i: usize, row: &PasskeyRow) -> String {
-    let p = row.passkey;
-    let used = p
-        .last_used_at
-        .map_or_else(|| "never used".to_owned(), |t| format!("last used {}", date(t)));
-    let kind = if p.synced {
-        "synced to your devices"
-    } else {
-        "on one device"
-    };
-    format!(
-        "<li><strong>{name}</strong><small>added {added}, {used}, {kind}</small>\n\
-         {rename}{action_rename}{id}<label for=\"passkey-name-{i}\">New name for this passkey</label>\n\
-         <input id=\"passkey-name-{i}\" name=\"name\" type=\"text\" value=\"{name}\" required>\n\
-         <div class=\"actions\"><button type=\"submit\" class=\"secondary\">Rename</button></div>\n</form>\n\
-         {remove}{action_remove}{id}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">\
-         Remove this passkey</button></div>\n</form>\n</li>\n",
-        name = escape(&p.name),
-        added = date(p.created_at),
-        rename = open(&row.rename, ""),
-        remove = open(&row.remove, ""),
-        action_rename = hidden("action", "rename"),
-        action_remove = hidden("action", "remove"),
-        id = hidden("credential_id", &p.id),
-    )
+pub fn account_page(page: &AccountPage) -> Page {
+    render(&Account { page })
 }
 
-/// The add form stays `hidden` until the script finds WebAuthn in the
-/// browser; it then asks for the passkey, fills `credential` and submits.
-fn add_passkey(add: &AddPasskey) -> String {
-    let c = add.ceremony;
-    let attributes = format!(
-        " data-webauthn=\"create\" hidden data-challenge=\"{}\" data-rp-id=\"{}\" data-rp-name=\"{}\" \
-         data-user-id=\"{}\" data-user-name=\"{}\" data-user-display-name=\"{}\" data-exclude=\"{}\"",
-        escape(&c.challenge),
-        escape(&c.rp_id),
-        escape(&c.rp_name),
-        escape(&c.user_id),
-        escape(&c.user_name),
-        escape(&c.user_display_name),
-        escape(&c.exclude.join(",")),
-    );
-    format!(
-        "{form}{action}{credential}<label for=\"new-passkey-name\">Name for the new passkey</label>\n\
-         <input id=\"new-passkey-name\" name=\"name\" type=\"text\" \
-         placeholder=\"e.g. my phone\">\n\
-         <div class=\"actions\"><button type=\"submit\">Add a passkey</button></div>\n\
-         <p data-passkey-status role=\"status\"></p>\n</form>\n",
-        form = open(&add.form, &attributes),
-        action = hidden("action", "add"),
-        credential = hidden("credential", ""),
-    )
-}
+#[cfg(test)]
+pub(super) mod tests {
+    use super::super::test_support::*;
+    use super::*;
 
-fn passkeys(page: &AccountPage) -> String {
-    let list = if page.passkeys.is_empty() {
-        "<p>You have no passkeys yet.</p>\n".to_owned()
-    } else {
-        let rows: String = page
-            .passkeys
-            .iter()
-            .enumerate()
-            .map(|(i, r)| passkey_row(i, r))
-            .collect();
-        format!("<ul>\n{rows}</ul>\n")
-    };
-    let add = page.add_passkey.as_ref().map(add_passkey).unwrap_or_default();
-    format!(
-        "<section aria-labelledby=\"passkeys\">\n<h2 id=\"passkeys\">Passkeys</h2>\n\
-         <p class=\"sub\">Sign in with your fingerprint, face or screen lock instead of a password.</p>\n\
-         {list}{add}</section>\n"
-    )
-}
+    pub fn passkey(name: &str) -> PasskeyView {
+        PasskeyView {
+            id: "Y3JlZC0x".into(),
+            name: name.into(),
+            created_at: 1_764_633_600,
+            last_used_at: Some(951_782_400),
+            synced: true,
+        }
+    }
 
-fn password(form: &FormContext) -> String {
-    format!(
-        "<section aria-labelledby=\"password\">\n<h2 id=\"password\">Password</h2>\n\
-         <p class=\"sub\">Changing it signs you out in every other browser.</p>\n{form}\
-         <label for=\"current-password\">Current password</label>\n\
-         <input id=\"current-password\" name=\"current_password\" type=\"password\" \
-         autocomplete=\"current-password\" required>\n\
-         <label for=\"new-password\">New password (at least 8 characters)</label>\n\
-         <input id=\"new-password\" name=\"new_password\" type=\"password\" \
-         autocomplete=\"new-password\" minlength=\"8\" maxlength=\"1024\" required>\n\
-         <label for=\"confirm-password\">New password again</label>\n\
-         <input id=\"confirm-password\" name=\"confirm_password\" type=\"password\" \
-         autocomplete=\"new-password\" minlength=\"8\" maxlength=\"1024\" required>\n\
-         <div class=\"actions\"><button type=\"submit\">Change password</button></div>\n</form>\n</section>\n",
-        form = open(form, ""),
-    )
-}
+    pub fn consent(name: &str) -> ConsentView {
+        ConsentView {
+            client_id: "client-1".into(),
+            name: name.into(),
+            host: Some("app.example".into()),
+            scopes: vec!["Your email address".into(), "Stay signed in".into()],
+            granted_at: 0,
+        }
+    }
 
-fn consent_row(row: &ConsentRow) -> String {
-    let c = row.consent;
-    let host = c
-        .host
-        .as_ref()
-        .map(|h| format!("<small>described by {}</small>", escape(h)))
-        .unwrap_or_default();
-    let scopes: Vec<String> = c.scopes.iter().map(|s| escape(s)).collect();
-    format!(
-        "<li><strong>{name}</strong>{host}<small>allowed {when}: {scopes}</small>\n\
-         {form}{client}<div class=\"actions\"><button type=\"submit\" class=\"secondary\">\
-         Withdraw access</button></div>\n</form>\n</li>\n",
-        name = escape(&c.name),
-        when = date(c.granted_at),
-        scopes = scopes.join("; "),
-        form = open(&row.withdraw, ""),
-        client = hidden("client_id", &c.client_id),
-    )
-}
+    fn form_to(action: &'static str) -> FormContext<'static> {
+        FormContext { action, ..form() }
+    }
 
-fn consents(page: &AccountPage) -> String {
-    let list = if page.consents.is_empty() {
-        "<p>You have not allowed any apps.</p>\n".to_owned()
-    } else {
-        let rows: String = page.consents.iter().map(consent_row).collect();
-        let more = if page.more_consents {
-            "<p class=\"sub\">Only the first apps are listed.</p>\n"
-        } else {
-            ""
+    /// An account page with one passkey and one app, `name` and `value` in
+    /// every place a value goes.
+    pub fn render_with(value: &str, notice: Option<Notice>, add: Option<AddPasskey>) -> String {
+        let p = passkey(value);
+        let c = consent(value);
+        let passkeys = [PasskeyRow {
+            passkey: &p,
+            rename: form_to("/account/passkeys"),
+            remove: form_to("/account/passkeys"),
+        }];
+        let consents = [ConsentRow {
+            consent: &c,
+            withdraw: form_to("/account/consents"),
+        }];
+        account_page(&AccountPage {
+            username: "ada",
+            name: Some(value),
+            notice,
+            passkeys: &passkeys,
+            add_passkey: add,
+            password: form_to("/account/password"),
+            consents: &consents,
+            more_consents: false,
+            sign_out: form_to("/account/sessions"),
+        })
+        .html
+    }
+
+    /// The markup of the form posting to `action` with hidden `step`.
+    fn form_of<'h>(html: &'h str, action: &str, step: &str) -> &'h str {
+        let start = html
+            .match_indices("<form ")
+            .map(|(i, _)| i)
+            .find(|i| {
+                let f = &html[*i..];
+                let f = &f[..f.find("</form>").unwrap()];
+                f.contains(&format!("action=\"{action}\"")) && f.contains(&format!("name=\"step\" value=\"{step}\""))
+            })
+            .unwrap_or_else(|| panic!("no form to {action} with step {step}"));
+        let len = html[start..].find("</form>").unwrap();
+        &html[start..start + len]
+    }
+
+    #[test]
+    fn every_form_posts_its_own_fields_to_its_own_path() {
+        let html = render_with("Ada", None, None);
+        for (action, step, fields) in [
+            (
+                "/account/password",
+                "password",
+                &["current_password", "new_password", "confirm_password"][..],
+            ),
+            ("/account/consents", "withdraw", &["client_id"][..]),
+            ("/account/sessions", "sign-out", &[][..]),
+            ("/account/passkeys", "rename", &["credential_id", "name"][..]),
+            ("/account/passkeys", "remove", &["credential_id"][..]),
+        ] {
+            let f = form_of(&html, action, step);
+            assert!(
+                f.starts_with(&format!("<form method=\"post\" action=\"{action}\">")),
+                "{f}"
+            );
+            assert!(
+                f.contains("<input type=\"hidden\" name=\"handle\" value=\"h&quot;1\">"),
+                "{f}"
+            );
+            assert!(
+                f.contains("<input type=\"hidden\" name=\"csrf\" value=\"c&#39;2&amp;\">"),
+                "{f}"
+            );
+            for name in fields {
+                assert!(f.contains(&format!("name=\"{name}\"")), "{action} {step} lacks {name}");
+            }
+            assert!(f.contains("<button type=\"submit\""), "{f}");
+        }
+        let withdraw = form_of(&html, "/account/consents", "withdraw");
+        assert!(withdraw.contains("name=\"client_id\" value=\"client-1\""));
+        assert!(form_of(&html, "/account/passkeys", "remove").contains("name=\"credential_id\" value=\"Y3JlZC0x\""));
+        assert!(html.contains("its tokens stop working"), "says what withdrawing ends");
+        assert!(html.contains("described by app.example"));
+        assert!(html.contains("added 2025-12-02, last used 2000-02-29, synced to your devices"));
+        assert!(html.contains("allowed 1970-01-01: Your email address; Stay signed in"));
+        assert!(!html.contains("data-webauthn"), "no add form without a ceremony");
+        assert!(!html.contains("role=\"status\"") && !html.contains("role=\"alert\""));
+    }
+
+    #[test]
+    fn notices_are_a_status_or_an_alert_at_the_top() {
+        let done = render_with("Ada", Some(Notice::Done("Saved.")), None);
+        let at = done
+            .find("<p class=\"notice\" role=\"status\">Saved.</p>")
+            .expect("status");
+        assert!(at < done.find("<form").unwrap());
+        let failed = render_with("Ada", Some(Notice::Failed("No.")), None);
+        assert!(failed.contains("<p class=\"alert\" role=\"alert\">No.</p>"));
+    }
+
+    #[test]
+    fn the_add_form_carries_the_ceremony_and_stays_hidden_for_the_script() {
+        let ceremony = Ceremony {
+            challenge: "Y2hhbA".into(),
+            rp_id: "id.example.com".into(),
+            rp_name: "id.example.com".into(),
+            user_id: "c3Vi".into(),
+            user_name: "ada".into(),
+            user_display_name: HOSTILE.into(),
+            exclude: vec!["k1".into(), "k2".into()],
         };
-        format!(
-            "<p class=\"sub\">Withdrawing an app's access signs you out of it: its tokens stop \
-             working, and it must ask you again.</p>\n<ul>\n{rows}</ul>\n{more}"
-        )
-    };
-    format!("<section aria-labelledby=\"apps\">\n<h2 id=\"apps\">Apps you have allowed</h2>\n{list}</section>\n")
-}
+        let add = AddPasskey {
+            ceremony: &ceremony,
+            form: form_to("/account/passkeys"),
+        };
+        let html = render_with("Ada", None, Some(add));
+        let f = form_of(&html, "/account/passkeys", "add");
+        let tag = &f[..f.find('>').unwrap()];
+        for attr in [
+            "data-webauthn=\"create\"",
+            " hidden",
+            "data-challenge=\"Y2hhbA\"",
+            "data-rp-id=\"id.example.com\"",
+            "data-rp-name=\"id.example.com\"",
+            "data-user-id=\"c3Vi\"",
+            "data-user-name=\"ada\"",
+            "data-exclude=\"k1 k2\"",
+        ] {
+            assert!(tag.contains(attr), "{attr} missing in {tag}");
+        }
+        assert!(tag.contains(&format!("data-user-display-name=\"{HOSTILE_ESCAPED}\"")));
+        assert!(f.contains("<input type=\"hidden\" name=\"credential\" value=\"\">"));
+        assert!(f.contains("<label for=\"passkey-name\">") && f.contains("name=\"name\""));
+        assert!(f.contains("data-passkey-status role=\"status\""));
+    }
 
-fn sign_out(form: &FormContext) -> String {
-    format!(
-        "<section aria-labelledby=\"everywhere\">\n<h2 id=\"everywhere\">Sign out everywhere</h2>\n\
-         <p class=\"sub\">Ends your sign-in in every browser, this one too. Apps keep the access \
-         you allowed them until you withdraw it above.</p>\n{form}\
-         <div class=\"actions\"><button type=\"submit\" class=\"secondary\">Sign out everywhere</button></div>\n\
-         </form>\n</section>\n",
-        form = open(form, ""),
-    )
-}
+    #[test]
+    fn escapes_every_value() {
+        let html = render_with(HOSTILE, Some(Notice::Failed(HOSTILE)), None);
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains(&format!("Signed in as <strong>{HOSTILE_ESCAPED}</strong> (ada)")));
+        assert!(html.contains(&format!("<strong>{HOSTILE_ESCAPED}</strong><small>added")));
+        assert!(
+            html.contains(&format!("value=\"{HOSTILE_ESCAPED}\" required>")),
+            "the rename input"
+        );
+        assert!(html.contains(&format!("<strong>{HOSTILE_ESCAPED}</strong><small>described by")));
+        assert!(html.contains(&format!("role=\"alert\">{HOSTILE_ESCAPED}</p>")));
+    }
 
-pub fn account_page(p: &AccountPage) -> String {
-    let who = match p.name {
-        Some(name) => format!("<strong>{}</strong> ({})", escape(name), escape(p.username)),
-        None => format!("<strong>{}</strong>", escape(p.username)),
-    };
-    let body = format!(
-        "<h1>Your account</h1>\n<p class=\"sub\">Signed in as {who}</p>\n{notice}{passkeys}{password}{consents}{sign_out}",
-        notice = notice(&p.notice),
-        passkeys = passkeys(p),
-        password = password(&p.password),
-        consents = consents(p),
-        sign_out = sign_out(&p.sign_out),
-    );
-    page("Your account", &body)
+    #[test]
+    fn lists_say_when_they_are_empty() {
+        let page = account_page(&AccountPage {
+            username: "ada",
+            name: None,
+            notice: None,
+            passkeys: &[],
+            add_passkey: None,
+            password: form(),
+            consents: &[],
+            more_consents: false,
+            sign_out: form(),
+        })
+        .html;
+        assert!(page.contains("Signed in as <strong>ada</strong></p>"));
+        assert!(page.contains("You have no passkeys yet."));
+        assert!(page.contains("You have not allowed any apps."));
+    }
 }

@@ -1,6 +1,8 @@
 //! The consent screen: posts `step=consent` and `decision=allow|deny`.
 
-use super::{decision_form, escape, page, FormContext};
+use askama::Template;
+
+use super::{render, FormContext, Page, PageTemplate};
 
 /// A client known only by its Client ID Metadata Document: its name is
 /// whatever the document says, so the page names the host that serves it,
@@ -9,22 +11,6 @@ use super::{decision_form, escape, page, FormContext};
 pub struct DocumentClient<'a> {
     pub host: &'a str,
     pub loopback_only: bool,
-}
-
-fn document_note(document: Option<&DocumentClient>) -> String {
-    let Some(d) = document else {
-        return String::new();
-    };
-    let warning = if d.loopback_only {
-        "<p class=\"alert\" role=\"alert\">This app sends you back only to this computer \
-         (localhost), so the site above cannot vouch for it. Allow only if you started it yourself.</p>\n"
-    } else {
-        ""
-    };
-    format!(
-        "<p class=\"host\">Described by <strong>{}</strong></p>\n{warning}",
-        escape(d.host)
-    )
 }
 
 /// A client that registered itself (open registration): nobody at the
@@ -37,15 +23,18 @@ pub struct Unverified<'a> {
     pub redirect_host: &'a str,
 }
 
-fn unverified_notice(u: &Unverified) -> String {
-    format!(
-        "<p class=\"alert\" role=\"note\">This app registered itself: its name is \
-         not verified by {issuer}. If you allow, you will be sent to \
-         <strong>{host}</strong>.</p>\n",
-        issuer = escape(u.issuer_host),
-        host = escape(u.redirect_host),
-    )
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct Consent<'a> {
+    form: &'a FormContext<'a>,
+    client_name: &'a str,
+    document: Option<&'a DocumentClient<'a>>,
+    username: &'a str,
+    scopes: &'a [(String, String)],
+    unverified: Option<&'a Unverified<'a>>,
 }
+
+impl PageTemplate for Consent<'_> {}
 
 /// Asks `username` whether `client_name` may have `scopes`, each given as
 /// `(scope, words)`: the words are what a person reads, the scope name
@@ -57,27 +46,15 @@ pub fn consent_page(
     username: &str,
     scopes: &[(String, String)],
     unverified: Option<&Unverified>,
-) -> String {
-    let client = escape(client_name);
-    let notice = unverified.map(unverified_notice).unwrap_or_default();
-    let list = if scopes.is_empty() {
-        String::new()
-    } else {
-        let items: String = scopes
-            .iter()
-            .map(|(scope, words)| format!("<li>{}<small>{}</small></li>\n", escape(words), escape(scope)))
-            .collect();
-        format!("<p>This will allow {client} to:</p>\n<ul>\n{items}</ul>\n")
-    };
-    let body = format!(
-        "<h1>{client} wants to access your account</h1>\n\
-         {note}<p class=\"sub\">Signed in as <strong>{user}</strong></p>\n\
-         {notice}{list}{form}",
-        note = document_note(document),
-        user = escape(username),
-        form = decision_form(form, "consent", ("allow", "Allow"), ("deny", "Deny")),
-    );
-    page("Allow access?", &body)
+) -> Page {
+    render(&Consent {
+        form,
+        client_name,
+        document,
+        username,
+        scopes,
+        unverified,
+    })
 }
 
 #[cfg(test)]
@@ -94,7 +71,7 @@ mod tests {
 
     #[test]
     fn has_hidden_fields_scopes_and_both_decisions() {
-        let html = consent_page(&form(), "Example App", None, "alice", &scopes(), None);
+        let html = consent_page(&form(), "Example App", None, "alice", &scopes(), None).html;
         assert_hidden_fields(&html, "consent");
         assert!(html.contains("<h1>Example App wants to access your account</h1>"));
         assert!(html.contains("Signed in as <strong>alice</strong>"));
@@ -114,19 +91,19 @@ mod tests {
             issuer_host: "id.example.com",
             redirect_host: "app.example",
         };
-        let html = consent_page(&form(), "Example App", None, "alice", &scopes(), Some(&unverified));
+        let html = consent_page(&form(), "Example App", None, "alice", &scopes(), Some(&unverified)).html;
         assert!(html.contains("not verified by id.example.com"), "{html}");
         assert!(
             html.contains("you will be sent to <strong>app.example</strong>"),
             "{html}"
         );
-        let plain = consent_page(&form(), "Example App", None, "alice", &scopes(), None);
+        let plain = consent_page(&form(), "Example App", None, "alice", &scopes(), None).html;
         assert!(!plain.contains("not verified"));
     }
 
     #[test]
     fn no_scope_list_when_nothing_is_asked() {
-        let html = consent_page(&form(), "App", None, "alice", &[], None);
+        let html = consent_page(&form(), "App", None, "alice", &[], None).html;
         assert!(!html.contains("<ul>"));
         assert!(html.contains("value=\"allow\""));
     }
@@ -137,7 +114,7 @@ mod tests {
             host: "app.example",
             loopback_only: false,
         };
-        let html = consent_page(&form(), "App", Some(&public), "alice", &scopes(), None);
+        let html = consent_page(&form(), "App", Some(&public), "alice", &scopes(), None).html;
         let host = "<p class=\"host\">Described by <strong>app.example</strong></p>";
         assert!(html.contains(host), "{html}");
         assert!(html.find("<h1>") < html.find(host) && html.find(host) < html.find("Signed in as"));
@@ -146,10 +123,10 @@ mod tests {
             host: "127.0.0.1",
             loopback_only: true,
         };
-        let html = consent_page(&form(), "App", Some(&local), "alice", &scopes(), None);
+        let html = consent_page(&form(), "App", Some(&local), "alice", &scopes(), None).html;
         assert!(html.contains("Described by <strong>127.0.0.1</strong>"));
         assert!(html.contains("role=\"alert\">This app sends you back only to this computer"));
-        let html = consent_page(&form(), "App", None, "alice", &scopes(), None);
+        let html = consent_page(&form(), "App", None, "alice", &scopes(), None).html;
         assert!(!html.contains("Described by"));
     }
 
@@ -164,7 +141,7 @@ mod tests {
             issuer_host: HOSTILE,
             redirect_host: HOSTILE,
         };
-        let html = consent_page(&form(), HOSTILE, Some(&doc), "bob\"<b>", &hostile, Some(&unverified));
+        let html = consent_page(&form(), HOSTILE, Some(&doc), "bob\"<b>", &hostile, Some(&unverified)).html;
         assert!(html.contains(&format!("Described by <strong>{HOSTILE_ESCAPED}</strong>")));
         assert!(html.contains(&format!("not verified by {HOSTILE_ESCAPED}")));
         assert!(!html.contains("<script>") && !html.contains("<b>"));

@@ -1,13 +1,23 @@
 //! A person-facing error: a title and a sentence, nothing internal and
 //! nothing that links anywhere.
 
-use super::{escape, page};
+use askama::Template;
+
+use super::{render, Page, PageTemplate};
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl PageTemplate for ErrorPage<'_> {}
 
 /// An error page with `title` as its heading and `message` below it. The
 /// caller passes words meant for a person, never error detail.
-pub fn error_page(title: &str, message: &str) -> String {
-    let body = format!("<h1>{}</h1>\n<p>{}</p>\n", escape(title), escape(message));
-    page(title, &body)
+pub fn error_page(title: &str, message: &str) -> Page {
+    render(&ErrorPage { title, message })
 }
 
 #[cfg(test)]
@@ -17,7 +27,7 @@ mod tests {
 
     #[test]
     fn shows_title_and_message_without_forms_or_links() {
-        let html = error_page("Unknown application", "This sign-in link is not valid.");
+        let html = error_page("Unknown application", "This sign-in link is not valid.").html;
         assert!(html.contains("<title>Unknown application – edge-oidc</title>"));
         assert!(html.contains("<h1>Unknown application</h1>\n<p>This sign-in link is not valid.</p>"));
         for absent in ["<form", "<a ", "<button", "role=\"alert\""] {
@@ -27,7 +37,7 @@ mod tests {
 
     #[test]
     fn escapes_title_and_message() {
-        let html = error_page(HOSTILE, "say \"hi\" & 'bye'");
+        let html = error_page(HOSTILE, "say \"hi\" & 'bye'").html;
         assert!(!html.contains("<script>"));
         assert!(html.contains(&format!("<title>{HOSTILE_ESCAPED} – edge-oidc</title>")));
         assert!(html.contains(&format!("<h1>{HOSTILE_ESCAPED}</h1>")));

@@ -1,15 +1,21 @@
 //! The HTML a person sees: sign-in, consent, errors and sign-out.
 //!
-//! Pure functions from plain data to a `String`; no `worker` types, no I/O.
-//! Every page shares one skeleton ([`page`]): inline CSS only, no scripts,
-//! no external assets, readable on a phone, light and dark. Every dynamic
-//! value goes through [`escape`] before it reaches the markup.
+//! Plain data in, a [`Page`] out; no `worker` types, no I/O. Every page is
+//! an askama template in `src/ui/templates/` (askama.toml says where) that
+//! extends `base.html`: head, inline CSS, readable on a phone, light and
+//! dark, no external assets. askama escapes every value a template prints
+//! with [`HtmlEscaper`]; only markup written in the templates is trusted.
+//! A page may load scripts the worker serves (`/assets/...`): the layout
+//! then tags them with the response's CSP nonce ([`Scripts`]), and
+//! [`html_headers`] lets exactly those run.
 
 mod account;
 mod consent;
 mod error;
 mod login;
 mod logout;
+
+use std::fmt;
 
 pub use account::{
     account_page, AccountPage, AddPasskey, Ceremony, ConsentRow, ConsentView, Notice, PasskeyRow, PasskeyView,
@@ -19,6 +25,55 @@ pub use error::error_page;
 pub use login::login_page;
 pub use logout::{logged_out_page, logout_page};
 
+/// A rendered page, and the nonce its script tags carry if it has any: the
+/// endpoint sends it with `html_headers(page.script_nonce.as_deref())`, so
+/// the header and the tags come from the same value.
+#[derive(Debug)]
+pub struct Page {
+    pub html: String,
+    pub script_nonce: Option<String>,
+}
+
+/// Scripts a page loads from the worker, and the CSP nonce that lets them
+/// run. The nonce is fresh from the CSPRNG for every response ([`Scripts::fresh`]
+/// is the only way to make one outside this module), so a nonce seen in one
+/// page is of no use for running injected markup in another.
+#[derive(Debug)]
+pub struct Scripts {
+    nonce: String,
+    /// Paths under `/assets/`, served by the worker itself.
+    srcs: &'static [&'static str],
+}
+
+impl Scripts {
+    /// `srcs` with a new 128-bit nonce (CSP3 §6.7.2 asks for at least 128
+    /// bits), base64url, which the CSP `base64-value` grammar allows.
+    pub fn fresh(srcs: &'static [&'static str]) -> Self {
+        Scripts {
+            nonce: crate::random::id(),
+            srcs,
+        }
+    }
+}
+
+/// What every page template is besides its markup: the scripts it loads
+/// (`base.html` tags them; none by default).
+trait PageTemplate: askama::Template {
+    fn scripts(&self) -> Option<&Scripts> {
+        None
+    }
+}
+
+/// Renders `template` into the [`Page`] an endpoint sends.
+fn render(template: &impl PageTemplate) -> Page {
+    Page {
+        // A template writes into a String with filters that cannot fail,
+        // so rendering has no error to report.
+        html: template.render().expect("page templates render infallibly"),
+        script_nonce: template.scripts().map(|s| s.nonce.clone()),
+    }
+}
+
 /// Headers every HTML page is sent with; the endpoint sets them.
 ///
 /// The CSP deliberately has no `form-action` directive: Chromium applies
@@ -27,18 +82,27 @@ pub use logout::{logged_out_page, logout_page};
 /// the client's redirect URI. `frame-ancestors 'none'` (and
 /// `X-Frame-Options` for older browsers) keeps the pages out of frames,
 /// which is what stops clickjacking of the consent buttons.
-pub const HTML_HEADERS: [(&str, &str); 6] = [
-    ("content-type", "text/html; charset=utf-8"),
-    (
-        "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
-         frame-ancestors 'none'; base-uri 'none'",
-    ),
-    ("x-frame-options", "DENY"),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("cache-control", "no-store"),
-];
+///
+/// With a `script_nonce` (the page's [`Page::script_nonce`]) the CSP adds
+/// `script-src 'nonce-…'`: only the page's own tags run, never inline code
+/// or handlers. Without one there is no `script-src` at all and
+/// `default-src 'none'` forbids every script. Either way `connect-src`
+/// falls back to `default-src 'none'`, so a script cannot `fetch`.
+pub fn html_headers(script_nonce: Option<&str>) -> [(&'static str, String); 6] {
+    let mut csp = String::from("default-src 'none'; ");
+    if let Some(nonce) = script_nonce {
+        csp.push_str(&format!("script-src 'nonce-{nonce}'; "));
+    }
+    csp.push_str("style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
+    [
+        ("content-type", "text/html; charset=utf-8".into()),
+        ("content-security-policy", csp),
+        ("x-frame-options", "DENY".into()),
+        ("x-content-type-options", "nosniff".into()),
+        ("referrer-policy", "no-referrer".into()),
+        ("cache-control", "no-store".into()),
+    ]
+}
 
 /// Hidden fields every form carries and a client must send back unchanged.
 #[derive(Debug, Clone, Copy)]
@@ -51,111 +115,36 @@ pub struct FormContext<'a> {
     pub csrf: &'a str,
 }
 
-/// Escapes `s` for use as HTML text or as a double- or single-quoted
-/// attribute value: `& < > " '`.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
+/// The escaper of every `.html` template (askama.toml): makes a value safe
+/// as HTML text and as a double- or single-quoted attribute value by
+/// replacing `& < > " '`. askama's own escaper would write numeric
+/// references (`&#34;`); this one keeps the named ones the pages use.
+#[derive(Debug, Clone, Copy)]
+struct HtmlEscaper;
+
+impl askama::filters::Escaper for HtmlEscaper {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, s: &str) -> fmt::Result {
+        let mut plain = 0;
+        // Byte-wise is safe: these are ASCII, and no byte of a multi-byte
+        // UTF-8 sequence is ASCII.
+        for (i, b) in s.bytes().enumerate() {
+            let entity = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            dest.write_str(&s[plain..i])?;
+            dest.write_str(entity)?;
+            plain = i + 1;
         }
+        dest.write_str(&s[plain..])
     }
-    out
 }
 
 const PRODUCT: &str = "edge-oidc";
-
-/// Light colours first, dark ones under `prefers-color-scheme`. Text
-/// contrast is at least 4.5:1 in both; borders at least 3:1.
-const CSS: &str = "\
-:root{color-scheme:light dark;--bg:#eef0f3;--card:#fff;--fg:#111827;--muted:#4b5563;\
---line:#6b7280;--accent:#1d4ed8;--on-accent:#fff;--err-bg:#fef2f2;--err:#991b1b;--ring:#1d4ed8}
-@media (prefers-color-scheme:dark){:root{--bg:#0b0f17;--card:#1f2937;--fg:#f9fafb;\
---muted:#d1d5db;--line:#9ca3af;--accent:#93c5fd;--on-accent:#0b0f17;--err-bg:#450a0a;\
---err:#fecaca;--ring:#bfdbfe}}
-*{box-sizing:border-box}
-body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;\
-padding:1rem;background:var(--bg);color:var(--fg);\
-font:1rem/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif}
-main{width:100%;max-width:26rem;background:var(--card);border-radius:.75rem;\
-padding:2rem 1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.25)}
-.brand{margin:0 0 1rem;color:var(--muted);font-size:.875rem;font-weight:600}
-h1{margin:0 0 .5rem;font-size:1.5rem;line-height:1.25;overflow-wrap:anywhere}
-p{margin:0 0 1rem;overflow-wrap:anywhere}
-.sub{color:var(--muted)}
-.host strong{font-size:1.25rem}
-.alert,.notice{padding:.75rem 1rem;border-radius:.5rem;background:var(--err-bg);color:var(--err);\
-border:1px solid currentColor}
-.notice{background:transparent;color:var(--fg)}
-h2{margin:2rem 0 .5rem;font-size:1.125rem}
-label{display:block;margin:1rem 0 .25rem;font-weight:600}
-input{width:100%;padding:.625rem .75rem;font:inherit;color:inherit;background:var(--card);\
-border:1px solid var(--line);border-radius:.5rem}
-ul{margin:0 0 1.5rem;padding-left:1.25rem}
-li{margin:.5rem 0;overflow-wrap:anywhere}
-li small{display:block;color:var(--muted);font-size:.8125rem}
-.actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.5rem}
-button{flex:1 1 8rem;min-height:2.75rem;padding:.625rem .5rem;font:inherit;font-weight:600;\
-white-space:nowrap;color:var(--on-accent);background:var(--accent);border:2px solid var(--accent);\
-border-radius:.5rem;cursor:pointer}
-button.secondary{color:var(--fg);background:transparent;border-color:var(--line)}
-:focus-visible{outline:3px solid var(--ring);outline-offset:2px}
-";
-
-/// The skeleton every page shares: document head, styles and the card.
-/// `title` is plain text (escaped here); `body` is markup the page built
-/// from escaped values.
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"robots\" content=\"noindex\">\n\
-         <title>{title} – {PRODUCT}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n\
-         <main>\n<p class=\"brand\">{PRODUCT}</p>\n{body}</main>\n</body>\n</html>\n",
-        title = escape(title),
-    )
-}
-
-/// Opens a `POST` form to `form.action` with the hidden fields `step`,
-/// `handle` and `csrf`; the caller closes it.
-fn form_start(form: &FormContext, step: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"{}\">\n{}{}{}",
-        escape(form.action),
-        hidden("step", step),
-        hidden("handle", form.handle),
-        hidden("csrf", form.csrf),
-    )
-}
-
-fn hidden(name: &str, value: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-        escape(name),
-        escape(value)
-    )
-}
-
-/// A form whose only inputs are its hidden fields and two submit buttons
-/// named `decision`: `primary` and `secondary` are `(value, label)`.
-fn decision_form(form: &FormContext, step: &str, primary: (&str, &str), secondary: (&str, &str)) -> String {
-    format!(
-        "{}<div class=\"actions\">\n\
-         <button type=\"submit\" name=\"decision\" value=\"{}\">{}</button>\n\
-         <button type=\"submit\" name=\"decision\" value=\"{}\" class=\"secondary\">{}</button>\n\
-         </div>\n</form>\n",
-        form_start(form, step),
-        escape(primary.0),
-        escape(primary.1),
-        escape(secondary.0),
-        escape(secondary.1),
-    )
-}
 
 /// Helpers shared by the page tests.
 #[cfg(test)]
@@ -191,6 +180,12 @@ mod tests {
     use super::test_support::*;
     use super::*;
 
+    fn escape(s: &str) -> String {
+        let mut out = String::new();
+        askama::filters::Escaper::write_escaped_str(&HtmlEscaper, &mut out, s).unwrap();
+        out
+    }
+
     #[test]
     fn escape_covers_text_and_attribute_metacharacters() {
         let cases = [
@@ -212,7 +207,7 @@ mod tests {
         let f = form();
         let scopes = [("openid".to_string(), "Confirm who you are".to_string())];
         vec![
-            ("login", login_page(&f, Some("App"), None, None, false)),
+            ("login", login_page(&f, Some("App"), None, None, false).html),
             (
                 "login with error",
                 login_page(
@@ -221,13 +216,18 @@ mod tests {
                     Some("x"),
                     Some("Incorrect username or password"),
                     false,
-                ),
+                )
+                .html,
             ),
-            ("login, passkey only", login_page(&f, Some("App"), None, None, true)),
-            ("consent", consent_page(&f, "App", None, "alice", &scopes, None)),
-            ("error", error_page("Something went wrong", "Try again.")),
-            ("logout", logout_page(&f, Some("App"))),
-            ("logged out", logged_out_page()),
+            (
+                "login, passkey only",
+                login_page(&f, Some("App"), None, None, true).html,
+            ),
+            ("consent", consent_page(&f, "App", None, "alice", &scopes, None).html),
+            ("error", error_page("Something went wrong", "Try again.").html),
+            ("logout", logout_page(&f, Some("App")).html),
+            ("logged out", logged_out_page().html),
+            ("account", account::tests::render_with("Ada", None, None)),
         ]
     }
 
@@ -269,7 +269,8 @@ mod tests {
 
     #[test]
     fn headers_are_safe_and_allow_the_post_redirect() {
-        let get = |k: &str| HTML_HEADERS.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        let headers = html_headers(None);
+        let get = |k: &str| headers.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("content-type"), Some("text/html; charset=utf-8"));
         assert_eq!(get("x-frame-options"), Some("DENY"));
         assert_eq!(get("x-content-type-options"), Some("nosniff"));
@@ -285,5 +286,92 @@ mod tests {
         );
         assert!(!csp.contains("script-src"), "pages need no scripts");
         assert!(!csp.contains("  "), "CSP line continuation left double spaces");
+    }
+
+    fn csp<'h>(headers: &'h [(&str, String)]) -> &'h str {
+        let csp = headers.iter().find(|(n, _)| *n == "content-security-policy");
+        &csp.expect("a CSP header").1
+    }
+
+    #[test]
+    fn a_nonce_adds_script_src_and_changes_nothing_else() {
+        let plain = html_headers(None);
+        let with = html_headers(Some("n0nce-_X"));
+        for ((name, a), (same_name, b)) in plain.iter().zip(&with) {
+            assert_eq!(name, same_name);
+            if *name != "content-security-policy" {
+                assert_eq!(a, b, "{name}");
+            }
+        }
+        assert_eq!(
+            csp(&with),
+            "default-src 'none'; script-src 'nonce-n0nce-_X'; style-src 'unsafe-inline'; \
+             img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert_eq!(csp(&with).replace("script-src 'nonce-n0nce-_X'; ", ""), csp(&plain));
+    }
+
+    /// A page that loads scripts, as the passkey sign-in will.
+    #[derive(askama::Template)]
+    #[template(
+        ext = "html",
+        source = "{% extends \"base.html\" %}{% block title %}Scripted{% endblock %}\
+                  {% block content %}<h1>Scripted</h1>\n{% endblock %}"
+    )]
+    struct Scripted {
+        scripts: Scripts,
+    }
+
+    impl PageTemplate for Scripted {
+        fn scripts(&self) -> Option<&Scripts> {
+            Some(&self.scripts)
+        }
+    }
+
+    #[test]
+    fn script_tags_carry_the_nonce_the_headers_allow() {
+        let page = render(&Scripted {
+            scripts: Scripts {
+                nonce: "abc123".into(),
+                srcs: &["/assets/one.js", "/assets/two.js?v=\"<x>"],
+            },
+        });
+        assert_eq!(page.script_nonce.as_deref(), Some("abc123"));
+        let head = &page.html[..page.html.find("</head>").unwrap()];
+        assert!(
+            head.ends_with(
+                "</style>\n<script src=\"/assets/one.js\" nonce=\"abc123\" defer></script>\n\
+                 <script src=\"/assets/two.js?v=&quot;&lt;x&gt;\" nonce=\"abc123\" defer></script>\n"
+            ),
+            "{head}"
+        );
+        assert_eq!(page.html.matches("<script").count(), 2);
+        let headers = html_headers(page.script_nonce.as_deref());
+        assert!(csp(&headers).contains("script-src 'nonce-abc123';"));
+    }
+
+    #[test]
+    fn pages_without_scripts_have_neither_tags_nor_nonce() {
+        let f = form();
+        for page in [
+            login_page(&f, Some("App"), None, None, false),
+            error_page("t", "m"),
+            logged_out_page(),
+        ] {
+            assert_eq!(page.script_nonce, None);
+            assert!(!page.html.contains("<script"));
+        }
+    }
+
+    #[test]
+    fn every_response_gets_its_own_128_bit_nonce() {
+        let a = Scripts::fresh(&["/assets/a.js"]);
+        let b = Scripts::fresh(&["/assets/a.js"]);
+        assert_ne!(a.nonce, b.nonce);
+        assert_eq!(a.nonce.len(), 22, "16 bytes, base64url without padding");
+        assert!(a
+            .nonce
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
     }
 }
