@@ -9,12 +9,13 @@
 // BENCH_STORAGE_DIR (where the servers keep their local KV / Durable Object
 // files; default /dev/shm when it exists, so disk flushes of this shared
 // machine do not enter the figures).
+// Then the CPU of one sign-in next to the free plan's 10 ms (bench/sign-in-cpu.mjs;
+// BENCH_SIGNIN_CPU_SAMPLES, default 100).
 // Writes bench/results.json. Exits non-zero if any response was not 2xx or
 // any request failed: a benchmark of errors is worthless.
 import autocannon from "autocannon";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync, constants as zlib } from "node:zlib";
@@ -22,14 +23,15 @@ import { ROOT, COMPATIBILITY_DATE, freePort, startWorker } from "../tests/helper
 import {
   REDIRECT_URI, Jar, authParams, basicAuth, createUser, exchange, obtainCode, registerClient,
 } from "../tests/flow.mjs";
+import { startBare, startBareDo, startBareToken, startModules } from "./servers.mjs";
+import { measureSignIns, signInLines } from "./sign-in-cpu.mjs";
 import { codeMinter, codeTokenRequest, keepContext, refreshChainStep } from "./steps.mjs";
-import { CLK_TCK, procStat, withWorkerdPid } from "./workerd.mjs";
+import { CLK_TCK, STORAGE_DIR, procStat, withWorkerdPid } from "./workerd.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const ALG_DURATION = Number(process.env.BENCH_ALG_DURATION ?? DURATION);
-const STORAGE_DIR = process.env.BENCH_STORAGE_DIR ?? (existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir());
 const ALGS = ["RS256", "ES256", "EdDSA"];
 const BENCH_DIR = path.join(ROOT, "bench");
 const FORM = "application/x-www-form-urlencoded";
@@ -38,37 +40,6 @@ const log = (...a) => console.log("bench:", ...a);
 const version = (pkg) => JSON.parse(readFileSync(path.join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
 
 // ---------------------------------------------------------------- servers
-
-/** A worker from plain modules, started the way tests/helpers.mjs starts ours. */
-async function startModules({ file, kv = [], durableObjects = {}, flags = [], port }) {
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    modules: [{ type: "ESModule", path: file }],
-    modulesRoot: path.dirname(file),
-    compatibilityDate: COMPATIBILITY_DATE,
-    compatibilityFlags: flags,
-    kvNamespaces: kv,
-    durableObjects,
-    host: "127.0.0.1",
-    port: port ?? await freePort(),
-  }));
-  const url = (await mf.ready).origin;
-  return {
-    mf, url,
-    fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, url), { redirect: "manual", ...init }),
-    stop: () => mf.dispose(),
-  };
-}
-
-const startBare = () => withWorkerdPid(() => startModules({ file: path.join(BENCH_DIR, "bare/worker.js") }));
-
-/** The bare worker plus one Durable Object call and one storage write per request. */
-const startBareDo = () => withWorkerdPid(() => startModules({
-  file: path.join(BENCH_DIR, "bare-do/worker.js"),
-  durableObjects: { SLOTS: { className: "Slot", useSQLite: true } },
-}));
-
-/** The least a client_credentials token costs in plain JavaScript (one ES256 signature). */
-const startBareToken = () => withWorkerdPid(() => startModules({ file: path.join(BENCH_DIR, "bare-token/worker.js") }));
 
 const startOurs = (vars = {}) => withWorkerdPid(() => startWorker({ vars: { CODE_TTL: "900", ...vars } }));
 
@@ -244,7 +215,6 @@ async function refreshScenario(name, serverName, server, { seed, headers }) {
 // ---------------------------------------------------------------- main
 
 async function main() {
-  // miniflare keeps an instance's local storage under os.tmpdir() (which reads TMPDIR).
   process.env.TMPDIR = STORAGE_DIR;
   const wasm = readFileSync(path.join(ROOT, "build/index_bg.wasm"));
   const out = {
@@ -373,6 +343,8 @@ async function main() {
   } finally {
     await stopAll();
   }
+  // ---- the CPU of one sign-in (its own workers, one at a time, with nothing else running)
+  out.sign_in_cpu = await measureSignIns(log);
 
   report(out);
 }
@@ -463,7 +435,9 @@ For scale: one Durable Object call with one storage write and nothing else (benc
 costing ${f(out.one_do_write.cpu_ms_per_req_minus_bare, 3)} ms more than it: the most a code exchange or refresh, which make one such call each, could reach.
 With a new object each time (as minting a code makes one; an exchange reopens an evicted one) it runs at ${f(out.one_new_do_write.ratio_to_bare, 2)}× bare, costing ${f(out.one_new_do_write.cpu_ms_per_req_minus_bare, 3)} ms more.
 A JavaScript worker that only reads the form, checks a Basic header and signs one ES256 token (bench/bare-token) runs at ${f(out.one_es256_token.ratio_to_bare, 2)}× bare,
-costing ${f(out.one_es256_token.cpu_ms_per_req_minus_bare, 3)} ms more than it: the most a client_credentials request could reach.`);
+costing ${f(out.one_es256_token.cpu_ms_per_req_minus_bare, 3)} ms more than it: the most a client_credentials request could reach.
+
+${signInLines(out.sign_in_cpu).join("\n")}`);
   if (failures.length) {
     console.error(`\n!!!!! BENCHMARK FAILED: non-2xx responses or errors in ${failures.length} run(s): ${failures.map((r) => `${r.scenario} · ${r.server}`).join(", ")}\n`);
     process.exitCode = 1;

@@ -12,8 +12,9 @@
 // Runs against whatever build/ holds, so the same script measures a build
 // before and after a change. Prints the figures and writes nothing.
 import { startWorker } from "../tests/helpers.mjs";
-import { Jar, authParams, authorize, field, form, registerClient } from "../tests/flow.mjs";
-import { CLK_TCK, procStat, withWorkerdPid } from "./workerd.mjs";
+import { field, form, registerClient } from "../tests/flow.mjs";
+import { loginForm } from "./steps.mjs";
+import { cpuPerCall, withWorkerdPid } from "./workerd.mjs";
 
 const SECONDS = Number(process.env.BENCH_SIGNIN_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_SIGNIN_CONNECTIONS ?? 4);
@@ -28,13 +29,6 @@ const pooled = () => address(sent++ % POOL);
 let fresh = POOL;
 const freshAddress = () => address(fresh++);
 
-/** A login form in a new browser. */
-async function loginForm() {
-  const jar = new Jar();
-  const html = await (await authorize(worker, jar, authParams(client).params)).text();
-  if (field(html, "step") !== "login") throw new Error(`no login form: ${html.slice(0, 200)}`);
-  return { jar, html };
-}
 
 /** Posts a wrong password for `username` with a prepared form from `from`; returns the status. */
 async function guess(username, { jar, html }, from) {
@@ -49,24 +43,18 @@ async function guess(username, { jar, html }, from) {
 const counts = { 401: 0, 429: 0 };
 const until = Date.now() + SECONDS * 1000;
 await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
-  while (Date.now() < until) counts[await guess("alice", await loginForm(), pooled())]++;
+  while (Date.now() < until) counts[await guess("alice", await loginForm(worker, client), pooled())]++;
 }));
 const perSecond = (n) => (n / SECONDS).toFixed(2);
 console.log(`one account, ${CONNECTIONS} connections, ${SECONDS} s: ${counts[401]} attempts checked (${perSecond(counts[401])}/s), ` +
   `${counts[429]} refused unchecked (${perSecond(counts[429])}/s)`);
 
 // ---- workerd CPU per attempt
-/** workerd CPU ms per call of `step` over SAMPLES calls (its forms prepared beforehand when `prepare`). */
-async function cpuPer(step, prepare) {
-  const inputs = [];
-  for (let i = 0; i < SAMPLES; i++) inputs.push(prepare ? await prepare(i) : i);
-  const before = procStat(worker.pid).ticks;
-  for (const input of inputs) await step(input);
-  return ((procStat(worker.pid).ticks - before) * 1000 / CLK_TCK) / SAMPLES;
-}
-const formCpu = await cpuPer(() => loginForm());
-const checked = await cpuPer((f) => guess(`fresh${f.i}`, f, freshAddress()), async (i) => ({ ...await loginForm(), i }));
-const refused = counts[429] > 0 ? await cpuPer((f) => guess("alice", f, pooled()), () => loginForm()) : null;
+/** workerd CPU ms per call of `step` over SAMPLES calls (its forms prepared beforehand by `prepare`). */
+const cpuPer = (step, prepare) => cpuPerCall(worker.pid, SAMPLES, step, prepare);
+const formCpu = await cpuPer(() => loginForm(worker, client));
+const checked = await cpuPer((f) => guess(`fresh${f.i}`, f, freshAddress()), async (i) => ({ ...await loginForm(worker, client), i }));
+const refused = counts[429] > 0 ? await cpuPer((f) => guess("alice", f, pooled()), () => loginForm(worker, client)) : null;
 console.log(`workerd CPU: a login form ${formCpu.toFixed(2)} ms; a checked wrong password ${checked.toFixed(2)} ms; ` +
   (refused === null ? "no attempt was refused (no throttle in this build)" : `a refused attempt ${refused.toFixed(2)} ms`));
 await worker.stop();

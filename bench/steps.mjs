@@ -1,6 +1,7 @@
-// Request steps shared by bench/run.mjs and bench/profile.mjs: codes minted
-// through the real /authorize, their exchange, and refresh-token chains.
-import { REDIRECT_URI, authParams, authorize, basicAuth } from "../tests/flow.mjs";
+// Request steps shared by bench/run.mjs, bench/profile.mjs and the sign-in
+// benchmarks: codes minted through the real /authorize, their exchange,
+// refresh-token chains, and login forms.
+import { Jar, REDIRECT_URI, authParams, authorize, basicAuth, field } from "../tests/flow.mjs";
 
 const FORM = "application/x-www-form-urlencoded";
 
@@ -15,6 +16,14 @@ export const codeMinter = (worker, jar, client) => async () => {
   if (!code) throw new Error(`/authorize did not redirect with a code: ${res.status} ${(await res.text()).slice(0, 200)}`);
   return { code, verifier };
 };
+
+/** A login form for `client` in a new browser: { jar, html }. */
+export async function loginForm(worker, client) {
+  const jar = new Jar();
+  const html = await (await authorize(worker, jar, authParams(client).params)).text();
+  if (field(html, "step") !== "login") throw new Error(`no login form: ${html.slice(0, 200)}`);
+  return { jar, html };
+}
 
 /** The token request (headers and body) that exchanges a minted code, with Basic client auth. */
 export const codeTokenRequest = (client) => (c) => ({

@@ -6,6 +6,7 @@ use crate::protocol::client_document::{parse_trusted_hosts, DocumentPolicy};
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::jose::SigningAlg;
 use crate::protocol::resource::parse_allow_list;
+use crate::protocol::user::{parse_password_iterations, PASSWORD_ITERATIONS_MAX};
 
 /// RFC 6797 §7.1: "An HSTS Host MUST NOT include the STS header field in
 /// HTTP responses conveyed over non-secure transport", so it is sent, on
@@ -71,6 +72,9 @@ pub struct Config {
     /// `OPEN_REGISTRATION_UNUSED_TTL`: a self-registered client that has
     /// got no token this long after registering is gone.
     pub open_registration_unused_ttl: u64,
+    /// `PASSWORD_ITERATIONS`: the PBKDF2-HMAC-SHA256 iterations of the
+    /// password hashes made from now on (each stored hash keeps its own).
+    pub password_iterations: u32,
 }
 
 /// The defaults, documented in the README's configuration table.
@@ -94,6 +98,7 @@ pub const DEFAULTS: Config = Config {
     },
     open_registration: false,
     open_registration_unused_ttl: 86_400,
+    password_iterations: PASSWORD_ITERATIONS_MAX,
 };
 
 impl Default for Config {
@@ -151,6 +156,11 @@ impl Config {
                 )
             })?,
         };
+        let password_iterations = match non_empty("PASSWORD_ITERATIONS") {
+            None => d.password_iterations,
+            Some(v) => parse_password_iterations(&v)
+                .map_err(|why| OAuthError::new(ErrorCode::ServerError, format!("PASSWORD_ITERATIONS {why}")))?,
+        };
         Ok(Self {
             issuer: non_empty("ISSUER").map(|s| s.trim().trim_end_matches('/').to_string()),
             admin_token: non_empty("ADMIN_TOKEN"),
@@ -171,6 +181,7 @@ impl Config {
             },
             open_registration: switch("OPEN_REGISTRATION", "off", "on")?,
             open_registration_unused_ttl: secs("OPEN_REGISTRATION_UNUSED_TTL", d.open_registration_unused_ttl)?,
+            password_iterations,
         })
     }
 
@@ -284,6 +295,22 @@ mod tests {
             assert!(cfg(&[("OPEN_REGISTRATION", bad)]).is_err(), "{bad}");
         }
         assert!(cfg(&[("OPEN_REGISTRATION_UNUSED_TTL", "1d")]).is_err());
+    }
+
+    #[test]
+    fn password_iterations() {
+        assert_eq!(cfg(&[]).unwrap().password_iterations, 100_000);
+        assert_eq!(
+            cfg(&[("PASSWORD_ITERATIONS", "20000")]).unwrap().password_iterations,
+            20_000
+        );
+        for bad in ["9999", "100001", "many", "1e5"] {
+            let e = cfg(&[("PASSWORD_ITERATIONS", bad)]).unwrap_err();
+            assert_eq!(
+                e.description, "PASSWORD_ITERATIONS must be a whole number from 10000 to 100000",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 // (src/durable/step.rs): the grant object (one per authorization), the
 // sign-in throttle (one per account and per client address), the
 // single-use record (one per posted form) and the registration token (one
-// per initial access token the admin mints). scripts/setup.sh copies this
+// per initial access token the admin mints) and the passkeys of an account
+// (one per account). scripts/setup.sh copies this
 // file into build/.
 //
 // JavaScript because each object's whole job is one storage read, one pure
@@ -12,7 +13,7 @@
 // own glue, and only a JavaScript class can take RPC calls, which skip the
 // Request and Response a fetch would build.
 import { DurableObject } from "cloudflare:workers";
-import { GrantStep, OnceStep, RegistrationTokenStep, ThrottleStep } from "./index.js";
+import { GrantStep, OnceStep, PasskeyStep, RegistrationTokenStep, ThrottleStep } from "./index.js";
 
 export * from "./index.js";
 export { default } from "./index.js";
@@ -70,3 +71,4 @@ export class GrantObject extends machineObject(GrantStep, "grant") {}
 export class ThrottleObject extends machineObject(ThrottleStep, "attempts") {}
 export class OnceObject extends machineObject(OnceStep, "used") {}
 export class RegistrationTokenObject extends machineObject(RegistrationTokenStep, "token") {}
+export class PasskeyObject extends machineObject(PasskeyStep, "passkeys") {}

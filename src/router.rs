@@ -5,8 +5,8 @@
 use crate::endpoints::http::{error_response, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::{
-    account, authorize, cors, discovery, introspect, jwks, logout, register, registration_tokens, revoke, token,
-    userinfo, users, Ctx,
+    account, assets, authorize, cors, discovery, introspect, jwks, logout, register, registration_tokens, revoke,
+    token, userinfo, users, Ctx,
 };
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::decode_path_segment;
@@ -56,6 +56,8 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" | "/jwks.json" => {
             not_allowed("GET")
         }
+        assets::PASSKEY_JS_PATH if get => assets::passkey_js(),
+        assets::PASSKEY_JS_PATH => not_allowed("GET"),
         "/authorize" if get || m == Method::Post => authorize::handle(req, ctx).await,
         "/authorize" => not_allowed("GET, POST"),
         "/token" if m == Method::Post => token::post(req, ctx).await,
@@ -83,6 +85,12 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
                 return match m {
                     Method::Get | Method::Put | Method::Delete => register::manage(req, ctx, &client_id).await,
                     _ => not_allowed("GET, PUT, DELETE"),
+                };
+            }
+            if let Some(username) = path.strip_suffix("/enrollment").and_then(|p| tail(p, "/admin/users/")) {
+                return match m {
+                    Method::Post => users::enrollment(&req, ctx, &username).await,
+                    _ => not_allowed("POST"),
                 };
             }
             if let Some(username) = tail(path, "/admin/users/") {

@@ -62,6 +62,8 @@ async function runFlow(config, { alg }) {
   assert.equal(claims.sub, user.sub);
   assert.equal(claims.iss, worker.url);
   assert.equal(claims.nonce, nonce);
+  assert.deepEqual(claims.amr, ["pwd"], "RFC 8176: a password sign-in");
+  assert.equal(claims.acr, undefined, "no acr unless asked");
   assert.equal(JSON.parse(Buffer.from(tokens.id_token.split(".")[0], "base64url")).alg, alg);
   const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
   assert.deepEqual(info, {

@@ -70,9 +70,10 @@ test("advertised capabilities", async () => {
   assert.deepEqual(m.subject_types_supported, ["public"]);
   assert.equal(m.authorization_response_iss_parameter_supported, true);
   for (const s of ["openid", "profile", "email", "offline_access"]) assert.ok(m.scopes_supported.includes(s), s);
-  for (const c of ["sub", "iss", "aud", "exp", "iat", "name", "email", "email_verified"]) {
+  for (const c of ["sub", "iss", "aud", "exp", "iat", "name", "email", "email_verified", "amr", "acr"]) {
     assert.ok(m.claims_supported.includes(c), c);
   }
+  assert.deepEqual(m.acr_values_supported, ["phr"]);
 });
 
 test("POST (and other methods) → 405 method_not_allowed", async () => {

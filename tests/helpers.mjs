@@ -77,6 +77,7 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
       KEYRING: { className: "KeyRing", useSQLite: true },
       THROTTLES: { className: "ThrottleObject", useSQLite: true },
       ONCE: { className: "OnceObject", useSQLite: true },
+      PASSKEYS: { className: "PasskeyObject", useSQLite: true },
       REGISTRATION_TOKENS: { className: "RegistrationTokenObject", useSQLite: true },
     },
     bindings: { ADMIN_TOKEN, ...vars },

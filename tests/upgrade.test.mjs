@@ -38,6 +38,11 @@ test("grants stored by the Rust grant object keep working: userinfo, refresh, re
     const res = await refresh(w, client, tokens.refresh_token);
     assert.equal(res.status, 200, await res.clone().text());
     const rotated = await res.json();
+    // Stored before amr and acr were kept: a password sign-in (the only
+    // kind there was), with no acr (none could be asked for).
+    const idToken = decodeJwt(rotated.id_token).payload;
+    assert.deepEqual(idToken.amr, ["pwd"]);
+    assert.equal(idToken.acr, undefined);
     assert.equal((await userinfo(w, rotated.access_token)).email, "legacy@example.com");
     const { ok } = await grantObject(w, grantId(rotated.refresh_token));
     assert.equal(ok.grant.client_id, client.client_id);

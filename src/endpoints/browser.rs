@@ -108,7 +108,7 @@ pub fn page_error(browser: &Browser, description: &str) -> Reply {
     )
 }
 
-async fn form_secret(ctx: &Ctx) -> OAuthResult<Vec<u8>> {
+pub async fn form_secret(ctx: &Ctx) -> OAuthResult<Vec<u8>> {
     Ok(keys::ring(&ctx.env, &ctx.config, ctx.now)
         .await?
         .form_secret

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod account;
+pub mod assets;
 pub mod authorize;
 pub mod browser;
 pub mod cors;

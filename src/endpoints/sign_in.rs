@@ -88,6 +88,7 @@ pub fn typed_username(params: &Params) -> Option<&str> {
 struct Throttled {
     throttles: DurableObjects<ThrottleMachine>,
     users: KvRecords,
+    iterations: u32,
 }
 
 impl Throttled {
@@ -95,6 +96,7 @@ impl Throttled {
         Ok(Throttled {
             throttles: DurableObjects::bind(&ctx.env, "THROTTLES")?,
             users: ctx.records()?,
+            iterations: ctx.config.password_iterations,
         })
     }
 
@@ -103,6 +105,7 @@ impl Throttled {
             throttles: &self.throttles,
             users: &self.users,
             hasher: &WebCryptoHasher,
+            iterations: self.iterations,
         }
     }
 }

@@ -1,14 +1,21 @@
 //! User accounts: `POST /admin/users`, `GET/PUT/DELETE /admin/users/{username}`,
-//! all behind the admin token. Passwords are kept only as PBKDF2 hashes.
+//! `POST /admin/users/{username}/enrollment`, all behind the admin token.
+//! Passwords are kept only as PBKDF2 hashes. An account created without a
+//! password is passkey-only: the answer carries a one-time link with which
+//! the person registers their first passkey.
 
+use super::account::enroll::link;
 use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
-use crate::protocol::error::{invalid_request, ErrorCode, OAuthError};
-use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord, UserRevocation};
+use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::passkey::{PasskeyMachine, PasskeyOp};
+use crate::protocol::user::{parse_new_user, parse_user_update, PasswordHash, UserRecord, UserRevocation};
 use crate::random;
+use crate::store::durable::DurableObjects;
 use crate::store::webcrypto::WebCryptoHasher;
+use crate::store::ObjectStore;
 use crate::store::RecordStore;
 use worker::Method;
 
@@ -24,9 +31,13 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
     if existing.is_some() {
         return Err(invalid_request("a user with this username already exists").with_status(409));
     }
+    let password = match &new.password {
+        Some(p) => Some(new_hash(ctx, p).await?),
+        None => None,
+    };
     let user = UserRecord {
         sub: random::id(),
-        password: hash_password(&WebCryptoHasher, &new.password, random::bytes::<16>()).await?,
+        password,
         username: new.username,
         claims: new.claims,
         created_at: ctx.now,
@@ -34,7 +45,29 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         session_epoch: 0,
     };
     store.put(&user).await?;
-    json(201, &user.public_view())
+    let mut view = user.public_view();
+    if user.password.is_none() {
+        add_enrollment(ctx, &user, &mut view).await?;
+    }
+    json(201, &view)
+}
+
+/// `POST /admin/users/{username}/enrollment`: a new one-time enrollment
+/// link, for a first passkey or to replace a lost one. Links handed out
+/// before stay good until used or expired.
+pub async fn enrollment(req: &Request, ctx: &Ctx, username: &str) -> Reply {
+    ctx.require_admin(req)?;
+    let user: UserRecord = ctx.records()?.get(username).await?.ok_or_else(not_found)?;
+    let mut view = serde_json::json!({ "username": user.username });
+    add_enrollment(ctx, &user, &mut view).await?;
+    json(201, &view)
+}
+
+async fn add_enrollment(ctx: &Ctx, user: &UserRecord, view: &mut serde_json::Value) -> OAuthResult<()> {
+    let (url, expires_at) = link(ctx, user).await?;
+    view["enrollment_url"] = url.into();
+    view["enrollment_expires_at"] = expires_at.into();
+    Ok(())
 }
 
 pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
@@ -51,12 +84,17 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             let tombstone = UserRevocation::deletion(&user.sub, ctx.now, ctx.revocation_lifetime());
             ctx.revocations().put(&tombstone).await?;
             RecordStore::<UserRecord>::delete(&store, username).await?;
+            // No passkey signs in a deleted account anyway (the sign-in
+            // finds no user with its sub); its public keys need not stay.
+            DurableObjects::<PasskeyMachine>::bind(&ctx.env, "PASSKEYS")?
+                .apply(&user.sub, PasskeyOp::Forget, ctx.now)
+                .await?;
             no_content()
         }
         _ => {
             let update = parse_user_update(username, &json_body(&mut req).await?)?;
             if let Some(password) = &update.password {
-                user.password = hash_password(&WebCryptoHasher, password, random::bytes::<16>()).await?;
+                user.password = Some(new_hash(ctx, password).await?);
             }
             if let Some(claims) = update.claims {
                 user.claims = claims;
@@ -75,4 +113,11 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             json(200, &user.public_view())
         }
     }
+}
+
+/// A new password's hash, made with the current `PASSWORD_ITERATIONS`: a
+/// password set again is how an older hash moves to a changed setting.
+pub async fn new_hash(ctx: &Ctx, password: &str) -> OAuthResult<PasswordHash> {
+    let salt = random::bytes::<16>();
+    Ok(hash_password(&WebCryptoHasher, password, salt, ctx.config.password_iterations).await?)
 }

@@ -37,7 +37,7 @@ pub async fn issue_code(
         claims: user.claims.clone(),
         auth_time: session.auth_time,
         amr: session.amr.clone(),
-        acr: acr::achieved(&req.acr_values, &session.amr),
+        acr: acr::achieved(&req.acr_values, &session.amr).map(str::to_owned),
         nonce: req.nonce.clone(),
         sid: Some(session.key.clone()),
         resources: req.resources.clone(),
@@ -110,7 +110,6 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::grants::testing::{claims_of, confidential_client, deleted_users, session, user, FakeSigner};
-    use crate::protocol::acr::Acr;
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
     use crate::protocol::grant::GrantReply;
@@ -261,9 +260,9 @@ mod tests {
     #[test]
     fn the_id_token_says_how_the_session_signed_in_and_the_acr_achieved() {
         let (grants, config) = (MemoryGrants::default(), Config::default());
-        let id_token_of = |acr_values: Vec<Acr>, amr: &[&str]| {
+        let id_token_of = |acr_values: &[&str], amr: &[&str]| {
             let req = AuthorizationRequest {
-                acr_values,
+                acr_values: acr_values.iter().map(|a| a.to_string()).collect(),
                 ..request(&["openid"])
             };
             let session = SessionRecord {
@@ -274,12 +273,12 @@ mod tests {
             let body = redeem(&grants, &config, &code, 1010).unwrap();
             claims_of(body["id_token"].as_str().unwrap()).2
         };
-        let phr = id_token_of(vec![Acr::Phr], &["hwk", "user"]);
+        let phr = id_token_of(&["phr"], &["hwk", "user"]);
         assert_eq!((&phr["amr"], &phr["acr"]), (&json!(["hwk", "user"]), &json!("phr")));
-        let unasked = id_token_of(Vec::new(), &["swk", "user"]);
+        let unasked = id_token_of(&[], &["swk", "user"]);
         assert_eq!(unasked["amr"], json!(["swk", "user"]));
         assert!(unasked.get("acr").is_none(), "no acr unless asked");
-        let unmet = id_token_of(vec![Acr::Phr], &["pwd"]);
+        let unmet = id_token_of(&["phr"], &["pwd"]);
         assert!(unmet.get("acr").is_none(), "an acr not achieved is not claimed");
     }
 

@@ -2,7 +2,6 @@
 //! the ID token (OIDC Core §3.1.3.6) and the response body (RFC 6749 §5.1).
 
 use super::Site;
-use crate::protocol::acr::Acr;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::grant::Grant;
 use crate::protocol::resource::audience;
@@ -18,7 +17,7 @@ use serde_json::Value;
 pub struct SignedIn<'a> {
     pub auth_time: u64,
     pub amr: &'a [String],
-    pub acr: Option<Acr>,
+    pub acr: Option<&'a str>,
 }
 
 impl<'a> SignedIn<'a> {
@@ -29,7 +28,7 @@ impl<'a> SignedIn<'a> {
         Self {
             auth_time: grant.auth_time,
             amr: &grant.amr,
-            acr: grant.acr,
+            acr: grant.acr.as_deref(),
         }
     }
 }
@@ -84,7 +83,7 @@ pub async fn mint(
                 ttl: site.config.id_token_ttl,
                 auth_time: signed_in.auth_time,
                 amr: signed_in.amr,
-                acr: signed_in.acr.map(Acr::as_str),
+                acr: signed_in.acr,
                 nonce: s.nonce,
                 access_token: Some(&access_token),
                 alg,

@@ -4,6 +4,7 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod mint;
+pub mod passkey;
 pub mod password;
 pub mod refresh_token;
 pub mod sign_in;

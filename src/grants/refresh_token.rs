@@ -71,7 +71,6 @@ mod tests {
     use crate::grants::testing::{
         claims_of, client, confidential_client, deleted_users, revoked_grants, session, user, withdrawn, FakeSigner,
     };
-    use crate::protocol::acr::Acr;
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
     use crate::protocol::session::SessionRecord;
@@ -99,7 +98,7 @@ mod tests {
     }
 
     fn first_refresh_for(grants: &MemoryGrants, resources: &[&str]) -> String {
-        first_refresh_signed_in(grants, resources, Vec::new(), session(990))["refresh_token"]
+        first_refresh_signed_in(grants, resources, &[], session(990))["refresh_token"]
             .as_str()
             .unwrap()
             .to_string()
@@ -110,7 +109,7 @@ mod tests {
     fn first_refresh_signed_in(
         grants: &MemoryGrants,
         resources: &[&str],
-        acr_values: Vec<Acr>,
+        acr_values: &[&str],
         session: SessionRecord,
     ) -> Value {
         let req = AuthorizationRequest {
@@ -124,7 +123,7 @@ mod tests {
             max_age: None,
             login_hint: None,
             resources: resources.iter().map(|r| r.to_string()).collect(),
-            acr_values,
+            acr_values: acr_values.iter().map(|a| a.to_string()).collect(),
         };
         let code = block_on(issue_code(grants, &site(1000), &req, &user(), &session)).unwrap();
         let c = confidential_client();
@@ -189,7 +188,7 @@ mod tests {
             (id["amr"].clone(), id.get("acr").cloned())
         };
         let expected = (json!(["hwk", "user"]), Some(json!("phr")));
-        let mut body = first_refresh_signed_in(&grants, &[], vec![Acr::Phr], passkey);
+        let mut body = first_refresh_signed_in(&grants, &[], &["phr"], passkey);
         assert_eq!(how(&body), expected, "code exchange");
         for now in [2000, 3000] {
             body = refresh_at(&grants, body["refresh_token"].as_str().unwrap(), None, now).unwrap();

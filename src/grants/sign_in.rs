@@ -13,7 +13,7 @@ use crate::protocol::error::OAuthResult;
 use crate::protocol::throttle::{
     account_key, address_key, ThrottleMachine, ThrottleOp, ThrottleReply, PER_ACCOUNT, PER_ADDRESS,
 };
-use crate::protocol::user::{PasswordHash, UserRecord, PASSWORD_HASH_ALG, PBKDF2_ITERATIONS};
+use crate::protocol::user::{PasswordHash, UserRecord, PASSWORD_HASH_ALG};
 use crate::store::{ObjectStore, PasswordHasher, RecordStore};
 
 /// What one password attempt brings.
@@ -29,6 +29,9 @@ pub struct SignInStores<'a> {
     pub throttles: &'a dyn ObjectStore<ThrottleMachine>,
     pub users: &'a dyn RecordStore<UserRecord>,
     pub hasher: &'a dyn PasswordHasher,
+    /// `PASSWORD_ITERATIONS`: what new hashes are made with, so what an
+    /// unknown username is checked at.
+    pub iterations: u32,
 }
 
 fn keys(attempt: &Attempt<'_>) -> (String, String) {
@@ -67,17 +70,20 @@ pub async fn check(stores: &SignInStores<'_>, attempt: &Attempt<'_>, now: u64) -
 }
 
 /// Checks the password; an unknown username costs the same PBKDF2 work as
-/// a known one, so timing does not reveal which usernames exist.
+/// a known one whose hash was made under the current setting (and so does
+/// a passkey-only account, which no password opens), so timing does not
+/// reveal which usernames exist. (A hash kept from under another setting
+/// takes its own count's time until its password is set again.)
 async fn authenticate(stores: &SignInStores<'_>, attempt: &Attempt<'_>) -> OAuthResult<Option<UserRecord>> {
     let user = stores.users.get(attempt.username).await?;
     let dummy = PasswordHash {
         alg: PASSWORD_HASH_ALG.into(),
-        iterations: PBKDF2_ITERATIONS,
+        iterations: stores.iterations,
         salt: "c2FsdHNhbHRzYWx0c2FsdA".into(),
         hash: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
     };
-    let stored = user.as_ref().map_or(&dummy, |u| &u.password);
-    let ok = verify_password(stores.hasher, attempt.password, stored).await?;
+    let stored = user.as_ref().and_then(|u| u.password.as_ref());
+    let ok = verify_password(stores.hasher, attempt.password, stored.unwrap_or(&dummy)).await? && stored.is_some();
     Ok(user.filter(|_| ok))
 }
 
@@ -92,17 +98,22 @@ mod tests {
     use futures::executor::block_on;
     use std::cell::Cell;
 
-    /// Counts PBKDF2 runs, so a test can tell a refused attempt did none.
+    /// Counts PBKDF2 runs, so a test can tell a refused attempt did none,
+    /// and keeps the iteration count of the last.
     #[derive(Default)]
-    struct CountingHasher(Cell<u32>);
+    struct CountingHasher(Cell<u32>, Cell<u32>);
 
     #[async_trait(?Send)]
     impl PasswordHasher for CountingHasher {
         async fn pbkdf2_sha256(&self, p: &[u8], salt: &[u8], iterations: u32) -> crate::store::StoreResult<Vec<u8>> {
             self.0.set(self.0.get() + 1);
+            self.1.set(iterations);
             HostHasher.pbkdf2_sha256(p, salt, iterations.min(2)).await
         }
     }
+
+    /// The `PASSWORD_ITERATIONS` of these tests' sign-ins.
+    const SETTING: u32 = 20_000;
 
     #[derive(Debug)]
     enum SignIn {
@@ -118,14 +129,19 @@ mod tests {
     }
 
     impl World {
+        /// Alice's password hashed under the current setting.
         fn new() -> Self {
+            Self::with_alice_hashed_at(SETTING)
+        }
+
+        fn with_alice_hashed_at(iterations: u32) -> Self {
             let w = World {
                 throttles: MemoryObjects::default(),
                 users: MemoryStore::default(),
                 hasher: CountingHasher::default(),
             };
             let mut alice = user();
-            alice.password = block_on(hash_password(&w.hasher, "correct horse", [1; 16])).unwrap();
+            alice.password = Some(block_on(hash_password(&w.hasher, "correct horse", [1; 16], iterations)).unwrap());
             block_on(w.users.put(&alice)).unwrap();
             w.hasher.0.set(0);
             w
@@ -136,6 +152,7 @@ mod tests {
                 throttles: &self.throttles,
                 users: &self.users,
                 hasher: &self.hasher,
+                iterations: SETTING,
             };
             let attempt = Attempt {
                 username,
@@ -177,6 +194,20 @@ mod tests {
     }
 
     #[test]
+    fn no_password_opens_a_passkey_only_account_and_it_costs_the_same() {
+        let w = World::new();
+        let mut bob = user();
+        bob.username = "bob".into();
+        bob.password = None;
+        block_on(w.users.put(&bob)).unwrap();
+        // The dummy hash's own password does not open it either.
+        for password in ["correct horse", ""] {
+            assert!(matches!(w.try_as("bob", password, "198.51.100.1", 100), SignIn::Wrong));
+        }
+        assert_eq!(w.hasher.0.get(), 2, "as much password work as for any account");
+    }
+
+    #[test]
     fn unknown_usernames_are_throttled_exactly_like_known_ones() {
         let w = World::new();
         for name in ["alice", "nobody"] {
@@ -209,5 +240,22 @@ mod tests {
             w.try_as("alice", "correct horse", "192.0.2.1", 100),
             SignIn::Welcome
         ));
+    }
+
+    #[test]
+    fn a_hash_from_another_setting_signs_in_and_unknown_names_cost_the_setting() {
+        for kept in [100_000, 10_000] {
+            let w = World::with_alice_hashed_at(kept);
+            assert!(matches!(
+                w.try_as("alice", "correct horse", "192.0.2.1", 100),
+                SignIn::Welcome
+            ));
+            assert_eq!(w.hasher.1.get(), kept, "checked with the count it was stored with");
+            assert!(matches!(
+                w.try_as("nobody", "correct horse", "192.0.2.1", 100),
+                SignIn::Wrong
+            ));
+            assert_eq!(w.hasher.1.get(), SETTING, "an unknown name costs what a new hash does");
+        }
     }
 }

@@ -53,12 +53,12 @@ pub fn user() -> UserRecord {
     UserRecord {
         username: "alice".into(),
         sub: "sub-alice".into(),
-        password: PasswordHash {
+        password: Some(PasswordHash {
             alg: "pbkdf2-sha256".into(),
             iterations: 1,
             salt: b64url(b"s"),
             hash: b64url(b"h"),
-        },
+        }),
         claims,
         created_at: 0,
         updated_at: 0,

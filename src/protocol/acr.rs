@@ -3,8 +3,6 @@
 //! context classes (`acr`) as OIDC Core §3.1.2.1 `acr_values` and OIDC
 //! Registration §2 `default_acr_values` request them.
 
-use serde::{Deserialize, Serialize};
-
 /// RFC 8176 §2 `pwd`: "Password-based authentication".
 const PASSWORD: &str = "pwd";
 /// RFC 8176 §2 `hwk`: "Proof-of-Possession (PoP) of a hardware-secured key"
@@ -20,56 +18,43 @@ pub fn password_amr() -> Vec<String> {
     vec![PASSWORD.into()]
 }
 
-/// The authentication context classes we offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Acr {
-    /// OpenID Connect EAP ACR Values 1.0 §2 `phr`, "Phishing-Resistant. An
-    /// authentication mechanism where a party potentially under the control
-    /// of the Relying Party cannot gain sufficient information to be able to
-    /// successfully authenticate to the End User's OpenID Provider as if
-    /// that party were the End User": a passkey, bound to our origin by the
-    /// browser. A password can be typed into any page, so it never is.
-    Phr,
-}
+/// OpenID Connect EAP ACR Values 1.0 §2 `phr`, "Phishing-Resistant. An
+/// authentication mechanism where a party potentially under the control of
+/// the Relying Party cannot gain sufficient information to be able to
+/// successfully authenticate to the End User's OpenID Provider as if that
+/// party were the End User": a passkey, which the browser binds to our
+/// origin. A password can be typed into any page, so it never is.
+pub const PHISHING_RESISTANT: &str = "phr";
 
-impl Acr {
-    pub const ALL: [Acr; 1] = [Acr::Phr];
+/// The `acr` values we offer (discovery's `acr_values_supported`). Kept as
+/// the wire strings wherever they are stored (forms, grants): a typed
+/// value would cost its own deserializer in the wasm build.
+pub const SUPPORTED: [&str; 1] = [PHISHING_RESISTANT];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Phr => "phr",
-        }
-    }
-
-    fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == value)
-    }
-
-    /// Whether a sign-in by the methods `amr` achieves this class.
-    pub fn achieved_by(self, amr: &[String]) -> bool {
-        match self {
-            Self::Phr => amr.iter().any(|m| m == HARDWARE_KEY || m == SOFTWARE_KEY),
-        }
+/// Whether a sign-in by the methods `amr` achieves the class `acr`.
+pub fn achieved_by(acr: &str, amr: &[String]) -> bool {
+    match acr {
+        PHISHING_RESISTANT => amr.iter().any(|m| m == HARDWARE_KEY || m == SOFTWARE_KEY),
+        _ => false,
     }
 }
 
-/// The classes a request asks for, in its order of preference: OIDC Core
-/// §3.1.2.1 `acr_values` ("Space-separated string ... with the values
-/// appearing in order of preference"), else the client's
-/// `default_acr_values` (OIDC Registration §2: "Values specified in the
-/// acr_values request parameter ... override these default values").
-/// Values we do not offer are ignored: the `acr` claim they ask for is
-/// "requested as a Voluntary Claim".
-pub fn requested(acr_values: Option<&str>, default_acr_values: &[String]) -> Vec<Acr> {
+/// The classes a request asks for that we offer, in its order of
+/// preference: OIDC Core §3.1.2.1 `acr_values` ("Space-separated string
+/// ... with the values appearing in order of preference"), else the
+/// client's `default_acr_values` (OIDC Registration §2: "Values specified
+/// in the acr_values request parameter ... override these default
+/// values"). Values we do not offer are ignored: the `acr` claim they ask
+/// for is "requested as a Voluntary Claim".
+pub fn requested(acr_values: Option<&str>, default_acr_values: &[String]) -> Vec<String> {
     let mut values: Vec<&str> = acr_values.unwrap_or("").split(' ').filter(|v| !v.is_empty()).collect();
     if values.is_empty() {
         values = default_acr_values.iter().map(String::as_str).collect();
     }
-    let mut out = Vec::new();
-    for acr in values.into_iter().filter_map(Acr::parse) {
-        if !out.contains(&acr) {
-            out.push(acr);
+    let mut out: Vec<String> = Vec::new();
+    for value in values.into_iter().filter(|v| SUPPORTED.contains(v)) {
+        if !out.iter().any(|o| o == value) {
+            out.push(value.to_owned());
         }
     }
     out
@@ -79,21 +64,21 @@ pub fn requested(acr_values: Option<&str>, default_acr_values: &[String]) -> Vec
 /// authentication performed satisfied": the first requested class (in
 /// order of preference) that a sign-in by `amr` achieves; none when none
 /// was requested, or none is achieved.
-pub fn achieved(requested: &[Acr], amr: &[String]) -> Option<Acr> {
-    requested.iter().copied().find(|a| a.achieved_by(amr))
+pub fn achieved<'a>(requested: &'a [String], amr: &[String]) -> Option<&'a str> {
+    requested.iter().map(String::as_str).find(|a| achieved_by(a, amr))
 }
 
 /// Whether a sign-in by `amr` may serve the request. The claim is voluntary
 /// in OIDC Core, but the only class we offer is one a client asks for to
 /// be sure of it (a phishing-resistant sign-in that can be bypassed is
 /// not one), so asking for classes we offer requires one of them.
-pub fn satisfies(requested: &[Acr], amr: &[String]) -> bool {
+pub fn satisfies(requested: &[String], amr: &[String]) -> bool {
     requested.is_empty() || achieved(requested, amr).is_some()
 }
 
 /// Whether only a passkey can serve the request: a password sign-in does
 /// not satisfy it. The login page then says so and takes no password.
-pub fn requires_passkey(requested: &[Acr]) -> bool {
+pub fn requires_passkey(requested: &[String]) -> bool {
     !satisfies(requested, &password_amr())
 }
 
@@ -101,22 +86,22 @@ pub fn requires_passkey(requested: &[Acr]) -> bool {
 mod tests {
     use super::*;
 
-    fn amr(methods: &[&str]) -> Vec<String> {
-        methods.iter().map(|m| m.to_string()).collect()
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|m| m.to_string()).collect()
     }
 
     #[test]
     fn acr_values_win_over_the_defaults_and_unknown_ones_are_ignored() {
-        let phr_default = amr(&["phr"]);
+        let phr_default = strings(&["urn:x", "phr"]);
         // (acr_values, default_acr_values, requested)
-        let cases: [(Option<&str>, &[String], &[Acr]); 9] = [
+        let cases: [(Option<&str>, &[String], &[&str]); 9] = [
             (None, &[], &[]),
-            (Some("phr"), &[], &[Acr::Phr]),
-            (Some("urn:x phr"), &[], &[Acr::Phr]),
-            (Some("phr  phr "), &[], &[Acr::Phr]),
+            (Some("phr"), &[], &["phr"]),
+            (Some("urn:x phr"), &[], &["phr"]),
+            (Some("phr  phr "), &[], &["phr"]),
             (Some("urn:x"), &[], &[]),
-            (None, &phr_default, &[Acr::Phr]),
-            (Some(""), &phr_default, &[Acr::Phr]),
+            (None, &phr_default, &["phr"]),
+            (Some(""), &phr_default, &["phr"]),
             // The request's own values replace the defaults, even unknown ones.
             (Some("urn:x"), &phr_default, &[]),
             (Some("PHR"), &[], &[]),
@@ -135,31 +120,31 @@ mod tests {
             (&["user"], false),
             (&[], false),
         ] {
-            assert_eq!(Acr::Phr.achieved_by(&amr(methods)), want, "{methods:?}");
+            assert_eq!(achieved_by("phr", &strings(methods)), want, "{methods:?}");
+            assert!(!achieved_by("urn:x", &strings(methods)), "{methods:?}");
         }
     }
 
     #[test]
     fn the_acr_claim_is_the_first_requested_class_achieved() {
-        let passkey = amr(&["hwk", "user"]);
-        assert_eq!(achieved(&[Acr::Phr], &passkey), Some(Acr::Phr));
-        assert_eq!(achieved(&[Acr::Phr], &password_amr()), None);
+        let (passkey, phr) = (strings(&["hwk", "user"]), strings(&["phr"]));
+        assert_eq!(achieved(&phr, &passkey), Some("phr"));
+        assert_eq!(achieved(&phr, &password_amr()), None);
         assert_eq!(achieved(&[], &passkey), None, "no acr unless asked");
     }
 
     #[test]
     fn asking_for_phr_requires_a_passkey() {
-        let passkey = amr(&["swk", "user"]);
+        let (passkey, phr) = (strings(&["swk", "user"]), strings(&["phr"]));
         assert!(satisfies(&[], &password_amr()));
-        assert!(satisfies(&[Acr::Phr], &passkey));
-        assert!(!satisfies(&[Acr::Phr], &password_amr()));
-        assert!(requires_passkey(&[Acr::Phr]));
+        assert!(satisfies(&phr, &passkey));
+        assert!(!satisfies(&phr, &password_amr()));
+        assert!(requires_passkey(&phr));
         assert!(!requires_passkey(&[]));
     }
 
     #[test]
-    fn serialised_as_the_wire_value() {
-        assert_eq!(serde_json::to_string(&Acr::Phr).unwrap(), "\"phr\"");
+    fn a_password_sign_in_is_pwd() {
         assert_eq!(password_amr(), ["pwd"]);
     }
 }

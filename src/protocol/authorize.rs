@@ -5,7 +5,7 @@
 //! `needs_*` and [`interaction_error`] decide the login and consent steps;
 //! [`success_redirect`] / [`error_redirect`] build the answer.
 
-use crate::protocol::acr::{self, Acr};
+use crate::protocol::acr;
 use crate::protocol::client::{ClientRecord, GrantType};
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::Params;
@@ -62,9 +62,10 @@ pub struct AuthorizationRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
     /// The classes asked for (`acr_values`, else the client's
-    /// `default_acr_values`) that we offer, in order of preference.
+    /// `default_acr_values`) that we offer, in order of preference
+    /// (`acr::requested`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub acr_values: Vec<Acr>,
+    pub acr_values: Vec<String>,
 }
 
 impl AuthorizationRequest {

@@ -814,6 +814,11 @@ mod tests {
             (REDIRECT, "https://user:pw@app.example/cb"),
             (REDIRECT, "com.example.app:/cb"), // private-use: native only
             (REDIRECT, "javascript:alert(1)"),
+            // A URI is ASCII (RFC 3986 §2; Cargo.toml's idna_adapter): an
+            // internationalised host is registered in its A-label form.
+            (REDIRECT, "https://bücher.example/cb"),
+            (REDIRECT, "https://ｌｏｃａｌｈｏｓｔ/cb"),
+            (OK, "https://xn--bcher-kva.example/cb"),
             (META, long.as_str()),
         ];
         for (expected, uri) in cases {

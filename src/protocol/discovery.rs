@@ -1,6 +1,6 @@
 //! Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2.
 
-use super::acr::Acr;
+use super::acr;
 use super::jose::SigningAlg;
 use super::user::scope_claim_names;
 use serde_json::{json, Value};
@@ -35,7 +35,6 @@ fn claims_supported() -> Vec<&'static str> {
 pub fn provider_metadata(issuer: &str) -> Value {
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
     let client_auth = ["client_secret_basic", "client_secret_post"];
-    let acr_values: Vec<&str> = Acr::ALL.iter().map(|a| a.as_str()).collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -58,7 +57,7 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims_supported(),
         // OIDC Discovery §3; what `phr` takes is in `protocol::acr`.
-        "acr_values_supported": acr_values,
+        "acr_values_supported": acr::SUPPORTED,
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -4,7 +4,7 @@
 //! code, one operation at a time, so "use once" and "rotate once" are
 //! decided here and nowhere else.
 
-use super::acr::{password_amr, Acr};
+use super::acr::password_amr;
 use super::encoding::ct_eq;
 use super::object::Machine;
 use super::pkce;
@@ -66,7 +66,7 @@ pub struct Grant {
     /// (`acr::achieved`); none when none was requested or achieved, as in
     /// grants stored before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acr: Option<Acr>,
+    pub acr: Option<String>,
     pub nonce: Option<String>,
     pub sid: Option<String>,
     /// RFC 8707 resources authorized at `/authorize`; empty in grants

@@ -69,6 +69,13 @@ pub fn open<T: DeserializeOwned>(secret: &[u8], purpose: &str, sealed: &str, now
     })
 }
 
+/// The id a sealed value will have when opened ([`Opened::id`]), read
+/// without opening it: a page needs it to derive what it binds to the
+/// form it is showing (a passkey challenge).
+pub fn sealed_id(sealed: &str) -> Option<&str> {
+    sealed.split_once('.').map(|(_, tag)| tag)
+}
+
 /// A CSRF token tying a form (its sealed handle) to the browser that loaded
 /// it (a random value in that browser's cookie).
 pub fn csrf_token(secret: &[u8], browser_nonce: &str, handle: &str) -> String {
@@ -93,6 +100,8 @@ mod tests {
         assert_eq!(opened.data, vec!["a", "b"]);
         assert_eq!(opened.expires_at, 160);
         assert_eq!(opened.id, s.split_once('.').unwrap().1);
+        assert_eq!(sealed_id(&s), Some(opened.id.as_str()));
+        assert_eq!(sealed_id("no-tag"), None);
         // The same data sealed with another nonce is another value.
         let t = seal(b"k", "login", vec!["a", "b"], 100, 60, "n2");
         assert_ne!(open::<Vec<String>>(b"k", "login", &t, 159).unwrap().id, opened.id);

@@ -20,6 +20,7 @@ pub mod object;
 pub mod once;
 pub mod open_registration;
 pub mod params;
+pub mod passkey;
 pub mod pkce;
 pub mod privilege;
 pub mod registration_token;
@@ -29,5 +30,6 @@ pub mod session;
 pub mod throttle;
 pub mod token;
 pub mod user;
+pub mod webauthn;
 
 pub use error::{ErrorCode, OAuthError, OAuthResult};

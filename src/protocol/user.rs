@@ -9,10 +9,28 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// PBKDF2-HMAC-SHA256 iteration count. workerd's WebCrypto refuses PBKDF2
-/// with more than 100,000 iterations, so this is the most we can use; the
-/// count is stored with each hash so it can be raised if the cap is lifted.
-pub const PBKDF2_ITERATIONS: u32 = 100_000;
+/// The most PBKDF2-HMAC-SHA256 iterations `PASSWORD_ITERATIONS` may ask
+/// for, and its default: workerd's WebCrypto refuses PBKDF2 with more than
+/// 100,000, so this is the most we can use.
+pub const PASSWORD_ITERATIONS_MAX: u32 = 100_000;
+
+/// The fewest: NIST SP 800-63B (2017) §5.1.1.2 asks for an iteration count
+/// "as large as verification server performance will allow, typically at
+/// least 10,000 iterations". Below it a leaked hash is too cheap to guess at.
+pub const PASSWORD_ITERATIONS_MIN: u32 = 10_000;
+
+/// Reads a `PASSWORD_ITERATIONS` value: a whole number within
+/// [`PASSWORD_ITERATIONS_MIN`]..=[`PASSWORD_ITERATIONS_MAX`]. Each stored
+/// hash keeps the count it was made with, so a new value applies to the
+/// passwords set from then on and every stored one still verifies.
+pub fn parse_password_iterations(value: &str) -> Result<u32, String> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (PASSWORD_ITERATIONS_MIN..=PASSWORD_ITERATIONS_MAX).contains(n))
+        .ok_or_else(|| format!("must be a whole number from {PASSWORD_ITERATIONS_MIN} to {PASSWORD_ITERATIONS_MAX}"))
+}
 
 /// The `alg` of every [`PasswordHash`] we write.
 pub const PASSWORD_HASH_ALG: &str = "pbkdf2-sha256";
@@ -99,10 +117,12 @@ pub fn scope_claim_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// `POST /admin/users` body, validated. `Debug` hides the password.
+/// Without a password the account is passkey-only: the answer carries a
+/// one-time enrollment link for its first passkey.
 #[derive(Clone, PartialEq)]
 pub struct NewUser {
     pub username: String,
-    pub password: String,
+    pub password: Option<String>,
     pub claims: Map<String, Value>,
 }
 
@@ -121,7 +141,7 @@ impl std::fmt::Debug for NewUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewUser")
             .field("username", &self.username)
-            .field("password", &"[redacted]")
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .field("claims", &self.claims)
             .finish()
     }
@@ -151,7 +171,9 @@ pub struct UserRecord {
     pub username: String,
     /// OIDC Core §2: "A locally unique and never reassigned identifier".
     pub sub: String,
-    pub password: PasswordHash,
+    /// `None`: a passkey-only account, which no password opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<PasswordHash>,
     #[serde(default)]
     pub claims: Map<String, Value>,
     pub created_at: u64,
@@ -281,6 +303,7 @@ impl UserRecord {
         serde_json::json!({
             "username": self.username,
             "sub": self.sub,
+            "has_password": self.password.is_some(),
             "claims": self.claims,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -385,16 +408,18 @@ fn claims_field(obj: &Map<String, Value>) -> OAuthResult<Option<Map<String, Valu
     }
 }
 
-/// Parses `POST /admin/users`: `{"username", "password", "claims"?}`.
+/// Parses `POST /admin/users`: `{"username", "password"?, "claims"?}`.
 pub fn parse_new_user(body: &Value) -> OAuthResult<NewUser> {
     let obj = body_object(body)?;
     let username = string_field(obj, "username")?.ok_or_else(|| invalid_request("username is required"))?;
     validate_username(username)?;
-    let password = string_field(obj, "password")?.ok_or_else(|| invalid_request("password is required"))?;
-    validate_password(password)?;
+    let password = string_field(obj, "password")?;
+    if let Some(p) = password {
+        validate_password(p)?;
+    }
     Ok(NewUser {
         username: username.to_owned(),
-        password: password.to_owned(),
+        password: password.map(str::to_owned),
         claims: claims_field(obj)?.unwrap_or_default(),
     })
 }
@@ -466,12 +491,12 @@ mod tests {
         UserRecord {
             username: "ada".into(),
             sub: "u-123".into(),
-            password: PasswordHash {
+            password: Some(PasswordHash {
                 alg: PASSWORD_HASH_ALG.into(),
-                iterations: PBKDF2_ITERATIONS,
+                iterations: PASSWORD_ITERATIONS_MAX,
                 salt: "c2FsdA".into(),
                 hash: "aGFzaA".into(),
-            },
+            }),
             claims: claims.as_object().unwrap().clone(),
             created_at: 1,
             updated_at: 2,
@@ -556,13 +581,18 @@ mod tests {
     fn new_user_bodies() {
         let ok = json!({"username": "ada", "password": "correct horse", "claims": {"email": "a@b.c"}});
         let u = parse_new_user(&ok).unwrap();
-        assert_eq!((u.username.as_str(), u.password.as_str()), ("ada", "correct horse"));
+        assert_eq!(
+            (u.username.as_str(), u.password.as_deref()),
+            ("ada", Some("correct horse"))
+        );
         assert_eq!(u.claims["email"], "a@b.c");
         assert!(!format!("{u:?}").contains("correct horse"));
         assert!(parse_new_user(&json!({"username": "ada", "password": "12345678"}))
             .unwrap()
             .claims
             .is_empty());
+        let passkey_only = parse_new_user(&json!({"username": "ada"})).unwrap();
+        assert_eq!(passkey_only.password, None);
 
         let cases: Vec<(Value, &str)> = vec![
             (json!("ada"), "JSON object"),
@@ -572,7 +602,7 @@ mod tests {
                 "username must be a string",
             ),
             (json!({"username": "a b", "password": "12345678"}), "username must be"),
-            (json!({"username": "ada"}), "password is required"),
+            (json!({"username": "ada", "password": 7}), "password must be a string"),
             (json!({"username": "ada", "password": "short"}), "password must be"),
             (
                 json!({"username": "ada", "password": "12345678", "claims": []}),
@@ -741,7 +771,25 @@ mod tests {
     }
 
     #[test]
-    fn iterations_respect_the_workerd_cap() {
-        assert_eq!(PBKDF2_ITERATIONS, 100_000);
+    fn iteration_counts_within_the_floor_and_the_workerd_cap() {
+        for (value, expected) in [
+            ("100000", Some(100_000)),
+            ("10000", Some(10_000)),
+            (" 20000 ", Some(20_000)),
+            ("9999", None),
+            ("100001", None),
+            ("0", None),
+            ("-20000", None),
+            ("20k", None),
+            ("2e4", None),
+            ("20000.5", None),
+            ("4294967296", None),
+        ] {
+            let got = parse_password_iterations(value);
+            assert_eq!(got.as_ref().ok().copied(), expected, "{value:?}");
+            if let Err(why) = got {
+                assert_eq!(why, "must be a whole number from 10000 to 100000");
+            }
+        }
     }
 }

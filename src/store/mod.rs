@@ -12,6 +12,9 @@ use async_trait::async_trait;
 
 pub mod memory;
 
+#[cfg(test)]
+pub mod host_crypto;
+
 #[cfg(target_arch = "wasm32")]
 pub mod client_document;
 #[cfg(target_arch = "wasm32")]
@@ -200,6 +203,22 @@ pub trait TokenSigner {
         typ: &str,
         claims: &serde_json::Value,
     ) -> StoreResult<String>;
+}
+
+/// Verifies a passkey's signature with its stored public key (WebCrypto on
+/// the platform; RustCrypto in host tests). `signature` is in WebCrypto's
+/// form (`protocol::webauthn::signature_for_webcrypto`). `Ok(false)` for a
+/// signature that does not verify, and for a key the platform will not
+/// import (a registration cannot prove its key is usable: it carries no
+/// signature); `Err` only when the platform fails.
+#[async_trait(?Send)]
+pub trait SignatureVerifier {
+    async fn verify(
+        &self,
+        key: &crate::protocol::webauthn::PublicKey,
+        data: &[u8],
+        signature: &[u8],
+    ) -> StoreResult<bool>;
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 //! (numbers in bench/README.md). Imported keys are cached per isolate, so a
 //! JWK is parsed and imported once, not on every signature.
 
-use super::{PasswordHasher, StoreError, StoreResult};
+use super::{PasswordHasher, SignatureVerifier, StoreError, StoreResult};
+use crate::protocol::jose::signature_len;
 use crate::protocol::keys::SigningKey;
+use crate::protocol::webauthn::PublicKey;
 use async_trait::async_trait;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -48,6 +50,20 @@ export function verify(alg, kid, data, signature) {
   return key ? crypto.subtle.verify(ALGS[alg].op, key, signature, data) : null;
 }
 
+// A passkey's key, imported for this one check: keys of people signing in
+// are too many to keep per isolate. A key WebCrypto refuses to import
+// ("DataError": a point off the curve, say) verifies nothing.
+export async function verify_public_jwk(alg, jwkJson, data, signature) {
+  let key;
+  try {
+    key = await crypto.subtle.importKey("jwk", JSON.parse(jwkJson), ALGS[alg].imp, false, ["verify"]);
+  } catch (e) {
+    if (e && e.name === "DataError") return false;
+    throw e;
+  }
+  return crypto.subtle.verify(ALGS[alg].op, key, signature, data);
+}
+
 export async function pbkdf2_sha256(password, salt, iterations) {
   const key = await crypto.subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256);
@@ -63,6 +79,8 @@ extern "C" {
     fn js_sign(alg: &str, kid: &str, data: &[u8]) -> Result<Option<js_sys::Promise>, JsValue>;
     #[wasm_bindgen(catch, js_name = verify)]
     fn js_verify(alg: &str, kid: &str, data: &[u8], sig: &[u8]) -> Result<Option<js_sys::Promise>, JsValue>;
+    #[wasm_bindgen(catch)]
+    async fn verify_public_jwk(alg: &str, jwk: &str, data: &[u8], sig: &[u8]) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_name = pbkdf2_sha256)]
     async fn js_pbkdf2(password: &[u8], salt: &[u8], iterations: u32) -> Result<JsValue, JsValue>;
 }
@@ -133,5 +151,24 @@ impl PasswordHasher for WebCryptoHasher {
             .await
             .map(to_bytes)
             .map_err(|e| js_err("deriveBits", e))
+    }
+}
+
+/// Passkey signatures: ECDSA P-256 with SHA-256, Ed25519, and
+/// RSASSA-PKCS1-v1_5 with SHA-256, by the runtime.
+pub struct WebCryptoVerifier;
+
+#[async_trait(?Send)]
+impl SignatureVerifier for WebCryptoVerifier {
+    /// A signature of the wrong length is invalid without asking WebCrypto
+    /// (as in [`verify`]).
+    async fn verify(&self, key: &PublicKey, data: &[u8], signature: &[u8]) -> StoreResult<bool> {
+        if signature_len(key.alg, &key.jwk) != Some(signature.len()) {
+            return Ok(false);
+        }
+        let v = verify_public_jwk(key.alg.as_str(), &key.jwk.to_string(), data, signature)
+            .await
+            .map_err(|e| js_err("verify", e))?;
+        Ok(v.as_bool() == Some(true))
     }
 }

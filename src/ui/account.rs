@@ -4,7 +4,8 @@
 
 use askama::Template;
 
-use super::{render, FormContext, Page, PageTemplate};
+use super::{render, FormContext, Page, PageTemplate, Scripts, PASSKEY_SCRIPT};
+use crate::protocol::passkey::CreationOptions;
 
 /// One of the person's passkeys, as the passkeys section lists it.
 pub struct PasskeyView {
@@ -18,23 +19,6 @@ pub struct PasskeyView {
     /// Backed up by its provider to the person's other devices (the
     /// authenticator's BE flag), rather than bound to one device.
     pub synced: bool,
-}
-
-/// The WebAuthn registration the page offers (the values of
-/// `PublicKeyCredentialCreationOptions`, W3C WebAuthn §5.4, that the
-/// server decides), read by `/assets/passkey.js` from the add form's
-/// `data-` attributes. Binary values are base64url without padding.
-pub struct Ceremony {
-    pub challenge: String,
-    pub rp_id: String,
-    pub rp_name: String,
-    /// The user handle: the user's `sub` as UTF-8 bytes, base64url.
-    pub user_id: String,
-    pub user_name: String,
-    pub user_display_name: String,
-    /// The ids of the person's credentials already registered
-    /// (`excludeCredentials`), base64url, joined with commas.
-    pub exclude: Vec<String>,
 }
 
 /// An app the person has allowed, as the list shows it.
@@ -61,8 +45,10 @@ pub struct PasskeyRow<'a> {
     pub remove: FormContext<'a>,
 }
 
+/// The form that adds a passkey: a registration bound to it (its
+/// challenge comes from the form's id), run by `/assets/passkey.js`.
 pub struct AddPasskey<'a> {
-    pub ceremony: &'a Ceremony,
+    pub options: &'a CreationOptions,
     pub form: FormContext<'a>,
 }
 
@@ -77,6 +63,9 @@ pub struct AccountPage<'a> {
     /// The `name` claim, when the account has one.
     pub name: Option<&'a str>,
     pub notice: Option<Notice<'a>>,
+    /// Whether the account has a password (a passkey-only one has none,
+    /// and may set one without a current one).
+    pub has_password: bool,
     pub passkeys: &'a [PasskeyRow<'a>],
     pub add_passkey: Option<AddPasskey<'a>>,
     pub password: FormContext<'a>,
@@ -90,9 +79,15 @@ pub struct AccountPage<'a> {
 #[template(path = "account.html")]
 struct Account<'a> {
     page: &'a AccountPage<'a>,
+    /// The passkey script, when the page can add a passkey.
+    scripts: Option<Scripts>,
 }
 
-impl PageTemplate for Account<'_> {}
+impl PageTemplate for Account<'_> {
+    fn scripts(&self) -> Option<&Scripts> {
+        self.scripts.as_ref()
+    }
+}
 
 impl Account<'_> {
     /// A day as `2026-12-02` (UTC), from unix seconds.
@@ -112,7 +107,10 @@ impl Account<'_> {
 }
 
 pub fn account_page(page: &AccountPage) -> Page {
-    render(&Account { page })
+    render(&Account {
+        page,
+        scripts: page.add_passkey.as_ref().map(|_| Scripts::fresh(PASSKEY_SCRIPT)),
+    })
 }
 
 #[cfg(test)]
@@ -144,9 +142,15 @@ pub(super) mod tests {
         FormContext { action, ..form() }
     }
 
-    /// An account page with one passkey and one app, `name` and `value` in
-    /// every place a value goes.
+    /// An account page with one passkey and one app, `value` in every
+    /// place a value goes.
     pub fn render_with(value: &str, notice: Option<Notice>, add: Option<AddPasskey>) -> String {
+        let page = render_page(value, notice, add);
+        assert!(page.script_nonce.is_none());
+        page.html
+    }
+
+    pub fn render_page(value: &str, notice: Option<Notice>, add: Option<AddPasskey>) -> Page {
         let p = passkey(value);
         let c = consent(value);
         let passkeys = [PasskeyRow {
@@ -162,6 +166,7 @@ pub(super) mod tests {
             username: "ada",
             name: Some(value),
             notice,
+            has_password: true,
             passkeys: &passkeys,
             add_passkey: add,
             password: form_to("/account/password"),
@@ -169,7 +174,6 @@ pub(super) mod tests {
             more_consents: false,
             sign_out: form_to("/account/sessions"),
         })
-        .html
     }
 
     /// The markup of the form posting to `action` with hidden `step`.
@@ -243,7 +247,7 @@ pub(super) mod tests {
 
     #[test]
     fn the_add_form_carries_the_ceremony_and_stays_hidden_for_the_script() {
-        let ceremony = Ceremony {
+        let options = CreationOptions {
             challenge: "Y2hhbA".into(),
             rp_id: "id.example.com".into(),
             rp_name: "id.example.com".into(),
@@ -253,10 +257,15 @@ pub(super) mod tests {
             exclude: vec!["k1".into(), "k2".into()],
         };
         let add = AddPasskey {
-            ceremony: &ceremony,
+            options: &options,
             form: form_to("/account/passkeys"),
         };
-        let html = render_with("Ada", None, Some(add));
+        let page = render_page("Ada", None, Some(add));
+        let nonce = page.script_nonce.expect("the passkey script's nonce");
+        let html = page.html;
+        assert!(html.contains(&format!(
+            "<script src=\"/assets/passkey.js\" nonce=\"{nonce}\" defer></script>"
+        )));
         let f = form_of(&html, "/account/passkeys", "add");
         let tag = &f[..f.find('>').unwrap()];
         for attr in [
@@ -297,6 +306,7 @@ pub(super) mod tests {
             username: "ada",
             name: None,
             notice: None,
+            has_password: false,
             passkeys: &[],
             add_passkey: None,
             password: form(),
@@ -308,5 +318,7 @@ pub(super) mod tests {
         assert!(page.contains("Signed in as <strong>ada</strong></p>"));
         assert!(page.contains("You have no passkeys yet."));
         assert!(page.contains("You have not allowed any apps."));
+        assert!(!page.contains("current_password"), "no current password to ask for");
+        assert!(page.contains("Set a password"));
     }
 }

@@ -14,16 +14,16 @@ mod consent;
 mod error;
 mod login;
 mod logout;
+mod passkey;
 
 use std::fmt;
 
-pub use account::{
-    account_page, AccountPage, AddPasskey, Ceremony, ConsentRow, ConsentView, Notice, PasskeyRow, PasskeyView,
-};
+pub use account::{account_page, AccountPage, AddPasskey, ConsentRow, ConsentView, Notice, PasskeyRow, PasskeyView};
 pub use consent::{consent_page, DocumentClient, Unverified};
 pub use error::error_page;
-pub use login::login_page;
+pub use login::{login_page, LoginView, PasskeyRequest};
 pub use logout::{logged_out_page, logout_page};
+pub use passkey::{enroll_page, PASSKEY_SCRIPT};
 
 /// A rendered page, and the nonce its script tags carry if it has any: the
 /// endpoint sends it with `html_headers(page.script_nonce.as_deref())`, so
@@ -203,25 +203,25 @@ mod tests {
         }
     }
 
+    fn login<'a>(form: &'a FormContext<'a>, error: Option<&'a str>) -> LoginView<'a> {
+        LoginView {
+            form,
+            client_name: "App",
+            login_hint: Some("x"),
+            error,
+            passkey: None,
+            passkey_required: false,
+        }
+    }
+
     fn all_pages() -> Vec<(&'static str, String)> {
         let f = form();
         let scopes = [("openid".to_string(), "Confirm who you are".to_string())];
         vec![
-            ("login", login_page(&f, Some("App"), None, None, false).html),
+            ("login", login_page(&login(&f, None)).html),
             (
                 "login with error",
-                login_page(
-                    &f,
-                    Some("App"),
-                    Some("x"),
-                    Some("Incorrect username or password"),
-                    false,
-                )
-                .html,
-            ),
-            (
-                "login, passkey only",
-                login_page(&f, Some("App"), None, None, true).html,
+                login_page(&login(&f, Some("Incorrect username or password"))).html,
             ),
             ("consent", consent_page(&f, "App", None, "alice", &scopes, None).html),
             ("error", error_page("Something went wrong", "Try again.").html),
@@ -353,11 +353,7 @@ mod tests {
     #[test]
     fn pages_without_scripts_have_neither_tags_nor_nonce() {
         let f = form();
-        for page in [
-            login_page(&f, Some("App"), None, None, false),
-            error_page("t", "m"),
-            logged_out_page(),
-        ] {
+        for page in [login_page(&login(&f, None)), error_page("t", "m"), logged_out_page()] {
             assert_eq!(page.script_nonce, None);
             assert!(!page.html.contains("<script"));
         }

@@ -9,7 +9,7 @@ use crate::endpoints::request::Request;
 use crate::endpoints::sign_in::{self, typed_username, Again, SignIn};
 use crate::endpoints::Ctx;
 use crate::protocol::error::invalid_request;
-use crate::ui::{login_page, FormContext};
+use crate::ui::{login_page, FormContext, LoginView};
 use worker::Method;
 
 /// What the form is sealed for; it carries nothing else (`()`).
@@ -56,7 +56,14 @@ async fn show(ctx: &Ctx, browser: &mut Browser, hint: Option<&str>, again: Optio
         csrf: &csrf,
     };
     let alert = again.as_ref().map(|a| a.alert.as_ref());
-    let body = login_page(&form, None, hint, alert, false);
+    let body = login_page(&LoginView {
+        form: &form,
+        client_name: "your account",
+        login_hint: hint,
+        error: alert,
+        passkey: None,
+        passkey_required: false,
+    });
     let resp = html(again.as_ref().map_or(200, |a| a.status), body, &browser.cookies)?;
     match again {
         Some(a) => a.finish(resp),

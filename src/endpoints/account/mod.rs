@@ -2,7 +2,7 @@
 //! each of its forms posts to a path of its own (one file each here), with
 //! a handle sealed for that form's purpose and the `sub` it was shown to,
 //! a CSRF token tied to this browser, and single use. `/account/login`
-//! signs in to it.
+//! signs in to it; `/account/enroll` opens an enrollment link.
 //!
 //! Rules for every path here: without a live session, the person is sent
 //! (303) to `/account/login`; a post's form must have been shown to the
@@ -10,7 +10,9 @@
 //! JSON.
 
 mod consents;
+pub mod enroll;
 mod login;
+pub mod passkeys;
 mod password;
 mod sessions;
 
@@ -101,6 +103,8 @@ async fn answer(req: Request, ctx: &Ctx, path: &str) -> Reply {
         ("/account", _) => Err(not_allowed("GET")),
         ("/account/login", _) if get || post => login::handle(req, ctx).await,
         ("/account/login", _) => Err(not_allowed("GET, POST")),
+        ("/account/enroll", _) if get || post => enroll::handle(req, ctx).await,
+        ("/account/enroll", _) => Err(not_allowed("GET, POST")),
         (_, Some(action)) if post => act(req, ctx, action).await,
         (_, Some(_)) => Err(not_allowed("POST")),
         _ => Err(OAuthError::new(ErrorCode::NotFound, "There is no such page.")),
@@ -213,6 +217,7 @@ async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, stat
         username: &user.username,
         name: user.claims.get("name").and_then(|n| n.as_str()),
         notice,
+        has_password: user.password.is_some(),
         // The passkeys section: the passkey store (branch `passkeys`) fills
         // the rows and the registration ceremony.
         passkeys: &[],

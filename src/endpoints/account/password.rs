@@ -1,6 +1,8 @@
-//! `POST /account/password`: the person changes their password. The
-//! current one is required, checked behind the sign-in throttles; the new
-//! one follows the admin API's rules (`validate_password`). The user's
+//! `POST /account/password`: the person changes their password, or sets
+//! one on a passkey-only account. The current one, if the account has
+//! one, is required, checked behind the sign-in throttles; the new one
+//! follows the admin API's rules (`validate_password`) and is hashed as
+//! the admin API hashes it (`PASSWORD_ITERATIONS`). The user's
 //! `session_epoch` moves on, which ends every other session; this browser
 //! gets a new session under the new epoch and stays signed in.
 
@@ -8,12 +10,10 @@ use super::{done, refuse, Done};
 use crate::endpoints::browser::Browser;
 use crate::endpoints::http::Reply;
 use crate::endpoints::sign_in::{confirm_password, renew_session};
+use crate::endpoints::users::new_hash;
 use crate::endpoints::Ctx;
-use crate::grants::password::hash_password;
 use crate::protocol::params::Params;
 use crate::protocol::user::{validate_password, UserRecord};
-use crate::random;
-use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
 
 pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, mut user: UserRecord) -> Reply {
@@ -26,11 +26,13 @@ pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, mut user: U
     if params.get("confirm_password") != Some(new) {
         return refuse(ctx, browser, "The new password and its confirmation differ.", 400).await;
     }
-    if let Some(again) = confirm_password(ctx, browser, &user, current).await? {
-        let resp = refuse(ctx, browser, &again.alert, again.status).await?;
-        return again.finish(resp);
+    if user.password.is_some() {
+        if let Some(again) = confirm_password(ctx, browser, &user, current).await? {
+            let resp = refuse(ctx, browser, &again.alert, again.status).await?;
+            return again.finish(resp);
+        }
     }
-    user.password = hash_password(&WebCryptoHasher, new, random::bytes::<16>()).await?;
+    user.password = Some(new_hash(ctx, new).await?);
     user.end_sessions();
     user.updated_at = ctx.now;
     ctx.records()?.put(&user).await?;

@@ -8,7 +8,7 @@ use crate::endpoints::Ctx;
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::protocol::client::ClientRecord;
 use crate::protocol::params::Params;
-use crate::ui::{login_page, FormContext};
+use crate::ui::{login_page, FormContext, LoginView};
 
 pub async fn page(req: AuthorizationRequest, client: &ClientRecord, ctx: &Ctx, browser: &mut Browser) -> Reply {
     show(req, client, ctx, browser, None, 200).await
@@ -33,13 +33,14 @@ async fn show(
         handle: &handle,
         csrf: &csrf,
     };
-    let body = login_page(
-        &form,
-        Some(display_name(client)),
-        pending.req.login_hint.as_deref(),
+    let body = login_page(&LoginView {
+        form: &form,
+        client_name: display_name(client),
+        login_hint: pending.req.login_hint.as_deref(),
         error,
-        pending.req.requires_passkey(),
-    );
+        passkey: None,
+        passkey_required: pending.req.requires_passkey(),
+    });
     html(status, body, &browser.cookies)
 }
 

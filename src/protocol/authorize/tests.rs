@@ -348,7 +348,7 @@ fn login_rules() {
 fn phr_asks_a_password_session_for_a_passkey_sign_in() {
     let now = 1_000;
     let phr = AuthorizationRequest {
-        acr_values: vec![Acr::Phr],
+        acr_values: vec!["phr".into()],
         ..request(NO_PROMPT, None)
     };
     let password = session(990, &["pwd"]);
@@ -384,15 +384,12 @@ fn acr_values_come_from_the_request_or_the_clients_defaults() {
             .acr_values
     };
     let strict = json!({ "default_acr_values": ["phr"] });
-    assert_eq!(acr(json!({}), ""), []);
-    assert_eq!(acr(json!({}), "acr_values=urn%3Ax+phr"), [Acr::Phr]);
-    assert_eq!(acr(json!({}), "acr_values=urn%3Ax"), []);
-    assert_eq!(acr(strict.clone(), ""), [Acr::Phr]);
-    assert_eq!(
-        acr(strict, "acr_values=urn%3Ax"),
-        [],
-        "the request's values override the defaults"
-    );
+    assert!(acr(json!({}), "").is_empty());
+    assert_eq!(acr(json!({}), "acr_values=urn%3Ax+phr"), ["phr"]);
+    assert!(acr(json!({}), "acr_values=urn%3Ax").is_empty());
+    assert_eq!(acr(strict.clone(), ""), ["phr"]);
+    let own = acr(strict, "acr_values=urn%3Ax");
+    assert!(own.is_empty(), "the request's values override the defaults");
     let repeated = validate(
         &params(&[], "acr_values=phr&acr_values=phr"),
         Some(&client(json!({}))),
