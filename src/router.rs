@@ -58,8 +58,6 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         }
         assets::PASSKEY_JS_PATH if get => assets::passkey_js(),
         assets::PASSKEY_JS_PATH => not_allowed("GET"),
-        "/account/enroll" if get || m == Method::Post => account::enroll::handle(req, ctx).await,
-        "/account/enroll" => not_allowed("GET, POST"),
         "/authorize" if get || m == Method::Post => authorize::handle(req, ctx).await,
         "/authorize" => not_allowed("GET, POST"),
         "/token" if m == Method::Post => token::post(req, ctx).await,
@@ -80,6 +78,8 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/admin/keys/rotate" => not_allowed("POST"),
         "/admin/registration-tokens" if m == Method::Post => registration_tokens::create(req, ctx).await,
         "/admin/registration-tokens" => not_allowed("POST"),
+        "/account" => account::handle(req, ctx, path).await,
+        p if p.starts_with("/account/") => account::handle(req, ctx, path).await,
         _ => {
             if let Some(client_id) = tail(path, "/register/") {
                 return match m {

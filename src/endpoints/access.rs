@@ -1,7 +1,7 @@
 //! Checking an access token presented to us (userinfo, introspection): our
 //! signature, RFC 9068 claims, that its client is still registered, and —
 //! for tokens issued from a grant — that the grant still stands and its
-//! user was neither deleted nor had their grants revoked, so revocation takes effect at once (a token without
+//! user was neither deleted nor had their grants revoked, nor withdrew their consent to its client, so revocation takes effect at once (a token without
 //! a grant, from client_credentials: that it was not revoked).
 
 use super::Ctx;
@@ -51,9 +51,9 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> OAuthResult<(Verifie
                 GrantReply::Ok { grant } => grant,
                 GrantReply::Refused { .. } => return Err(invalid("the access token has been revoked")),
             };
-            if ctx.revoked(&token.sub, grant.auth_time).await? {
+            if ctx.revoked(&grant).await? {
                 return Err(invalid(
-                    "the access token's user has been deleted or its grants revoked",
+                    "the access token's user has been deleted, or its grants revoked or withdrawn",
                 ));
             }
             Some(grant)

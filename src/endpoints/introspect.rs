@@ -61,7 +61,7 @@ async fn refresh_token(ctx: &Ctx, caller: &ClientRecord, token: &str) -> OAuthRe
     else {
         return Ok(None);
     };
-    if !client_registered(ctx, &grant.client_id).await? || ctx.revoked(&grant.sub, grant.auth_time).await? {
+    if !client_registered(ctx, &grant.client_id).await? || ctx.revoked(&grant).await? {
         return Ok(None);
     }
     Ok(Some(json!({

@@ -7,17 +7,13 @@
 //! be sent by anyone, "the OP SHOULD ask the End-User whether to log out").
 
 use super::authorize::display_name;
-use super::browser::{
-    form_fields, open_form, page_error, page_params, read_browser, secure, stale_form, Browser, SESSION_COOKIE,
-};
+use super::browser::{end_session, form_fields, open_form, page_error, page_params, read_browser, stale_form, Browser};
 use super::http::{html, redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::authorize::post_logout_redirect;
-use crate::protocol::cookie::set_cookie;
 use crate::protocol::params::Params;
-use crate::protocol::session::SessionRecord;
-use crate::store::{keys, RecordStore};
+use crate::store::keys;
 use crate::ui::{error_page, logged_out_page, logout_page, FormContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -139,10 +135,7 @@ async fn confirm(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
 /// Ends the session (its record and its cookie) and says so, or goes back
 /// to the client.
 async fn finish(ctx: &Ctx, browser: &mut Browser, pending: Pending) -> Reply {
-    if let Some(session) = browser.session.take() {
-        RecordStore::<SessionRecord>::delete(&ctx.records()?, &session.key).await?;
-    }
-    browser.cookies.push(set_cookie(SESSION_COOKIE, "", 0, secure(ctx)));
+    end_session(ctx, browser).await?;
     match &pending.redirect_uri {
         Some(uri) => redirect(
             browser.after_post,

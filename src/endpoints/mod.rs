@@ -16,6 +16,7 @@ pub mod register;
 pub mod registration_tokens;
 pub mod request;
 pub mod revoke;
+pub mod sign_in;
 pub mod token;
 pub mod userinfo;
 pub mod users;
@@ -29,6 +30,7 @@ use crate::protocol::client_document::{check_document_url, is_document_url, read
 use crate::protocol::encoding::{secret_hash, secret_matches};
 use crate::protocol::error::Challenge;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::grant::Grant;
 use crate::protocol::open_registration::SelfRegistered;
 use crate::protocol::params::Params;
 use crate::protocol::registration_token::RegistrationTokenMachine;
@@ -172,10 +174,36 @@ impl Ctx {
         }
     }
 
-    /// Whether what `sub` signed in for at `auth_time` has since been
-    /// withdrawn: the user deleted, or their grants revoked.
-    pub async fn revoked(&self, sub: &str, auth_time: u64) -> OAuthResult<bool> {
-        Ok(self.revocations().get(sub).await?.is_some_and(|r| r.voids(auth_time)))
+    /// Whether `grant` has since been withdrawn: its user deleted, their
+    /// grants revoked, or their consent to its client withdrawn.
+    pub async fn revoked(&self, grant: &Grant) -> OAuthResult<bool> {
+        Ok(self
+            .revocations()
+            .get(&grant.sub)
+            .await?
+            .is_some_and(|r| r.voids(grant).is_some()))
+    }
+
+    /// How long a revocation must be kept: until every token of a grant it
+    /// voids has ended. Such a grant was made by the revocation's moment;
+    /// its code could be redeemed `CODE_TTL` later, its refresh chain then
+    /// lasts `REFRESH_TOKEN_ABSOLUTE_TTL`, and the last access token issued
+    /// from it `ACCESS_TOKEN_TTL` after that.
+    pub fn revocation_lifetime(&self) -> u64 {
+        let c = &self.config;
+        c.code_ttl + c.refresh_token_absolute_ttl + c.access_token_ttl
+    }
+
+    /// Withdraws what `change` says from `sub`, on top of what was withdrawn
+    /// before (read afresh from the store, not this isolate's cache, so
+    /// that nothing written elsewhere meanwhile is dropped).
+    pub async fn withdraw(
+        &self,
+        sub: &str,
+        change: impl FnOnce(Option<UserRevocation>) -> UserRevocation,
+    ) -> OAuthResult<()> {
+        let stored: Option<UserRevocation> = self.records()?.get(sub).await?;
+        Ok(self.revocations().put(&change(stored)).await?)
     }
 
     /// Client records are written only through this and

@@ -81,7 +81,8 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             // written first: should the deletion then fail, the admin's
             // retry finds the user again, rather than a user gone whose
             // tokens still work.
-            ctx.revocations().put(&revocation(ctx, &user, None)).await?;
+            let tombstone = UserRevocation::deletion(&user.sub, ctx.now, ctx.revocation_lifetime());
+            ctx.revocations().put(&tombstone).await?;
             RecordStore::<UserRecord>::delete(&store, username).await?;
             // No passkey signs in a deleted account anyway (the sign-in
             // finds no user with its sub); its public keys need not stay.
@@ -98,13 +99,14 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             if let Some(claims) = update.claims {
                 user.claims = claims;
             }
-            // A new password, or revoked grants, end every session the user
-            // has: each checks the epoch it began under against this one.
+            // A new password, or revoked grants, end every session the user has.
             if update.password.is_some() || update.revoke_grants {
-                user.session_epoch = user.session_epoch.wrapping_add(1);
+                user.end_sessions();
             }
             if update.revoke_grants {
-                ctx.revocations().put(&revocation(ctx, &user, Some(ctx.now))).await?;
+                let (now, lifetime) = (ctx.now, ctx.revocation_lifetime());
+                ctx.withdraw(&user.sub, |r| UserRevocation::revoke_all(r, &user.sub, now, lifetime))
+                    .await?;
             }
             user.updated_at = ctx.now;
             store.put(&user).await?;
@@ -115,18 +117,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
 
 /// A new password's hash, made with the current `PASSWORD_ITERATIONS`: a
 /// password set again is how an older hash moves to a changed setting.
-async fn new_hash(ctx: &Ctx, password: &str) -> OAuthResult<PasswordHash> {
+pub async fn new_hash(ctx: &Ctx, password: &str) -> OAuthResult<PasswordHash> {
     let salt = random::bytes::<16>();
     Ok(hash_password(&WebCryptoHasher, password, salt, ctx.config.password_iterations).await?)
-}
-
-/// What withdraws a user's grants: all of them when deleted (`None`), or
-/// those signed in at or before `signed_in_before`. It is kept until every
-/// token those grants could have issued has ended.
-fn revocation(ctx: &Ctx, user: &UserRecord, signed_in_before: Option<u64>) -> UserRevocation {
-    UserRevocation {
-        sub: user.sub.clone(),
-        expires_at: ctx.now + ctx.config.refresh_token_absolute_ttl.max(ctx.config.access_token_ttl),
-        signed_in_before,
-    }
 }

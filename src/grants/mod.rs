@@ -45,9 +45,9 @@ pub fn split_token(token: &str) -> Option<(&str, &str)> {
 }
 
 /// Applies `op` to a grant for new tokens: the grant's own refusal, or
-/// `invalid_grant` when its user has since been deleted or had their grants
-/// revoked (whatever the grant still holds, its code or its refresh chain,
-/// yields nothing more).
+/// `invalid_grant` when its user has since been deleted, had their grants
+/// revoked, or withdrawn their consent to its client (whatever the grant
+/// still holds, its code or its refresh chain, yields nothing more).
 pub async fn grant_for_tokens(
     grants: &dyn GrantStore,
     users: &dyn RecordStore<UserRevocation>,
@@ -56,13 +56,8 @@ pub async fn grant_for_tokens(
     now: u64,
 ) -> OAuthResult<Box<Grant>> {
     let grant = grants.apply(grant_id, op, now).await?.into_grant()?;
-    if let Some(revocation) = users.get(&grant.sub).await?.filter(|r| r.voids(grant.auth_time)) {
-        let description = if revocation.deleted() {
-            "the user of this grant has been deleted"
-        } else {
-            "the grants of this user have been revoked"
-        };
-        return Err(OAuthError::new(ErrorCode::InvalidGrant, description));
+    if let Some(voided) = users.get(&grant.sub).await?.and_then(|r| r.voids(&grant)) {
+        return Err(OAuthError::new(ErrorCode::InvalidGrant, voided.description()));
     }
     Ok(grant)
 }

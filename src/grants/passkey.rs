@@ -237,7 +237,10 @@ mod tests {
             for n in 0..2 {
                 let (expected, response) = r.assertion(n);
                 let signed_in = w.sign_in(&expected, &response).unwrap();
-                assert_eq!((signed_in.sub.as_str(), signed_in.username.as_str()), (r.sub.as_str(), "ada"));
+                assert_eq!(
+                    (signed_in.sub.as_str(), signed_in.username.as_str()),
+                    (r.sub.as_str(), "ada")
+                );
                 assert_eq!(signed_in.passkey.id, added.id);
             }
             let stored = &w.objects.state(&r.sub).unwrap().credentials[0];
@@ -286,7 +289,9 @@ mod tests {
             sub: &es.sub,
             username: "ada",
         };
-        block_on(register(&w.stores(), new, &owner, "x".into(), 100)).unwrap().unwrap();
+        block_on(register(&w.stores(), new, &owner, "x".into(), 100))
+            .unwrap()
+            .unwrap();
         let (expected, response) = es.assertion(0);
         assert_eq!(w.sign_in(&expected, &response).err(), Some(Refused::BadSignature));
         assert_eq!(w.objects.state(&es.sub).unwrap().credentials[0].last_used_at, None);

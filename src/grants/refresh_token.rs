@@ -69,7 +69,7 @@ mod tests {
     use crate::config::{Config, RefreshTokenPolicy};
     use crate::grants::authorization_code::{exchange, issue_code};
     use crate::grants::testing::{
-        claims_of, client, confidential_client, deleted_users, revoked_grants, session, user, FakeSigner,
+        claims_of, client, confidential_client, deleted_users, revoked_grants, session, user, withdrawn, FakeSigner,
     };
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
@@ -311,5 +311,30 @@ mod tests {
         let refused = refresh_with(revoked_grants(990), rt2).unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidGrant);
         assert_eq!(refused.description, "the grants of this user have been revoked");
+    }
+
+    #[test]
+    fn withdrawing_consent_ends_that_clients_chains_made_before_it() {
+        let grants = MemoryGrants::default();
+        let rt1 = first_refresh(&grants);
+        let refresh_with = |revocations, token: &str| {
+            block_on(refresh(
+                &grants,
+                &revocations,
+                &FakeSigner,
+                &site(2000),
+                &confidential_client(),
+                &request(token, None, &[]),
+            ))
+        };
+        // The grant was made at 1000 for client-1: another client's
+        // withdrawal, or one before the grant, leaves it standing.
+        let body = refresh_with(withdrawn("client-2", 2000), &rt1).unwrap();
+        let rt2 = body["refresh_token"].as_str().unwrap().to_string();
+        let body = refresh_with(withdrawn("client-1", 999), &rt2).unwrap();
+        let rt3 = body["refresh_token"].as_str().unwrap();
+        let refused = refresh_with(withdrawn("client-1", 1000), rt3).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidGrant);
+        assert_eq!(refused.description, "the user has withdrawn this client's access");
     }
 }

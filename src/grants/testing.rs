@@ -80,25 +80,29 @@ pub fn session(auth_time: u64) -> SessionRecord {
 
 /// Deleted users' tombstones: none, or the fixture `user()`'s.
 pub fn deleted_users(user_deleted: bool) -> MemoryStore<UserRevocation> {
-    let store = MemoryStore::default();
-    if user_deleted {
-        revoke(&store, None);
-    }
-    store
+    revocations(user_deleted.then(|| UserRevocation::deletion(&user().sub, 0, u64::MAX)))
 }
 
 /// The fixture `user()`'s grants revoked for sign-ins at or before `before`.
 pub fn revoked_grants(before: u64) -> MemoryStore<UserRevocation> {
-    let store = MemoryStore::default();
-    revoke(&store, Some(before));
-    store
+    revocations(Some(UserRevocation::revoke_all(None, &user().sub, before, 1 << 40)))
 }
 
-fn revoke(store: &MemoryStore<UserRevocation>, signed_in_before: Option<u64>) {
-    let revocation = UserRevocation {
-        sub: user().sub,
-        expires_at: u64::MAX,
-        signed_in_before,
-    };
-    futures::executor::block_on(store.put(&revocation)).unwrap();
+/// The fixture `user()`'s consent to `client_id` withdrawn at `at`.
+pub fn withdrawn(client_id: &str, at: u64) -> MemoryStore<UserRevocation> {
+    revocations(Some(UserRevocation::withdraw(
+        None,
+        &user().sub,
+        client_id,
+        at,
+        1 << 40,
+    )))
+}
+
+fn revocations(revocation: Option<UserRevocation>) -> MemoryStore<UserRevocation> {
+    let store = MemoryStore::default();
+    if let Some(r) = revocation {
+        futures::executor::block_on(store.put(&r)).unwrap();
+    }
+    store
 }

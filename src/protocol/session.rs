@@ -46,11 +46,27 @@ pub struct ConsentRecord {
     pub key: String,
     pub scopes: Vec<String>,
     pub granted_at: u64,
+    /// The client's name as the consent page showed it, for the account
+    /// page's list (which then needs no client lookups, and no fetches of
+    /// Client ID Metadata Documents); none in consents given before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
 impl ConsentRecord {
     pub fn key_for(sub: &str, client_id: &str) -> String {
         format!("{sub}:{client_id}")
+    }
+
+    /// How the keys of `sub`'s consents begin.
+    pub fn keys_of(sub: &str) -> String {
+        format!("{sub}:")
+    }
+
+    /// The client this consent is to (`sub` never contains `:`; a
+    /// `client_id` may).
+    pub fn client_id(&self) -> &str {
+        self.key.split_once(':').map_or("", |(_, client)| client)
     }
 }
 
@@ -70,5 +86,15 @@ mod tests {
         };
         let back: SessionRecord = serde_json::from_value(serde_json::to_value(&passkey).unwrap()).unwrap();
         assert_eq!(back.amr, ["hwk", "user"]);
+    }
+
+    #[test]
+    fn a_consent_knows_its_client_even_one_named_by_a_url() {
+        let url = "https://app.example/client.json";
+        let stored = json!({"key": ConsentRecord::key_for("s1", url), "scopes": ["openid"], "granted_at": 1});
+        let consent: ConsentRecord = serde_json::from_value(stored).unwrap();
+        assert_eq!(consent.client_id(), url);
+        assert!(consent.key.starts_with(&ConsentRecord::keys_of("s1")));
+        assert_eq!(consent.client_name, None, "consents given before names were kept");
     }
 }

@@ -4,8 +4,10 @@
 //! only describes the stored hash.
 
 use crate::protocol::error::{invalid_request, OAuthResult};
+use crate::protocol::grant::Grant;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// The most PBKDF2-HMAC-SHA256 iterations `PASSWORD_ITERATIONS` may ask
 /// for, and its default: workerd's WebCrypto refuses PBKDF2 with more than
@@ -184,32 +186,118 @@ pub struct UserRecord {
 
 /// What was withdrawn from a subject (`sub`, never reassigned, OIDC Core
 /// §2), kept until everything issued to them has ended: everything, when
-/// the user was deleted; or, when the admin revoked their grants, every
-/// grant whose sign-in was at or before that moment.
+/// the user was deleted; every grant whose sign-in was at or before a
+/// moment, when the admin revoked their grants; and per client, every grant
+/// of that client made at or before a moment, when the person withdrew
+/// their consent to it. A record that says neither of the last two is a
+/// deletion (as every record written before they existed is).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRevocation {
     pub sub: String,
     pub expires_at: u64,
-    /// `None`: the user was deleted (records written before grant revocation
-    /// existed have none, and were all deletions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_in_before: Option<u64>,
+    /// `client_id` → the moment its grants were withdrawn. By when the
+    /// grant was made, not when the person signed in: a withdrawal ends no
+    /// session, so the same session may consent again and make a new grant.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clients: BTreeMap<String, u64>,
+}
+
+/// Why a grant no longer stands ([`UserRevocation::voids`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voided {
+    Deleted,
+    Revoked,
+    Withdrawn,
+}
+
+impl Voided {
+    /// Said to the client (`invalid_grant`): nothing it does not know.
+    pub fn description(self) -> &'static str {
+        match self {
+            Voided::Deleted => "the user of this grant has been deleted",
+            Voided::Revoked => "the grants of this user have been revoked",
+            Voided::Withdrawn => "the user has withdrawn this client's access",
+        }
+    }
 }
 
 impl UserRevocation {
-    pub fn deleted(&self) -> bool {
-        self.signed_in_before.is_none()
+    /// A deleted user's tombstone, kept `lifetime` seconds.
+    pub fn deletion(sub: &str, now: u64, lifetime: u64) -> Self {
+        UserRevocation {
+            sub: sub.to_owned(),
+            expires_at: now + lifetime,
+            signed_in_before: None,
+            clients: BTreeMap::new(),
+        }
     }
 
-    /// Whether a grant from a sign-in at `auth_time` is void. "At or
-    /// before": a grant signed in during the very second of the revocation
-    /// goes too, as the safe side of a one-second clock.
-    pub fn voids(&self, auth_time: u64) -> bool {
-        self.signed_in_before.is_none_or(|t| auth_time <= t)
+    /// `existing`, or a record that withdraws nothing yet (an empty one
+    /// would read as a deletion: only [`Self::revoke_all`] and
+    /// [`Self::withdraw`] may follow).
+    fn start(existing: Option<Self>, sub: &str) -> Self {
+        existing.unwrap_or_else(|| UserRevocation {
+            sub: sub.to_owned(),
+            expires_at: 0,
+            signed_in_before: None,
+            clients: BTreeMap::new(),
+        })
+    }
+
+    /// `existing` (if any) with every grant signed in at or before `now`
+    /// revoked as well, kept until `lifetime` after `now`.
+    pub fn revoke_all(existing: Option<Self>, sub: &str, now: u64, lifetime: u64) -> Self {
+        let mut r = Self::start(existing, sub);
+        r.signed_in_before = Some(now);
+        r.expires_at = r.expires_at.max(now + lifetime);
+        r
+    }
+
+    /// `existing` (if any) with `client_id`'s grants made at or before
+    /// `now` withdrawn as well. Entries whose grants have all ended
+    /// (`lifetime` after their moment) are forgotten, so the record stays
+    /// as small as the withdrawals that still matter.
+    pub fn withdraw(existing: Option<Self>, sub: &str, client_id: &str, now: u64, lifetime: u64) -> Self {
+        let mut r = Self::start(existing, sub);
+        r.clients.retain(|_, at| *at + lifetime > now);
+        r.clients.insert(client_id.to_owned(), now);
+        r.expires_at = r.expires_at.max(now + lifetime);
+        r
+    }
+
+    pub fn deleted(&self) -> bool {
+        self.signed_in_before.is_none() && self.clients.is_empty()
+    }
+
+    /// Whether `grant` is void, and why. "At or before": a grant signed in
+    /// (or made) during the very second of the revocation goes too, as the
+    /// safe side of a one-second clock.
+    pub fn voids(&self, grant: &Grant) -> Option<Voided> {
+        if self.deleted() {
+            Some(Voided::Deleted)
+        } else if self.signed_in_before.is_some_and(|t| grant.auth_time <= t) {
+            Some(Voided::Revoked)
+        } else if self
+            .clients
+            .get(&grant.client_id)
+            .is_some_and(|t| grant.created_at <= *t)
+        {
+            Some(Voided::Withdrawn)
+        } else {
+            None
+        }
     }
 }
 
 impl UserRecord {
+    /// Ends every session of the user, wherever it is: each checks the
+    /// epoch it began under against this one (`SessionRecord::belongs_to`).
+    pub fn end_sessions(&mut self) {
+        self.session_epoch = self.session_epoch.wrapping_add(1);
+    }
+
     /// The `GET /admin/users/{username}` view: everything but the password.
     pub fn public_view(&self) -> Value {
         serde_json::json!({
@@ -562,23 +650,74 @@ mod tests {
         }
     }
 
+    fn grant(client_id: &str, auth_time: u64, created_at: u64) -> Grant {
+        Grant {
+            client_id: client_id.into(),
+            sub: "u".into(),
+            scopes: vec!["openid".into()],
+            claims: Map::new(),
+            auth_time,
+            nonce: None,
+            sid: None,
+            resources: Vec::new(),
+            created_at,
+            code: None,
+            refresh: None,
+            tokens_valid_until: 0,
+            revoked: false,
+            amr: vec!["pwd".into()],
+            acr: None,
+        }
+    }
+
     #[test]
     fn a_revocation_voids_what_was_signed_in_before_it() {
-        let deleted = UserRevocation {
-            sub: "u".into(),
-            expires_at: 9,
-            signed_in_before: None,
-        };
-        assert!(deleted.deleted() && deleted.voids(u64::MAX));
-        let revoked = UserRevocation {
-            signed_in_before: Some(100),
-            ..deleted
-        };
+        let deleted = UserRevocation::deletion("u", 5, 4);
+        assert_eq!(deleted.expires_at, 9);
+        assert!(deleted.deleted());
+        assert_eq!(deleted.voids(&grant("a", u64::MAX, u64::MAX)), Some(Voided::Deleted));
+        let revoked = UserRevocation::revoke_all(None, "u", 100, 50);
         assert!(!revoked.deleted());
-        assert!(revoked.voids(99) && revoked.voids(100) && !revoked.voids(101));
+        assert_eq!(revoked.expires_at, 150);
+        assert_eq!(revoked.voids(&grant("a", 99, 120)), Some(Voided::Revoked));
+        assert_eq!(revoked.voids(&grant("a", 100, 120)), Some(Voided::Revoked));
+        assert_eq!(revoked.voids(&grant("a", 101, 101)), None);
         // A tombstone stored before grant revocation existed reads as a deletion.
         let old: UserRevocation = serde_json::from_str(r#"{"sub":"u","expires_at":9}"#).unwrap();
         assert!(old.deleted());
+    }
+
+    #[test]
+    fn a_withdrawal_voids_only_that_clients_grants_made_before_it() {
+        let r = UserRevocation::withdraw(None, "u", "app-a", 100, 50);
+        assert!(!r.deleted(), "a withdrawal alone is no deletion");
+        assert_eq!(r.expires_at, 150);
+        // By when the grant was made: a sign-in long before, consented again
+        // after the withdrawal, makes a grant that stands.
+        assert_eq!(r.voids(&grant("app-a", 10, 100)), Some(Voided::Withdrawn));
+        assert_eq!(r.voids(&grant("app-a", 10, 101)), None);
+        assert_eq!(r.voids(&grant("app-b", 10, 90)), None, "other clients keep theirs");
+        // It survives a round trip and reads as what it is.
+        let stored: UserRevocation = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(stored, r);
+    }
+
+    #[test]
+    fn revocations_add_up_and_forget_what_has_ended() {
+        let r = UserRevocation::withdraw(None, "u", "app-a", 100, 50);
+        let r = UserRevocation::withdraw(Some(r), "u", "app-b", 120, 50);
+        let r = UserRevocation::revoke_all(Some(r), "u", 130, 50);
+        assert_eq!(r.clients.len(), 2);
+        assert_eq!(r.signed_in_before, Some(130));
+        assert_eq!(r.expires_at, 180);
+        assert_eq!(r.voids(&grant("app-b", 140, 115)), Some(Voided::Withdrawn));
+        // At 150 app-a's entry has done its work (every token of a grant made
+        // by 100 has ended); app-b's has not. The record never shrinks in time.
+        let r = UserRevocation::withdraw(Some(r), "u", "app-c", 150, 50);
+        assert_eq!(r.clients.keys().collect::<Vec<_>>(), ["app-b", "app-c"]);
+        assert_eq!(r.expires_at, 200);
+        let r = UserRevocation::withdraw(Some(r), "u", "app-b", 160, 50);
+        assert_eq!(r.clients["app-b"], 160, "withdrawn again: the later moment");
     }
 
     #[test]

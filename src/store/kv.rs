@@ -1,6 +1,6 @@
 //! Workers KV implementation of [`RecordStore`].
 
-use super::{kv_key, Record, RecordStore, StoreError, StoreResult};
+use super::{kv_key, Record, RecordList, RecordStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use worker::kv::KvStore;
 use worker::Env;
@@ -45,5 +45,34 @@ impl<R: Record> RecordStore<R> for KvRecords {
             Some(key) => self.0.delete(&key).await.map_err(kv_err),
             None => Ok(()),
         }
+    }
+}
+
+/// KV lists at most 1000 keys a call.
+const LIST_MAX: usize = 1000;
+
+#[async_trait(?Send)]
+impl<R: Record> RecordList<R> for KvRecords {
+    async fn keys(
+        &self,
+        start: &str,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> StoreResult<(Vec<String>, Option<String>)> {
+        let mut list = self
+            .0
+            .list()
+            .prefix(format!("{}{start}", R::PREFIX))
+            .limit(limit.clamp(1, LIST_MAX) as u64);
+        if let Some(c) = cursor {
+            list = list.cursor(c);
+        }
+        let page = list.execute().await.map_err(kv_err)?;
+        let keys = page
+            .keys
+            .into_iter()
+            .filter_map(|k| k.name.strip_prefix(R::PREFIX).map(str::to_owned))
+            .collect();
+        Ok((keys, page.cursor.filter(|_| !page.list_complete)))
     }
 }

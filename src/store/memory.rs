@@ -2,18 +2,19 @@
 //! matter to callers: values are copies (no shared mutation), and a deleted
 //! key reads as absent.
 
-use super::{GrantStore, ObjectStore, Record, RecordStore, StoreResult};
+use super::{GrantStore, ObjectStore, Record, RecordList, RecordStore, StoreResult};
 use crate::protocol::grant::{apply, Grant, GrantOp, GrantReply};
 use crate::protocol::object::Machine;
 use async_trait::async_trait;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-pub struct MemoryStore<R>(RefCell<HashMap<String, R>>);
+/// Kept in key order, as KV lists them.
+pub struct MemoryStore<R>(RefCell<BTreeMap<String, R>>);
 
 impl<R> Default for MemoryStore<R> {
     fn default() -> Self {
-        Self(RefCell::new(HashMap::new()))
+        Self(RefCell::new(BTreeMap::new()))
     }
 }
 
@@ -29,6 +30,25 @@ impl<R: Record> RecordStore<R> for MemoryStore<R> {
     async fn delete(&self, key: &str) -> StoreResult<()> {
         self.0.borrow_mut().remove(key);
         Ok(())
+    }
+}
+
+/// Pages of at most two keys, so that host tests follow cursors as they
+/// must on KV (whose pages may be short too); the cursor is the last key.
+#[async_trait(?Send)]
+impl<R: Record> RecordList<R> for MemoryStore<R> {
+    async fn keys(
+        &self,
+        start: &str,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> StoreResult<(Vec<String>, Option<String>)> {
+        let records = self.0.borrow();
+        let after = |k: &&String| cursor.as_ref().is_none_or(|c| *k > c);
+        let mut matching = records.keys().filter(|k| k.starts_with(start)).filter(after);
+        let page: Vec<String> = matching.by_ref().take(limit.min(2)).cloned().collect();
+        let next = matching.next().and(page.last().cloned());
+        Ok((page, next))
     }
 }
 

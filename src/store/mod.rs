@@ -131,6 +131,45 @@ pub trait RecordStore<R: Record> {
     async fn delete(&self, key: &str) -> StoreResult<()>;
 }
 
+/// Records found by how their keys begin (KV `list`: keys in order, a page
+/// at a time, each page ending with a cursor when more may follow).
+#[async_trait(?Send)]
+pub trait RecordList<R: Record>: RecordStore<R> {
+    /// Up to `limit` keys (without `R::PREFIX`) that begin with `start`,
+    /// from `cursor` on, and the cursor of the next page, if any. A page may
+    /// hold fewer keys than `limit` and still have a next one.
+    async fn keys(
+        &self,
+        start: &str,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> StoreResult<(Vec<String>, Option<String>)>;
+}
+
+/// The first `max` records whose keys begin with `start`, following the
+/// pages; `true` when there are more than that.
+pub async fn find<R: Record>(store: &dyn RecordList<R>, start: &str, max: usize) -> StoreResult<(Vec<R>, bool)> {
+    let mut found = Vec::new();
+    let mut cursor = None;
+    loop {
+        // One more than wanted tells whether there are more.
+        let (keys, next) = store.keys(start, cursor, max + 1 - found.len()).await?;
+        for key in keys {
+            if found.len() == max {
+                return Ok((found, true));
+            }
+            // Gone since it was listed: not found.
+            if let Some(record) = store.get(&key).await? {
+                found.push(record);
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok((found, false)),
+        }
+    }
+}
+
 /// PBKDF2-HMAC-SHA256, done natively by the platform (WebCrypto) because
 /// 100,000 iterations in wasm would cost far more CPU.
 #[async_trait(?Send)]
@@ -184,7 +223,39 @@ pub trait SignatureVerifier {
 
 #[cfg(test)]
 mod tests {
+    use super::memory::MemoryStore;
     use super::*;
+    use futures::executor::block_on;
+
+    fn consent(sub: &str, client: &str) -> ConsentRecord {
+        ConsentRecord {
+            key: ConsentRecord::key_for(sub, client),
+            scopes: vec!["openid".into()],
+            granted_at: 1,
+            client_name: None,
+        }
+    }
+
+    #[test]
+    fn find_follows_the_pages_and_stops_at_the_bound() {
+        let store = MemoryStore::default();
+        for client in ["c1", "c2", "c3", "c4", "c5"] {
+            block_on(store.put(&consent("alice", client))).unwrap();
+        }
+        block_on(store.put(&consent("alicia", "c1"))).unwrap();
+        block_on(store.put(&consent("bob", "c1"))).unwrap();
+        let keys = |found: Vec<ConsentRecord>| found.into_iter().map(|c| c.key).collect::<Vec<_>>();
+        // The memory store's pages hold two keys, so five take three pages.
+        let (all, more) = block_on(find(&store, &ConsentRecord::keys_of("alice"), 10)).unwrap();
+        assert_eq!(keys(all), ["alice:c1", "alice:c2", "alice:c3", "alice:c4", "alice:c5"]);
+        assert!(!more);
+        let (some, more) = block_on(find(&store, "alice:", 3)).unwrap();
+        assert_eq!(keys(some), ["alice:c1", "alice:c2", "alice:c3"]);
+        assert!(more);
+        let (exact, more) = block_on(find(&store, "alice:", 5)).unwrap();
+        assert_eq!((exact.len(), more), (5, false));
+        assert_eq!(block_on(find(&store, "carol:", 5)).unwrap(), (vec![], false));
+    }
 
     #[test]
     fn kv_keys_longer_than_kv_allows_are_none() {

@@ -174,9 +174,14 @@ mod tests {
             passkey_required: false,
         };
         let page = login_page(&view);
-        let nonce = page.script_nonce.clone().expect("the passkey script runs under a nonce");
+        let nonce = page
+            .script_nonce
+            .clone()
+            .expect("the passkey script runs under a nonce");
         let html = page.html;
-        assert!(html.contains(&format!("<script src=\"/assets/passkey.js\" nonce=\"{nonce}\" defer></script>")));
+        assert!(html.contains(&format!(
+            "<script src=\"/assets/passkey.js\" nonce=\"{nonce}\" defer></script>"
+        )));
         assert!(input(&html, "username").contains("autocomplete=\"username webauthn\""));
         let passkey_form = &html[html.find("data-webauthn=\"get\"").expect("a passkey form")..];
         for part in [
@@ -191,7 +196,10 @@ mod tests {
         ] {
             assert!(passkey_form.contains(part), "passkey form lacks {part}");
         }
-        assert!(html.find("name=\"password\"") < html.find("data-webauthn"), "the password form first");
+        assert!(
+            html.find("name=\"password\"") < html.find("data-webauthn"),
+            "the password form first"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! then tags them with the response's CSP nonce ([`Scripts`]), and
 //! [`html_headers`] lets exactly those run.
 
+mod account;
 mod consent;
 mod error;
 mod login;
@@ -17,6 +18,7 @@ mod passkey;
 
 use std::fmt;
 
+pub use account::{account_page, AccountPage, AddPasskey, ConsentRow, ConsentView, Notice, PasskeyRow, PasskeyView};
 pub use consent::{consent_page, DocumentClient, Unverified};
 pub use error::error_page;
 pub use login::{login_page, LoginView, PasskeyRequest};
@@ -225,6 +227,7 @@ mod tests {
             ("error", error_page("Something went wrong", "Try again.").html),
             ("logout", logout_page(&f, Some("App")).html),
             ("logged out", logged_out_page().html),
+            ("account", account::tests::render_with("Ada", None, None)),
         ]
     }
 
@@ -350,11 +353,7 @@ mod tests {
     #[test]
     fn pages_without_scripts_have_neither_tags_nor_nonce() {
         let f = form();
-        for page in [
-            login_page(&login(&f, None)),
-            error_page("t", "m"),
-            logged_out_page(),
-        ] {
+        for page in [login_page(&login(&f, None)), error_page("t", "m"), logged_out_page()] {
             assert_eq!(page.script_nonce, None);
             assert!(!page.html.contains("<script"));
         }

@@ -1,4 +1,236 @@
-//! `/account/…`: what a person does for their own account.
+//! `/account`: the signed-in person's own page. `GET /account` shows it;
+//! each of its forms posts to a path of its own (one file each here), with
+//! a handle sealed for that form's purpose and the `sub` it was shown to,
+//! a CSRF token tied to this browser, and single use. `/account/login`
+//! signs in to it; `/account/enroll` opens an enrollment link.
+//!
+//! Rules for every path here: without a live session, the person is sent
+//! (303) to `/account/login`; a post's form must have been shown to the
+//! person signed in now; and every error a person meets is a page, never
+//! JSON.
 
+mod consents;
 pub mod enroll;
+mod login;
 pub mod passkeys;
+mod password;
+mod sessions;
+
+use super::browser::{form_fields, open_form, page_params, read_browser, Browser};
+use super::http::{html, redirect, Reply};
+use super::Ctx;
+use crate::endpoints::request::Request;
+use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::params::Params;
+use crate::protocol::user::UserRecord;
+use crate::ui::{account_page, error_page, AccountPage, ConsentRow, FormContext, Notice};
+use worker::Method;
+
+/// The posts of the account page, each to its own path.
+#[derive(Clone, Copy)]
+enum Action {
+    Password,
+    Consents,
+    Sessions,
+}
+
+impl Action {
+    fn from_path(path: &str) -> Option<Self> {
+        Some(match path {
+            "/account/password" => Action::Password,
+            "/account/consents" => Action::Consents,
+            "/account/sessions" => Action::Sessions,
+            _ => return None,
+        })
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Action::Password => "/account/password",
+            Action::Consents => "/account/consents",
+            Action::Sessions => "/account/sessions",
+        }
+    }
+
+    /// What its forms are sealed for: a form for one action cannot be
+    /// posted to another.
+    fn purpose(self) -> &'static str {
+        match self {
+            Action::Password => "account:password",
+            Action::Consents => "account:consents",
+            Action::Sessions => "account:sessions",
+        }
+    }
+}
+
+/// What was done, said at the top of the page it leads back to
+/// (`/account?done=…`): fixed words, so the query cannot put any on it.
+#[derive(Clone, Copy)]
+enum Done {
+    Password,
+    Withdrawn,
+}
+
+impl Done {
+    const ALL: [Done; 2] = [Done::Password, Done::Withdrawn];
+
+    fn name(self) -> &'static str {
+        match self {
+            Done::Password => "password",
+            Done::Withdrawn => "withdrawn",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Done::Password => "Your password has been changed. You have been signed out in every other browser.",
+            Done::Withdrawn => "The app's access has been withdrawn.",
+        }
+    }
+}
+
+/// Every path under `/account`, its errors as pages.
+pub async fn handle(req: Request, ctx: &Ctx, path: &str) -> Reply {
+    answer(req, ctx, path).await.or_else(|e| failed(&e))
+}
+
+async fn answer(req: Request, ctx: &Ctx, path: &str) -> Reply {
+    let method = req.method();
+    let get = matches!(method, Method::Get | Method::Head);
+    let post = method == Method::Post;
+    match (path, Action::from_path(path)) {
+        ("/account", _) if get => view(req, ctx).await,
+        ("/account", _) => Err(not_allowed("GET")),
+        ("/account/login", _) if get || post => login::handle(req, ctx).await,
+        ("/account/login", _) => Err(not_allowed("GET, POST")),
+        ("/account/enroll", _) if get || post => enroll::handle(req, ctx).await,
+        ("/account/enroll", _) => Err(not_allowed("GET, POST")),
+        (_, Some(action)) if post => act(req, ctx, action).await,
+        (_, Some(_)) => Err(not_allowed("POST")),
+        _ => Err(OAuthError::new(ErrorCode::NotFound, "There is no such page.")),
+    }
+}
+
+fn not_allowed(methods: &'static str) -> OAuthError {
+    let description = match methods {
+        "GET" => "This page can only be opened, not posted to.",
+        "POST" => "This address only takes the account page's forms.",
+        _ => "This page only takes GET and POST.",
+    };
+    OAuthError::new(ErrorCode::MethodNotAllowed, description)
+}
+
+/// An error as a page, with the status it carries. Descriptions are safe
+/// to show (internal detail is logged, never put in them).
+fn failed(e: &OAuthError) -> Reply {
+    html(e.status, error_page("Your account", &e.description), &[])
+}
+
+/// The person signed in on this browser, or the way to sign in (303 after
+/// a GET too: go there, with GET).
+fn signed_in(browser: &Browser) -> Result<UserRecord, Reply> {
+    browser
+        .user
+        .clone()
+        .ok_or_else(|| redirect(true, "/account/login", &browser.cookies))
+}
+
+/// Back to the page after something was done (post, redirect, get), so
+/// that reloading it posts nothing again.
+fn done(browser: &Browser, what: Done) -> Reply {
+    redirect(true, &format!("/account?done={}", what.name()), &browser.cookies)
+}
+
+async fn view(mut req: Request, ctx: &Ctx) -> Reply {
+    let params = page_params(&mut req).await?;
+    let mut browser = read_browser(&req, ctx, false).await?;
+    if let Err(to_login) = signed_in(&browser) {
+        return to_login;
+    }
+    let notice = params
+        .get("done")
+        .and_then(|name| Done::ALL.into_iter().find(|d| d.name() == name))
+        .map(|d| Notice::Done(d.words()));
+    show(ctx, &mut browser, notice, 200).await
+}
+
+/// A post of one of the page's forms: it must carry a form of this
+/// action, shown to the person signed in now, in this browser, not sent
+/// before. A form that is not is refused, and the page shown again.
+async fn act(mut req: Request, ctx: &Ctx, action: Action) -> Reply {
+    let params: Params = page_params(&mut req).await?.reject_repeated()?;
+    let mut browser = read_browser(&req, ctx, true).await?;
+    let user = match signed_in(&browser) {
+        Ok(user) => user,
+        Err(to_login) => return to_login,
+    };
+    let shown_to: Option<String> = open_form(&params, ctx, &browser, action.purpose()).await?;
+    if shown_to.as_deref() != Some(user.sub.as_str()) {
+        let refused = "This form has expired, was already sent, or did not come from this page. \
+                       Nothing was changed; try again below.";
+        return refuse(ctx, &mut browser, refused, 400).await;
+    }
+    match action {
+        Action::Password => password::post(&params, ctx, &mut browser, user).await,
+        Action::Consents => consents::withdraw(&params, ctx, &mut browser, &user).await,
+        Action::Sessions => sessions::end_all(ctx, &mut browser, user).await,
+    }
+}
+
+/// The hidden fields of a form for `action`, sealed with the `sub` of the
+/// person signed in.
+async fn fields(ctx: &Ctx, browser: &mut Browser, action: Action, sub: &str) -> Result<(String, String), OAuthError> {
+    form_fields(ctx, browser, action.purpose(), &sub).await
+}
+
+fn form(action: Action, fields: &(String, String)) -> FormContext<'_> {
+    FormContext {
+        action: action.path(),
+        handle: &fields.0,
+        csrf: &fields.1,
+    }
+}
+
+/// The account page of the person signed in on `browser`, with `notice`
+/// at the top.
+async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, status: u16) -> Reply {
+    let user = match signed_in(browser) {
+        Ok(user) => user,
+        Err(to_login) => return to_login,
+    };
+    let (apps, more_consents) = consents::list(ctx, &user.sub).await?;
+    let mut withdraw = Vec::with_capacity(apps.len());
+    for _ in &apps {
+        withdraw.push(fields(ctx, browser, Action::Consents, &user.sub).await?);
+    }
+    let password = fields(ctx, browser, Action::Password, &user.sub).await?;
+    let sign_out = fields(ctx, browser, Action::Sessions, &user.sub).await?;
+    let consents: Vec<ConsentRow> = apps
+        .iter()
+        .zip(&withdraw)
+        .map(|(consent, f)| ConsentRow {
+            consent,
+            withdraw: form(Action::Consents, f),
+        })
+        .collect();
+    let page = AccountPage {
+        username: &user.username,
+        name: user.claims.get("name").and_then(|n| n.as_str()),
+        notice,
+        has_password: user.password.is_some(),
+        // The passkeys section: the passkey store (branch `passkeys`) fills
+        // the rows and the registration ceremony.
+        passkeys: &[],
+        add_passkey: None,
+        password: form(Action::Password, &password),
+        consents: &consents,
+        more_consents,
+        sign_out: form(Action::Sessions, &sign_out),
+    };
+    html(status, account_page(&page), &browser.cookies)
+}
+
+/// The page again with `alert`: what was asked could not be done.
+async fn refuse(ctx: &Ctx, browser: &mut Browser, alert: &str, status: u16) -> Reply {
+    show(ctx, browser, Some(Notice::Failed(alert)), status).await
+}

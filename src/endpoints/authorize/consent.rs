@@ -8,7 +8,7 @@ use crate::endpoints::Ctx;
 use crate::protocol::authorize::{scope_descriptions, AuthorizationRequest};
 use crate::protocol::client::ClientRecord;
 use crate::protocol::client_document::{document_host, redirects_only_to_loopback};
-use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::Params;
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::store::RecordStore;
@@ -56,14 +56,16 @@ pub async fn page(
     html(200, body, &browser.cookies)
 }
 
-/// Remembers the allowed scopes together with any allowed before.
-async fn remember(ctx: &Ctx, sub: &str, client_id: &str, scopes: &[String]) -> crate::protocol::error::OAuthResult<()> {
+/// Remembers the allowed scopes together with any allowed before, and the
+/// client's name as the page showed it.
+async fn remember(ctx: &Ctx, sub: &str, client: &ClientRecord, scopes: &[String]) -> OAuthResult<()> {
     let store = ctx.records()?;
-    let key = ConsentRecord::key_for(sub, client_id);
+    let key = ConsentRecord::key_for(sub, &client.client_id);
     let mut record: ConsentRecord = store.get(&key).await?.unwrap_or(ConsentRecord {
         key,
         scopes: Vec::new(),
         granted_at: ctx.now,
+        client_name: None,
     });
     for s in scopes {
         if !record.scopes.contains(s) {
@@ -71,6 +73,7 @@ async fn remember(ctx: &Ctx, sub: &str, client_id: &str, scopes: &[String]) -> c
         }
     }
     record.granted_at = ctx.now;
+    record.client_name = Some(display_name(client).to_owned());
     Ok(store.put(&record).await?)
 }
 
@@ -92,7 +95,7 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
     match params.get("decision") {
         Some("allow") => {
             let sub = pending.sub.as_deref().unwrap_or_default();
-            remember(ctx, sub, &client.client_id, &pending.req.scopes).await?;
+            remember(ctx, sub, &client, &pending.req.scopes).await?;
             proceed(pending.req, &client, ctx, browser, pending.fresh_login, true).await
         }
         Some("deny") => {

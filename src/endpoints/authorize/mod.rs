@@ -146,7 +146,7 @@ pub async fn proceed(
             consent::page(req, client, ctx, browser, &session, fresh_login).await
         }
         Some(session) if login.is_none() => finish(req, client, ctx, browser, &session).await,
-        _ => login::page(req, client, ctx, browser, None).await,
+        _ => login::page(req, client, ctx, browser).await,
     }
 }
 
@@ -164,7 +164,7 @@ async fn finish(
     }
     // `read_browser` and the login step set the user with the session.
     let Some(user) = browser.user.clone() else {
-        return login::page(req, client, ctx, browser, None).await;
+        return login::page(req, client, ctx, browser).await;
     };
     let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
     let code = issue_code(&grants, &site(ctx), &req, &user, session).await?;

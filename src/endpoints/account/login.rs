@@ -1,0 +1,72 @@
+//! `GET, POST /account/login`: signing in to the account page itself. The
+//! same sign-in page as `/authorize`'s, for no client, and the same
+//! sign-in ([`sign_in`]): throttled, each form used once. Signed in, the
+//! person goes (303) to `/account`.
+
+use crate::endpoints::browser::{form_fields, page_params, read_browser, read_form, Browser};
+use crate::endpoints::http::{html, redirect, Reply};
+use crate::endpoints::request::Request;
+use crate::endpoints::sign_in::{self, typed_username, Again, SignIn};
+use crate::endpoints::Ctx;
+use crate::protocol::error::invalid_request;
+use crate::ui::{login_page, FormContext, LoginView};
+use worker::Method;
+
+/// What the form is sealed for; it carries nothing else (`()`).
+const PURPOSE: &str = "account:login";
+
+pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
+    let post = req.method() == Method::Post;
+    let params = page_params(&mut req).await?.reject_repeated()?;
+    let mut browser = read_browser(&req, ctx, post).await?;
+    if browser.session.is_some() {
+        return redirect(true, "/account", &browser.cookies);
+    }
+    if !post {
+        return show(ctx, &mut browser, None, None).await;
+    }
+    let hint = typed_username(&params);
+    let Some(form) = read_form::<()>(&params, ctx, &browser, PURPOSE).await? else {
+        return show(ctx, &mut browser, hint, Some(stale())).await;
+    };
+    let outcome = match params.get("step") {
+        Some("login") => sign_in::password(form, &params, ctx, &mut browser).await?,
+        _ => return Err(invalid_request("This form does not say how to sign in.")),
+    };
+    match outcome {
+        SignIn::Done(()) => redirect(true, "/account", &browser.cookies),
+        SignIn::Again((), again) => show(ctx, &mut browser, hint, Some(again)).await,
+        SignIn::Stale => show(ctx, &mut browser, hint, Some(stale())).await,
+    }
+}
+
+fn stale() -> Again {
+    Again::new(
+        400,
+        "This form has expired, was already sent, or did not come from this browser. Sign in again.",
+    )
+}
+
+/// The sign-in page with a new form; `again`: why it is shown again.
+async fn show(ctx: &Ctx, browser: &mut Browser, hint: Option<&str>, again: Option<Again>) -> Reply {
+    let (handle, csrf) = form_fields(ctx, browser, PURPOSE, &()).await?;
+    let form = FormContext {
+        action: "/account/login",
+        handle: &handle,
+        csrf: &csrf,
+    };
+    let alert = again.as_ref().map(|a| a.alert.as_ref());
+    let body = login_page(&LoginView {
+        form: &form,
+        client_name: "your account",
+        login_hint: hint,
+        error: alert,
+        passkey: None,
+        passkey_required: false,
+    });
+    let resp = html(again.as_ref().map_or(200, |a| a.status), body, &browser.cookies)?;
+    match again {
+        Some(a) => a.finish(resp),
+        None => Ok(resp),
+    }
+}

@@ -1,0 +1,210 @@
+//! Signing a person in from a posted sign-in form, for every page that has
+//! one (`/authorize`'s login step, `/account/login`): the form is opened by
+//! the page (which may refuse it first for reasons of its own), then one
+//! sign-in method runs on it, chosen by the form's `step` (`login`: a
+//! password, [`password`]), and the page answers the [`SignIn`] it gets.
+//! Sessions begin here too.
+
+use super::browser::{secure, use_form, Browser, SESSION_COOKIE};
+use super::http::Reply;
+use super::Ctx;
+use crate::grants::sign_in::{admit, check, Attempt, SignInStores};
+use crate::protocol::acr::password_amr;
+use crate::protocol::cookie::set_cookie;
+use crate::protocol::encoding::secret_hash;
+use crate::protocol::error::OAuthResult;
+use crate::protocol::handle::Opened;
+use crate::protocol::params::Params;
+use crate::protocol::session::SessionRecord;
+use crate::protocol::throttle::ThrottleMachine;
+use crate::protocol::user::{validate_username, UserRecord};
+use crate::random;
+use crate::store::durable::DurableObjects;
+use crate::store::kv::KvRecords;
+use crate::store::webcrypto::WebCryptoHasher;
+use crate::store::RecordStore;
+use std::borrow::Cow;
+use worker::Response;
+
+/// Deliberately vague: the page must not tell which part was wrong.
+const WRONG: &str = "Incorrect username or password.";
+
+/// What a sign-in attempt on a form came to; `T` is the form's sealed data.
+pub enum SignIn<T> {
+    /// Signed in: the session has begun (its cookie is among the browser's).
+    Done(T),
+    /// Not signed in: show the form again, saying why.
+    Again(T, Again),
+    /// The form was used before: nothing was checked.
+    Stale,
+}
+
+/// Why a sign-in form is shown again: its status, its alert, and for a
+/// throttled attempt how long to wait.
+pub struct Again {
+    pub status: u16,
+    pub alert: Cow<'static, str>,
+    retry_after: Option<u64>,
+}
+
+impl Again {
+    pub fn new(status: u16, alert: impl Into<Cow<'static, str>>) -> Self {
+        Again {
+            status,
+            alert: alert.into(),
+            retry_after: None,
+        }
+    }
+
+    /// RFC 6585 §4: 429 Too Many Requests, with `Retry-After` (RFC 9110
+    /// §10.2.3) once [`Again::finish`] has been applied.
+    fn wait(retry_after: u64) -> Self {
+        let unit = if retry_after == 1 { "second" } else { "seconds" };
+        Again {
+            retry_after: Some(retry_after),
+            ..Again::new(
+                429,
+                format!("Too many sign-in attempts. Try again in {retry_after} {unit}."),
+            )
+        }
+    }
+
+    /// The headers the page shown again needs (`Retry-After`).
+    pub fn finish(&self, resp: Response) -> Reply {
+        if let Some(seconds) = self.retry_after {
+            resp.headers().set("retry-after", &seconds.to_string())?;
+        }
+        Ok(resp)
+    }
+}
+
+/// What was typed as the username, if it could be one: the page shown
+/// again keeps it, so that only the password needs typing again.
+pub fn typed_username(params: &Params) -> Option<&str> {
+    params.get("username").filter(|u| validate_username(u).is_ok())
+}
+
+/// The platform stores of a throttled password check.
+struct Throttled {
+    throttles: DurableObjects<ThrottleMachine>,
+    users: KvRecords,
+    iterations: u32,
+}
+
+impl Throttled {
+    fn bind(ctx: &Ctx) -> OAuthResult<Self> {
+        Ok(Throttled {
+            throttles: DurableObjects::bind(&ctx.env, "THROTTLES")?,
+            users: ctx.records()?,
+            iterations: ctx.config.password_iterations,
+        })
+    }
+
+    fn stores(&self) -> SignInStores<'_> {
+        SignInStores {
+            throttles: &self.throttles,
+            users: &self.users,
+            hasher: &WebCryptoHasher,
+            iterations: self.iterations,
+        }
+    }
+}
+
+/// Password sign-in (`username`, `password`) on an opened form. The
+/// throttles are asked before the form is used up: a refused attempt then
+/// costs no more than its two small counts (no single-use record, no
+/// PBKDF2), and the same form works after the wait.
+pub async fn password<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut Browser) -> OAuthResult<SignIn<T>> {
+    let attempt = Attempt {
+        username: params.get("username").unwrap_or_default(),
+        password: params.get("password").unwrap_or_default(),
+        address: &browser.address,
+    };
+    let throttled = Throttled::bind(ctx)?;
+    let stores = throttled.stores();
+    if let Some(retry_after) = admit(&stores, &attempt, ctx.now).await? {
+        return Ok(SignIn::Again(form.data, Again::wait(retry_after)));
+    }
+    let Some(data) = use_form(ctx, form).await? else {
+        return Ok(SignIn::Stale);
+    };
+    let Some(user) = check(&stores, &attempt, ctx.now).await? else {
+        return Ok(SignIn::Again(data, Again::new(401, WRONG)));
+    };
+    start_session(ctx, browser, user, password_amr()).await?;
+    Ok(SignIn::Done(data))
+}
+
+/// Checks the password a signed-in person types to confirm a change, behind
+/// the same throttles as a sign-in (a stolen session must not become a
+/// way to guess the password unthrottled). `None`: it is right.
+pub async fn confirm_password(
+    ctx: &Ctx,
+    browser: &Browser,
+    user: &UserRecord,
+    password: &str,
+) -> OAuthResult<Option<Again>> {
+    let attempt = Attempt {
+        username: &user.username,
+        password,
+        address: &browser.address,
+    };
+    let throttled = Throttled::bind(ctx)?;
+    let stores = throttled.stores();
+    if let Some(retry_after) = admit(&stores, &attempt, ctx.now).await? {
+        return Ok(Some(Again::wait(retry_after)));
+    }
+    Ok(match check(&stores, &attempt, ctx.now).await? {
+        Some(_) => None,
+        None => Some(Again::new(401, "The current password is not right.")),
+    })
+}
+
+/// A fresh session id at every sign-in (no session fixation); the old
+/// session, if any, ends. `amr`: how the person signed in (RFC 8176).
+pub async fn start_session(ctx: &Ctx, browser: &mut Browser, user: UserRecord, amr: Vec<String>) -> OAuthResult<()> {
+    let (auth_time, expires_at) = (ctx.now, ctx.now + ctx.config.session_ttl);
+    begin(ctx, browser, user, auth_time, expires_at, amr).await
+}
+
+/// The browser's session again under a new id and `user`'s current
+/// `session_epoch` (after a password change, which ends every other
+/// session): the same sign-in, so its `auth_time`, `amr` and end stay.
+pub async fn renew_session(ctx: &Ctx, browser: &mut Browser, user: UserRecord) -> OAuthResult<()> {
+    let Some(old) = browser.session.clone() else {
+        return Ok(());
+    };
+    begin(ctx, browser, user, old.auth_time, old.expires_at, old.amr).await
+}
+
+async fn begin(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    user: UserRecord,
+    auth_time: u64,
+    expires_at: u64,
+    amr: Vec<String>,
+) -> OAuthResult<()> {
+    let store = ctx.records()?;
+    if let Some(old) = browser.session.take() {
+        RecordStore::<SessionRecord>::delete(&store, &old.key).await?;
+    }
+    let sid = random::token();
+    let session = SessionRecord {
+        key: secret_hash(&sid),
+        username: user.username.clone(),
+        sub: user.sub.clone(),
+        auth_time,
+        expires_at,
+        epoch: user.session_epoch,
+        amr,
+    };
+    store.put(&session).await?;
+    let max_age = expires_at.saturating_sub(ctx.now);
+    browser
+        .cookies
+        .push(set_cookie(SESSION_COOKIE, &sid, max_age, secure(ctx)));
+    browser.session = Some(session);
+    browser.user = Some(user);
+    Ok(())
+}
