@@ -16,19 +16,22 @@ pub mod passkeys;
 mod password;
 mod sessions;
 
-use super::browser::{form_fields, open_form, page_params, read_browser, Browser};
+use super::browser::{form_fields, page_params, read_browser, read_form, use_form, Browser};
 use super::http::{html, redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::user::UserRecord;
-use crate::ui::{account_page, error_page, AccountPage, ConsentRow, FormContext, Notice};
+use crate::ui::{
+    account_page, error_page, AccountPage, AddPasskey, ConsentRow, FormContext, Notice, PasskeyRow, PasskeyView,
+};
 use worker::Method;
 
 /// The posts of the account page, each to its own path.
 #[derive(Clone, Copy)]
 enum Action {
+    Passkeys,
     Password,
     Consents,
     Sessions,
@@ -37,6 +40,7 @@ enum Action {
 impl Action {
     fn from_path(path: &str) -> Option<Self> {
         Some(match path {
+            "/account/passkeys" => Action::Passkeys,
             "/account/password" => Action::Password,
             "/account/consents" => Action::Consents,
             "/account/sessions" => Action::Sessions,
@@ -46,6 +50,7 @@ impl Action {
 
     fn path(self) -> &'static str {
         match self {
+            Action::Passkeys => "/account/passkeys",
             Action::Password => "/account/password",
             Action::Consents => "/account/consents",
             Action::Sessions => "/account/sessions",
@@ -56,6 +61,7 @@ impl Action {
     /// posted to another.
     fn purpose(self) -> &'static str {
         match self {
+            Action::Passkeys => "account:passkeys",
             Action::Password => "account:password",
             Action::Consents => "account:consents",
             Action::Sessions => "account:sessions",
@@ -67,15 +73,27 @@ impl Action {
 /// (`/account?done=…`): fixed words, so the query cannot put any on it.
 #[derive(Clone, Copy)]
 enum Done {
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
     Password,
     Withdrawn,
 }
 
 impl Done {
-    const ALL: [Done; 2] = [Done::Password, Done::Withdrawn];
+    const ALL: [Done; 5] = [
+        Done::PasskeyAdded,
+        Done::PasskeyRenamed,
+        Done::PasskeyRemoved,
+        Done::Password,
+        Done::Withdrawn,
+    ];
 
     fn name(self) -> &'static str {
         match self {
+            Done::PasskeyAdded => "passkey-added",
+            Done::PasskeyRenamed => "passkey-renamed",
+            Done::PasskeyRemoved => "passkey-removed",
             Done::Password => "password",
             Done::Withdrawn => "withdrawn",
         }
@@ -83,6 +101,9 @@ impl Done {
 
     fn words(self) -> &'static str {
         match self {
+            Done::PasskeyAdded => "Your passkey has been added. You can sign in with it from now on.",
+            Done::PasskeyRenamed => "Your passkey has been renamed.",
+            Done::PasskeyRemoved => "The passkey has been removed: it no longer signs you in.",
             Done::Password => "Your password has been changed. You have been signed out in every other browser.",
             Done::Withdrawn => "The app's access has been withdrawn.",
         }
@@ -164,13 +185,19 @@ async fn act(mut req: Request, ctx: &Ctx, action: Action) -> Reply {
         Ok(user) => user,
         Err(to_login) => return to_login,
     };
-    let shown_to: Option<String> = open_form(&params, ctx, &browser, action.purpose()).await?;
-    if shown_to.as_deref() != Some(user.sub.as_str()) {
-        let refused = "This form has expired, was already sent, or did not come from this page. \
-                       Nothing was changed; try again below.";
+    let refused = "This form has expired, was already sent, or did not come from this page. \
+                   Nothing was changed; try again below.";
+    let opened = read_form::<String>(&params, ctx, &browser, action.purpose()).await?;
+    let Some(opened) = opened.filter(|f| f.data == user.sub) else {
+        return refuse(ctx, &mut browser, refused, 400).await;
+    };
+    // A passkey added with this form answers the challenge of its id.
+    let form_id = opened.id.clone();
+    if use_form(ctx, opened).await?.is_none() {
         return refuse(ctx, &mut browser, refused, 400).await;
     }
     match action {
+        Action::Passkeys => passkeys::post(&params, ctx, &mut browser, &user, &form_id).await,
         Action::Password => password::post(&params, ctx, &mut browser, user).await,
         Action::Consents => consents::withdraw(&params, ctx, &mut browser, &user).await,
         Action::Sessions => sessions::end_all(ctx, &mut browser, user).await,
@@ -203,6 +230,27 @@ async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, stat
     for _ in &apps {
         withdraw.push(fields(ctx, browser, Action::Consents, &user.sub).await?);
     }
+    let stored = passkeys::stored_passkeys(ctx, &user.sub).await?;
+    let views: Vec<PasskeyView> = stored.iter().map(passkeys::view).collect();
+    let mut passkey_forms = Vec::with_capacity(2 * views.len() + 1);
+    for _ in 0..=2 * views.len() {
+        passkey_forms.push(fields(ctx, browser, Action::Passkeys, &user.sub).await?);
+    }
+    let (add_fields, row_fields) = passkey_forms.split_first().expect("one form at least");
+    let rows: Vec<PasskeyRow> = views
+        .iter()
+        .zip(row_fields.chunks(2))
+        .map(|(passkey, f)| PasskeyRow {
+            passkey,
+            rename: form(Action::Passkeys, &f[0]),
+            remove: form(Action::Passkeys, &f[1]),
+        })
+        .collect();
+    let options = passkeys::creation_options(ctx, &add_fields.0, &user, &stored);
+    let add_passkey = options.as_ref().map(|options| AddPasskey {
+        options,
+        form: form(Action::Passkeys, add_fields),
+    });
     let password = fields(ctx, browser, Action::Password, &user.sub).await?;
     let sign_out = fields(ctx, browser, Action::Sessions, &user.sub).await?;
     let consents: Vec<ConsentRow> = apps
@@ -218,10 +266,8 @@ async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, stat
         name: user.claims.get("name").and_then(|n| n.as_str()),
         notice,
         has_password: user.password.is_some(),
-        // The passkeys section: the passkey store (branch `passkeys`) fills
-        // the rows and the registration ceremony.
-        passkeys: &[],
-        add_passkey: None,
+        passkeys: &rows,
+        add_passkey,
         password: form(Action::Password, &password),
         consents: &consents,
         more_consents,

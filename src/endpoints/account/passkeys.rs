@@ -1,17 +1,23 @@
-//! The passkeys of an account: the platform stores for the ceremonies and
-//! the registration page that enrollment links open.
+//! The passkeys of an account: the platform stores for the ceremonies, the
+//! registration page that enrollment links open, and the account page's
+//! passkey forms (`POST /account/passkeys`: add, rename, remove).
 
+use super::{done, refuse, Done};
 use crate::endpoints::browser::{form_fields, Browser};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
+use crate::grants::passkey::{register, Owner, PasskeyStores, Refused};
 use crate::protocol::error::OAuthResult;
+use crate::protocol::params::Params;
+use crate::protocol::passkey::passkey_name;
 use crate::protocol::passkey::{CreationOptions, Passkey, PasskeyMachine, PasskeyOp, PasskeyReply};
 use crate::protocol::user::UserRecord;
+use crate::protocol::webauthn::verify_registration;
 use crate::protocol::webauthn::{challenge_for, Expected};
 use crate::store::durable::DurableObjects;
 use crate::store::webcrypto::WebCryptoVerifier;
 use crate::store::ObjectStore;
-use crate::ui::{self, FormContext};
+use crate::ui::{self, FormContext, PasskeyView};
 use serde::Serialize;
 
 pub fn passkey_stores(ctx: &Ctx) -> OAuthResult<(DurableObjects<PasskeyMachine>, WebCryptoVerifier)> {
@@ -88,4 +94,87 @@ pub fn no_passkeys_here() -> ui::Page {
         "Passkeys are not available here",
         "This server is reached by an IP address; passkeys need a domain name (locally, use localhost).",
     )
+}
+
+/// How the page lists a passkey.
+pub fn view(passkey: &Passkey) -> PasskeyView {
+    PasskeyView {
+        id: passkey.id.clone(),
+        name: passkey.name.clone(),
+        created_at: passkey.created_at,
+        last_used_at: passkey.last_used_at,
+        synced: passkey.backup_eligible,
+    }
+}
+
+/// `POST /account/passkeys` (its form already checked and used up by the
+/// page, `form_id` its id): `step=add` registers the ceremony's credential
+/// (`credential`, `name`), `rename` and `remove` act on `credential_id`.
+pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, user: &UserRecord, form_id: &str) -> Reply {
+    let (objects, verifier) = passkey_stores(ctx)?;
+    let id = params.get("credential_id").unwrap_or_default().to_owned();
+    let outcome = match params.get("step") {
+        Some("add") => add(ctx, &objects, &verifier, params, user, form_id).await?,
+        Some("rename") => match passkey_name(params.get("name").unwrap_or_default()) {
+            Some(name) => changed(
+                objects
+                    .apply(&user.sub, PasskeyOp::Rename { id, name }, ctx.now)
+                    .await?,
+                Done::PasskeyRenamed,
+            ),
+            None => Err("A passkey's name is 1 to 64 characters, with no line breaks."),
+        },
+        Some("remove") => {
+            let op = PasskeyOp::Remove {
+                id,
+                keep_one: user.password.is_none(),
+            };
+            changed(objects.apply(&user.sub, op, ctx.now).await?, Done::PasskeyRemoved)
+        }
+        _ => Err("This form does not say what to do with the passkey."),
+    };
+    match outcome {
+        Ok(what) => done(browser, what),
+        Err(alert) => refuse(ctx, browser, alert, 400).await,
+    }
+}
+
+/// A rename's or removal's answer: done, or why not.
+fn changed(reply: PasskeyReply, what: Done) -> Result<Done, &'static str> {
+    match reply {
+        PasskeyReply::Done => Ok(what),
+        PasskeyReply::LastOne => Err("This is your only passkey and your account has no password: \
+                                      add another passkey or set a password before removing it."),
+        _ => Err("That passkey is not on your account (any more)."),
+    }
+}
+
+async fn add(
+    ctx: &Ctx,
+    objects: &DurableObjects<PasskeyMachine>,
+    verifier: &WebCryptoVerifier,
+    params: &Params,
+    user: &UserRecord,
+    form_id: &str,
+) -> OAuthResult<Result<Done, &'static str>> {
+    let Some(expected) = expected(ctx, form_id) else {
+        return Ok(Err("Passkeys are not available here."));
+    };
+    let new = match verify_registration(&expected, params.get("credential").unwrap_or_default()) {
+        Ok(new) => new,
+        Err(e) => return Ok(Err(Refused::from(e).message())),
+    };
+    let name = passkey_name(params.get("name").unwrap_or_default()).unwrap_or_else(|| "Passkey".into());
+    let stores = PasskeyStores {
+        passkeys: objects,
+        verifier,
+    };
+    let owner = Owner {
+        sub: &user.sub,
+        username: &user.username,
+    };
+    Ok(match register(&stores, new, &owner, name, ctx.now).await? {
+        Ok(_) => Ok(Done::PasskeyAdded),
+        Err(refused) => Err(refused.message()),
+    })
 }
