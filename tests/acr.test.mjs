@@ -3,8 +3,10 @@
 // `acr_values=phr` (OpenID EAP ACR Values) or a client's
 // `default_acr_values: ["phr"]` requires a passkey sign-in, so a password
 // session is sent to sign in again, `prompt=none` gets `login_required`,
-// and the login form takes no password. (The passkey side is the passkey
-// tests': a passkey session's amr reaches the ID token the same way.)
+// and the login page offers only the passkey form (a password posted to it
+// anyway is refused). The issuer is http://localhost, a name passkeys can
+// have (browsers refuse an IP address as an RP ID). The passkey side is in
+// tests/passkeys.test.mjs: a passkey session's amr and acr reach the ID token.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
@@ -15,7 +17,7 @@ const PASSKEY_REQUIRED = /role="alert">This application requires signing in with
 
 let worker, client, strict, user;
 before(async () => {
-  worker = await startWorker();
+  worker = await startWorker({ vars: { ISSUER: "http://localhost" } });
   client = await registerClient(worker);
   strict = await registerClient(worker, { client_name: "Strict RP", default_acr_values: ["phr"] });
   user = await createUser(worker, "acr-ada");
@@ -32,14 +34,18 @@ async function passwordSession() {
   return got.jar;
 }
 
-/** A login page (`status`, not a redirect) saying that only a passkey will do. */
+/** A login page (`status`, not a redirect) saying that only a passkey will do, and offering only that. */
 async function assertPasskeyLoginPage(res, what, status = 200) {
   assert.equal(res.status, status, what);
   const html = await res.text();
-  assert.equal(field(html, "step"), "login", what);
+  assert.equal(field(html, "step"), "passkey", what);
+  assert.doesNotMatch(html, /name="password"/, what);
   assert.match(html, PASSKEY_REQUIRED, what);
   return html;
 }
+
+/** Posts a password to a passkey-only login page, as a forged form would. */
+const postPassword = (jar, html, password) => submit(worker, jar, html, { step: "login", username: user.username, password });
 
 test("a password sign-in's ID token has amr [\"pwd\"] and no acr, at the code exchange and every refresh", async () => {
   const got = await obtainCode(worker, client, user);
@@ -65,11 +71,11 @@ test("acr_values=phr sends a password session to the login page; prompt=none is 
   const phr = authParams(client, { acr_values: "urn:example:unknown phr" }).params;
   const html = await assertPasskeyLoginPage(await authorize(worker, jar, phr), "password session, phr asked");
 
-  const refused = await submit(worker, jar, html, { username: user.username, password: user.password });
+  const refused = await postPassword(jar, html, user.password);
   assert.equal(hasSessionCookie(refused), false, "no new session");
   await assertPasskeyLoginPage(refused, "a password is refused for a client that requires a passkey", 403);
   // Refused unchecked, the form is not used up: the same post is refused alike, not "expired".
-  const again = await submit(worker, jar, html, { username: user.username, password: "wrong" });
+  const again = await postPassword(jar, html, "wrong");
   await assertPasskeyLoginPage(again, "the same form again", 403);
 
   const none = authParams(client, { acr_values: "phr", prompt: "none" }).params;
@@ -89,9 +95,10 @@ test("acr_values=phr sends a password session to the login page; prompt=none is 
 test("without a session, acr_values=phr shows the login page saying a passkey is required", async () => {
   const html = await assertPasskeyLoginPage(
     await authorize(worker, new Jar(), authParams(client, { acr_values: "phr" }).params), "no session");
-  assert.match(html, /name="password"/, "the password field stays until the passkey sign-in has its place");
-  const plain = await authorize(worker, new Jar(), authParams(client).params);
-  assert.doesNotMatch(await plain.text(), /passkey/);
+  assert.match(html, /data-webauthn="get"/, "the passkey form");
+  const plain = await (await authorize(worker, new Jar(), authParams(client).params)).text();
+  assert.doesNotMatch(plain, PASSKEY_REQUIRED);
+  assert.match(plain, /name="password"/, "without phr the password form stays");
 });
 
 test("acr values we do not offer are ignored: no requirement and no acr claim", async () => {
@@ -108,7 +115,7 @@ test("acr values we do not offer are ignored: no requirement and no acr claim", 
 test("default_acr_values: [\"phr\"] requires a passkey the same way; the request's acr_values override it", async () => {
   const jar = await passwordSession();
   const html = await assertPasskeyLoginPage(await authorize(worker, jar, authParams(strict).params), "default phr");
-  const refused = await submit(worker, jar, html, { username: user.username, password: user.password });
+  const refused = await postPassword(jar, html, user.password);
   assert.equal(hasSessionCookie(refused), false);
   await assertPasskeyLoginPage(refused, "default phr, password posted", 403);
 

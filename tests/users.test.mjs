@@ -87,6 +87,30 @@ test("duplicate username → 409", async () => {
   await expectError(await createUser(worker, { username: "dup", password: "another password" }), 409, "invalid_request");
 });
 
+test("without a password: a passkey-only account and its one-time enrollment link", async () => {
+  const created = await answer(await createUser(worker, { username: "passkey-only" }), 201);
+  assert.equal(created.has_password, false);
+  const link = new URL(created.enrollment_url);
+  assert.equal(link.pathname, "/account/enroll");
+  assert.ok(link.searchParams.get("token"));
+  assert.ok(created.enrollment_expires_at >= Math.floor(Date.now() / 1000) + 7 * 86400 - 60, "valid 7 days");
+  // GET shows the account, never a link; a new link is the admin's to ask for.
+  const got = await answer(await user(worker, "GET", "passkey-only"), 200);
+  assert.equal(got.enrollment_url, undefined);
+  const again = await worker.fetch("/admin/users/passkey-only/enrollment", { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const fresh = await answer(again, 201);
+  assert.notEqual(fresh.enrollment_url, created.enrollment_url);
+  for (const [path, headers, status] of [
+    ["/admin/users/passkey-only/enrollment", {}, 401],
+    ["/admin/users/nobody/enrollment", { authorization: `Bearer ${ADMIN_TOKEN}` }, 404],
+  ]) {
+    const res = await worker.fetch(path, { method: "POST", headers });
+    assert.equal(res.status, status, path);
+  }
+  const wrongMethod = await worker.fetch("/admin/users/passkey-only/enrollment", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(wrongMethod.status, 405);
+});
+
 test("validation errors → 400 invalid_request", async () => {
   const ok = { username: "valid", password: PASSWORD };
   const cases = {
@@ -98,7 +122,6 @@ test("validation errors → 400 invalid_request", async () => {
     "username missing": { password: PASSWORD },
     "username a number": { ...ok, username: 7 },
     "short password": { ...ok, password: "short" },
-    "password missing": { username: "valid" },
     "password a number": { ...ok, password: 12345678 },
     "unknown claim": { ...ok, claims: { favourite_colour: "blue" } },
     "sub as a claim": { ...ok, claims: { sub: "me" } },
@@ -122,7 +145,8 @@ test("GET returns the account without its password hash", async () => {
   const created = await answer(await createUser(worker, { username: "reader", password: PASSWORD, claims: { name: "R" } }), 201);
   const got = await answer(await user(worker, "GET", "reader"), 200);
   assert.deepEqual(got, created);
-  assert.deepEqual(Object.keys(got).sort(), ["claims", "created_at", "sub", "updated_at", "username"]);
+  assert.deepEqual(Object.keys(got).sort(), ["claims", "created_at", "has_password", "sub", "updated_at", "username"]);
+  assert.equal(got.has_password, true);
   // Trailing slash variant.
   assert.deepEqual(await answer(await user(worker, "GET", "reader/"), 200), created);
   await expectError(await user(worker, "GET", "nobody"), 404, "not_found");
