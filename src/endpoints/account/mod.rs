@@ -16,14 +16,18 @@ pub mod passkeys;
 mod password;
 mod sessions;
 
-use super::browser::{form_fields, open_form, page_params, read_browser, Browser};
+use super::browser::{form_fields, page_params, read_browser, read_form, use_form, Browser};
 use super::http::{html, redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::error::{ErrorCode, OAuthError};
+use crate::protocol::handle::Opened;
 use crate::protocol::params::Params;
+use crate::protocol::passkey::Passkey;
 use crate::protocol::user::UserRecord;
-use crate::ui::{account_page, error_page, AccountPage, ConsentRow, FormContext, Notice};
+use crate::ui::{
+    account_page, error_page, AccountPage, AddPasskey, ConsentRow, FormContext, Notice, PasskeyRow, PasskeyView,
+};
 use worker::Method;
 
 /// The posts of the account page, each to its own path.
@@ -32,6 +36,7 @@ enum Action {
     Password,
     Consents,
     Sessions,
+    Passkeys,
 }
 
 impl Action {
@@ -40,6 +45,7 @@ impl Action {
             "/account/password" => Action::Password,
             "/account/consents" => Action::Consents,
             "/account/sessions" => Action::Sessions,
+            "/account/passkeys" => Action::Passkeys,
             _ => return None,
         })
     }
@@ -49,6 +55,7 @@ impl Action {
             Action::Password => "/account/password",
             Action::Consents => "/account/consents",
             Action::Sessions => "/account/sessions",
+            Action::Passkeys => "/account/passkeys",
         }
     }
 
@@ -59,6 +66,7 @@ impl Action {
             Action::Password => "account:password",
             Action::Consents => "account:consents",
             Action::Sessions => "account:sessions",
+            Action::Passkeys => "account:passkeys",
         }
     }
 }
@@ -69,15 +77,27 @@ impl Action {
 enum Done {
     Password,
     Withdrawn,
+    PasskeyAdded,
+    PasskeyRenamed,
+    PasskeyRemoved,
 }
 
 impl Done {
-    const ALL: [Done; 2] = [Done::Password, Done::Withdrawn];
+    const ALL: [Done; 5] = [
+        Done::Password,
+        Done::Withdrawn,
+        Done::PasskeyAdded,
+        Done::PasskeyRenamed,
+        Done::PasskeyRemoved,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Done::Password => "password",
             Done::Withdrawn => "withdrawn",
+            Done::PasskeyAdded => "passkey-added",
+            Done::PasskeyRenamed => "passkey-renamed",
+            Done::PasskeyRemoved => "passkey-removed",
         }
     }
 
@@ -85,6 +105,9 @@ impl Done {
         match self {
             Done::Password => "Your password has been changed. You have been signed out in every other browser.",
             Done::Withdrawn => "The app's access has been withdrawn.",
+            Done::PasskeyAdded => "Your passkey has been added.",
+            Done::PasskeyRenamed => "Your passkey has been renamed.",
+            Done::PasskeyRemoved => "Your passkey has been removed: it no longer signs you in.",
         }
     }
 }
@@ -154,9 +177,14 @@ async fn view(mut req: Request, ctx: &Ctx) -> Reply {
     show(ctx, &mut browser, notice, 200).await
 }
 
+/// Why a post's form is refused.
+const REFUSED: &str = "This form has expired, was already sent, or did not come from this page. \
+                       Nothing was changed; try again below.";
+
 /// A post of one of the page's forms: it must carry a form of this
-/// action, shown to the person signed in now, in this browser, not sent
-/// before. A form that is not is refused, and the page shown again.
+/// action, shown to the person signed in now, in this browser; each
+/// action then uses it up ([`use_once`]) before it changes anything. A
+/// form that is not is refused, and the page shown again.
 async fn act(mut req: Request, ctx: &Ctx, action: Action) -> Reply {
     let params: Params = page_params(&mut req).await?.reject_repeated()?;
     let mut browser = read_browser(&req, ctx, true).await?;
@@ -164,16 +192,27 @@ async fn act(mut req: Request, ctx: &Ctx, action: Action) -> Reply {
         Ok(user) => user,
         Err(to_login) => return to_login,
     };
-    let shown_to: Option<String> = open_form(&params, ctx, &browser, action.purpose()).await?;
-    if shown_to.as_deref() != Some(user.sub.as_str()) {
-        let refused = "This form has expired, was already sent, or did not come from this page. \
-                       Nothing was changed; try again below.";
-        return refuse(ctx, &mut browser, refused, 400).await;
-    }
+    let opened = read_form::<String>(&params, ctx, &browser, action.purpose()).await?;
+    let Some(form) = opened.filter(|f| f.data == user.sub) else {
+        return refuse(ctx, &mut browser, REFUSED, 400).await;
+    };
     match action {
-        Action::Password => password::post(&params, ctx, &mut browser, user).await,
-        Action::Consents => consents::withdraw(&params, ctx, &mut browser, &user).await,
-        Action::Sessions => sessions::end_all(ctx, &mut browser, user).await,
+        Action::Password => password::post(form, &params, ctx, &mut browser, user).await,
+        Action::Consents => consents::withdraw(form, &params, ctx, &mut browser, &user).await,
+        Action::Sessions => sessions::end_all(form, ctx, &mut browser, user).await,
+        Action::Passkeys => passkeys::post(form, &params, ctx, &mut browser, &user).await,
+    }
+}
+
+/// Uses a form up: each is single-use. `Err` is the page refusing a form
+/// sent before. Adding a passkey verifies the registration first, against
+/// the challenge the form carries, so that a failed attempt leaves the
+/// form working.
+async fn use_once(ctx: &Ctx, browser: &mut Browser, form: Opened<String>) -> Result<(), Reply> {
+    match use_form(ctx, form).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(refuse(ctx, browser, REFUSED, 400).await),
+        Err(e) => Err(Err(e)),
     }
 }
 
@@ -192,42 +231,72 @@ fn form(action: Action, fields: &(String, String)) -> FormContext<'_> {
 }
 
 /// The account page of the person signed in on `browser`, with `notice`
-/// at the top.
+/// at the top. Each form on it gets a handle of its own.
 async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, status: u16) -> Reply {
     let user = match signed_in(browser) {
         Ok(user) => user,
         Err(to_login) => return to_login,
     };
-    let (apps, more_consents) = consents::list(ctx, &user.sub).await?;
-    let mut withdraw = Vec::with_capacity(apps.len());
-    for _ in &apps {
-        withdraw.push(fields(ctx, browser, Action::Consents, &user.sub).await?);
+    let sub = user.sub.as_str();
+    let stored = passkeys::stored_passkeys(ctx, sub).await?;
+    let (apps, more_consents) = consents::list(ctx, sub).await?;
+    let mut sealed = Vec::with_capacity(2 * stored.len() + apps.len());
+    for _ in 0..2 * stored.len() {
+        sealed.push(fields(ctx, browser, Action::Passkeys, sub).await?);
     }
-    let password = fields(ctx, browser, Action::Password, &user.sub).await?;
-    let sign_out = fields(ctx, browser, Action::Sessions, &user.sub).await?;
+    for _ in &apps {
+        sealed.push(fields(ctx, browser, Action::Consents, sub).await?);
+    }
+    let add = fields(ctx, browser, Action::Passkeys, sub).await?;
+    let password = fields(ctx, browser, Action::Password, sub).await?;
+    let sign_out = fields(ctx, browser, Action::Sessions, sub).await?;
+    let views: Vec<PasskeyView> = stored.iter().map(passkey_view).collect();
+    let (for_passkeys, for_apps) = sealed.split_at(2 * stored.len());
+    let passkey_rows: Vec<PasskeyRow> = views
+        .iter()
+        .zip(for_passkeys.chunks(2))
+        .map(|(passkey, f)| PasskeyRow {
+            passkey,
+            rename: form(Action::Passkeys, &f[0]),
+            remove: form(Action::Passkeys, &f[1]),
+        })
+        .collect();
     let consents: Vec<ConsentRow> = apps
         .iter()
-        .zip(&withdraw)
+        .zip(for_apps)
         .map(|(consent, f)| ConsentRow {
             consent,
             withdraw: form(Action::Consents, f),
         })
         .collect();
+    // No registration where the issuer cannot have passkeys (an IP address).
+    let options = passkeys::creation_options(ctx, &add.0, &user, &stored);
     let page = AccountPage {
         username: &user.username,
         name: user.claims.get("name").and_then(|n| n.as_str()),
         notice,
         has_password: user.password.is_some(),
-        // The passkeys section: the passkey store (branch `passkeys`) fills
-        // the rows and the registration ceremony.
-        passkeys: &[],
-        add_passkey: None,
+        passkeys: &passkey_rows,
+        add_passkey: options.as_ref().map(|options| AddPasskey {
+            options,
+            form: form(Action::Passkeys, &add),
+        }),
         password: form(Action::Password, &password),
         consents: &consents,
         more_consents,
         sign_out: form(Action::Sessions, &sign_out),
     };
     html(status, account_page(&page), &browser.cookies)
+}
+
+fn passkey_view(p: &Passkey) -> PasskeyView {
+    PasskeyView {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        created_at: p.created_at,
+        last_used_at: p.last_used_at,
+        synced: p.backup_eligible,
+    }
 }
 
 /// The page again with `alert`: what was asked could not be done.
