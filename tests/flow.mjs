@@ -56,6 +56,12 @@ export const field = (html, name) => {
   return m ? unescape(m[1]) : undefined;
 };
 
+/** The value of the attribute `data-${name}` on a page (the first one). */
+export const dataAttr = (html, name) => {
+  const m = html.match(new RegExp(`data-${name}="([^"]*)"`));
+  return m ? unescape(m[1]) : undefined;
+};
+
 /** A browser's cookie jar, just enough for these tests. */
 export class Jar {
   cookies = new Map();
@@ -120,6 +126,24 @@ export async function obtainCode(worker, client, user, { jar = new Jar(), overri
   const code = location.searchParams.get("code");
   if (!code) throw new Error(`no code: ${location}`);
   return { code, state: location.searchParams.get("state"), location, verifier, params, jar };
+}
+
+/**
+ * Registers the passkey of `authenticator` (bench/authenticator.mjs) to
+ * `username` through a new enrollment link, as the browser with `jar`
+ * would: open the link's page, run the ceremony on its options, post it.
+ * Returns the answer to that post (a 303 to /account when it worked).
+ */
+export async function enrolPasskey(worker, username, authenticator, { jar = new Jar(), name = "Test key" } = {}) {
+  const res = await worker.fetch(`/admin/users/${encodeURIComponent(username)}/enrollment`, {
+    method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  if (res.status !== 201) throw new Error(`enrollment link: ${res.status} ${await res.text()}`);
+  const link = new URL((await res.json()).enrollment_url);
+  const page = jar.take(await worker.fetch(link.pathname + link.search, { headers: { cookie: jar.header() } }));
+  const html = await page.text();
+  const credential = authenticator.create({ challenge: dataAttr(html, "challenge"), user: { id: dataAttr(html, "user-id") } });
+  return submit(worker, jar, html, { credential: JSON.stringify(credential), name }, "/account/enroll");
 }
 
 /** POST /token with client_secret_basic (or client_id for public clients). */

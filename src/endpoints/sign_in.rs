@@ -1,18 +1,22 @@
 //! Signing a person in from a posted sign-in form, for every page that has
 //! one (`/authorize`'s login step, `/account/login`): the form is opened by
 //! the page (which may refuse it first for reasons of its own), then one
-//! sign-in method runs on it, chosen by the form's `step` (`login`: a
-//! password, [`password`]), and the page answers the [`SignIn`] it gets.
-//! Sessions begin here too.
+//! sign-in method runs on it, chosen by the form's `step` ([`method`]:
+//! `login`, a password; `passkey`, a passkey), and the page answers the
+//! [`SignIn`] it gets. Sessions begin here too.
 
+use super::account::passkeys::{expected, passkey_stores};
 use super::browser::{secure, use_form, Browser, SESSION_COOKIE};
 use super::http::Reply;
 use super::Ctx;
+use crate::grants::passkey::{authenticate, PasskeyStores, Refused};
 use crate::grants::sign_in::{admit, check, Attempt, SignInStores};
 use crate::protocol::acr::password_amr;
 use crate::protocol::cookie::set_cookie;
+use crate::protocol::encoding::b64url;
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
+use crate::protocol::handle::sealed_id;
 use crate::protocol::handle::Opened;
 use crate::protocol::params::Params;
 use crate::protocol::session::SessionRecord;
@@ -23,6 +27,7 @@ use crate::store::durable::DurableObjects;
 use crate::store::kv::KvRecords;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::RecordStore;
+use crate::ui::PasskeyRequest;
 use std::borrow::Cow;
 use worker::Response;
 
@@ -110,11 +115,67 @@ impl Throttled {
     }
 }
 
+/// Signs in with the method the form's `step` names (`login`: a password,
+/// `passkey`: a passkey); `None` for a step that is neither.
+pub async fn method<T>(
+    form: Opened<T>,
+    params: &Params,
+    ctx: &Ctx,
+    browser: &mut Browser,
+) -> OAuthResult<Option<SignIn<T>>> {
+    Ok(match params.get("step") {
+        Some("login") => Some(password(form, params, ctx, browser).await?),
+        Some("passkey") => Some(passkey(form, params, ctx, browser).await?),
+        _ => None,
+    })
+}
+
+/// The passkey sign-in a page offers with the form `handle` (its challenge
+/// comes from the form's id); `None` where the issuer cannot have passkeys.
+pub fn passkey_request(ctx: &Ctx, handle: &str) -> Option<PasskeyRequest> {
+    let expected = expected(ctx, sealed_id(handle)?)?;
+    Some(PasskeyRequest {
+        rp_id: expected.rp_id,
+        challenge: b64url(&expected.challenge),
+    })
+}
+
+/// Passkey sign-in (`credential`: an AuthenticationResponseJSON over the
+/// challenge of this form). The form is used up first: whatever a second
+/// post of it carries, its challenge has been used. A passkey cannot be
+/// guessed, so no throttle counts it; each try costs a new form.
+async fn passkey<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut Browser) -> OAuthResult<SignIn<T>> {
+    let expected = expected(ctx, &form.id);
+    let Some(data) = use_form(ctx, form).await? else {
+        return Ok(SignIn::Stale);
+    };
+    let Some(expected) = expected else {
+        return Ok(SignIn::Again(data, Again::new(400, "Passkeys are not available here.")));
+    };
+    let (objects, verifier) = passkey_stores(ctx)?;
+    let stores = PasskeyStores {
+        passkeys: &objects,
+        verifier: &verifier,
+    };
+    let credential = params.get("credential").unwrap_or_default();
+    let signed_in = match authenticate(&stores, &expected, credential, ctx.now).await? {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return Ok(SignIn::Again(data, Again::new(401, refused.message()))),
+    };
+    // The account must still be the one the passkey was registered to.
+    let user: Option<UserRecord> = ctx.records()?.get(&signed_in.username).await?;
+    let Some(user) = user.filter(|u| u.sub == signed_in.sub) else {
+        return Ok(SignIn::Again(data, Again::new(401, Refused::Unknown.message())));
+    };
+    start_session(ctx, browser, user, signed_in.passkey.amr()).await?;
+    Ok(SignIn::Done(data))
+}
+
 /// Password sign-in (`username`, `password`) on an opened form. The
 /// throttles are asked before the form is used up: a refused attempt then
 /// costs no more than its two small counts (no single-use record, no
 /// PBKDF2), and the same form works after the wait.
-pub async fn password<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut Browser) -> OAuthResult<SignIn<T>> {
+async fn password<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut Browser) -> OAuthResult<SignIn<T>> {
     let attempt = Attempt {
         username: params.get("username").unwrap_or_default(),
         password: params.get("password").unwrap_or_default(),

@@ -122,6 +122,7 @@ pub struct RefreshRotation {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum GrantOp {
     Create {
+        #[serde(deserialize_with = "super::object::via_json_text")]
         grant: Box<Grant>,
     },
     RedeemCode(CodeRedemption),

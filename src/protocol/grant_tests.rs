@@ -478,3 +478,19 @@ fn a_fired_alarm_moves_on_while_the_grant_has_a_use() {
     assert_eq!(next_alarm::<GrantMachine>(Some(&g), 3700), None);
     assert_eq!(next_alarm::<GrantMachine>(None, 200), None);
 }
+
+#[test]
+fn a_create_call_reads_its_grant_whole() {
+    // The grant is read through its JSON text (`object::via_json_text`).
+    let mut made = grant(Some(CHALLENGE)).unwrap();
+    made.claims = serde_json::json!({"name": "Zoë", "n": 12345678901234567u64, "x": -1.5, "a": [{"b": null}]})
+        .as_object()
+        .unwrap()
+        .clone();
+    let op = GrantOp::Create { grant: Box::new(made) };
+    let text = serde_json::to_string(&op).unwrap();
+    assert!(text.starts_with(r#"{"op":"create","grant":{"#), "{text}");
+    assert_eq!(serde_json::from_str::<GrantOp>(&text).unwrap(), op);
+    let wrong = r#"{"op":"create","grant":{"client_id":1}}"#;
+    assert!(serde_json::from_str::<GrantOp>(wrong).is_err());
+}

@@ -238,6 +238,7 @@ impl RegistrationToken {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum TokenOp {
     Create {
+        #[serde(deserialize_with = "super::object::via_json_text")]
         token: RegistrationToken,
     },
     /// The token is valid; nothing is consumed (a registration whose

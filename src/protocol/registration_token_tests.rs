@@ -276,6 +276,9 @@ fn calls_and_tokens_round_trip_through_json() {
     let text = serde_json::to_string(&op).unwrap();
     assert!(text.contains(r#""op":"use""#), "{text}");
     assert_eq!(serde_json::from_str::<TokenOp>(&text).unwrap(), op);
+    let create = TokenOp::Create { token: t };
+    let text = serde_json::to_string(&create).unwrap();
+    assert_eq!(serde_json::from_str::<TokenOp>(&text).unwrap(), create);
     let r = TokenReply::Refused {
         refusal: Refusal::GrantTypeNotAllowed(GrantType::ClientCredentials),
     };

@@ -6,7 +6,7 @@
 //! `invalid_grant`, its access tokens are refused by `/userinfo` and
 //! introspect inactive. Other clients' grants stand.
 
-use super::{done, refuse, use_once, Done};
+use super::{done, refuse, Done};
 use crate::endpoints::authorize::display_name;
 use crate::endpoints::browser::Browser;
 use crate::endpoints::http::Reply;
@@ -14,7 +14,6 @@ use crate::endpoints::Ctx;
 use crate::protocol::authorize::scope_descriptions;
 use crate::protocol::client_document::{document_host, is_document_url};
 use crate::protocol::error::OAuthResult;
-use crate::protocol::handle::Opened;
 use crate::protocol::params::Params;
 use crate::protocol::session::ConsentRecord;
 use crate::protocol::user::{UserRecord, UserRevocation};
@@ -58,16 +57,7 @@ pub async fn list(ctx: &Ctx, sub: &str) -> OAuthResult<(Vec<ConsentView>, bool)>
 /// Withdraws the consent to the posted `client_id`. The revocation is
 /// written first: should forgetting the consent then fail, a retry finds
 /// it again, rather than a consent gone whose grants still work.
-pub async fn withdraw(
-    form: Opened<String>,
-    params: &Params,
-    ctx: &Ctx,
-    browser: &mut Browser,
-    user: &UserRecord,
-) -> Reply {
-    if let Err(refused) = use_once(ctx, browser, form).await {
-        return refused;
-    }
+pub async fn withdraw(params: &Params, ctx: &Ctx, browser: &mut Browser, user: &UserRecord) -> Reply {
     let client_id = params.get("client_id").unwrap_or_default();
     let store = ctx.records()?;
     let key = ConsentRecord::key_for(&user.sub, client_id);

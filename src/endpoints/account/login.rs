@@ -6,7 +6,7 @@
 use crate::endpoints::browser::{form_fields, page_params, read_browser, read_form, Browser};
 use crate::endpoints::http::{html, redirect, Reply};
 use crate::endpoints::request::Request;
-use crate::endpoints::sign_in::{self, typed_username, Again, SignIn};
+use crate::endpoints::sign_in::{self, passkey_request, typed_username, Again, SignIn};
 use crate::endpoints::Ctx;
 use crate::protocol::error::invalid_request;
 use crate::ui::{login_page, FormContext, LoginView};
@@ -29,9 +29,8 @@ pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
     let Some(form) = read_form::<()>(&params, ctx, &browser, PURPOSE).await? else {
         return show(ctx, &mut browser, hint, Some(stale())).await;
     };
-    let outcome = match params.get("step") {
-        Some("login") => sign_in::password(form, &params, ctx, &mut browser).await?,
-        _ => return Err(invalid_request("This form does not say how to sign in.")),
+    let Some(outcome) = sign_in::method(form, &params, ctx, &mut browser).await? else {
+        return Err(invalid_request("This form does not say how to sign in."));
     };
     match outcome {
         SignIn::Done(()) => redirect(true, "/account", &browser.cookies),
@@ -61,7 +60,7 @@ async fn show(ctx: &Ctx, browser: &mut Browser, hint: Option<&str>, again: Optio
         client_name: "your account",
         login_hint: hint,
         error: alert,
-        passkey: None,
+        passkey: passkey_request(ctx, &handle),
         passkey_required: false,
     });
     let resp = html(again.as_ref().map_or(200, |a| a.status), body, &browser.cookies)?;

@@ -21,9 +21,7 @@ use super::http::{html, redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::error::{ErrorCode, OAuthError};
-use crate::protocol::handle::Opened;
 use crate::protocol::params::Params;
-use crate::protocol::passkey::Passkey;
 use crate::protocol::user::UserRecord;
 use crate::ui::{
     account_page, error_page, AccountPage, AddPasskey, ConsentRow, FormContext, Notice, PasskeyRow, PasskeyView,
@@ -33,29 +31,29 @@ use worker::Method;
 /// The posts of the account page, each to its own path.
 #[derive(Clone, Copy)]
 enum Action {
+    Passkeys,
     Password,
     Consents,
     Sessions,
-    Passkeys,
 }
 
 impl Action {
     fn from_path(path: &str) -> Option<Self> {
         Some(match path {
+            "/account/passkeys" => Action::Passkeys,
             "/account/password" => Action::Password,
             "/account/consents" => Action::Consents,
             "/account/sessions" => Action::Sessions,
-            "/account/passkeys" => Action::Passkeys,
             _ => return None,
         })
     }
 
     fn path(self) -> &'static str {
         match self {
+            Action::Passkeys => "/account/passkeys",
             Action::Password => "/account/password",
             Action::Consents => "/account/consents",
             Action::Sessions => "/account/sessions",
-            Action::Passkeys => "/account/passkeys",
         }
     }
 
@@ -63,10 +61,10 @@ impl Action {
     /// posted to another.
     fn purpose(self) -> &'static str {
         match self {
+            Action::Passkeys => "account:passkeys",
             Action::Password => "account:password",
             Action::Consents => "account:consents",
             Action::Sessions => "account:sessions",
-            Action::Passkeys => "account:passkeys",
         }
     }
 }
@@ -75,39 +73,39 @@ impl Action {
 /// (`/account?done=…`): fixed words, so the query cannot put any on it.
 #[derive(Clone, Copy)]
 enum Done {
-    Password,
-    Withdrawn,
     PasskeyAdded,
     PasskeyRenamed,
     PasskeyRemoved,
+    Password,
+    Withdrawn,
 }
 
 impl Done {
     const ALL: [Done; 5] = [
-        Done::Password,
-        Done::Withdrawn,
         Done::PasskeyAdded,
         Done::PasskeyRenamed,
         Done::PasskeyRemoved,
+        Done::Password,
+        Done::Withdrawn,
     ];
 
     fn name(self) -> &'static str {
         match self {
-            Done::Password => "password",
-            Done::Withdrawn => "withdrawn",
             Done::PasskeyAdded => "passkey-added",
             Done::PasskeyRenamed => "passkey-renamed",
             Done::PasskeyRemoved => "passkey-removed",
+            Done::Password => "password",
+            Done::Withdrawn => "withdrawn",
         }
     }
 
     fn words(self) -> &'static str {
         match self {
+            Done::PasskeyAdded => "Your passkey has been added. You can sign in with it from now on.",
+            Done::PasskeyRenamed => "Your passkey has been renamed.",
+            Done::PasskeyRemoved => "The passkey has been removed: it no longer signs you in.",
             Done::Password => "Your password has been changed. You have been signed out in every other browser.",
             Done::Withdrawn => "The app's access has been withdrawn.",
-            Done::PasskeyAdded => "Your passkey has been added.",
-            Done::PasskeyRenamed => "Your passkey has been renamed.",
-            Done::PasskeyRemoved => "Your passkey has been removed: it no longer signs you in.",
         }
     }
 }
@@ -177,14 +175,9 @@ async fn view(mut req: Request, ctx: &Ctx) -> Reply {
     show(ctx, &mut browser, notice, 200).await
 }
 
-/// Why a post's form is refused.
-const REFUSED: &str = "This form has expired, was already sent, or did not come from this page. \
-                       Nothing was changed; try again below.";
-
 /// A post of one of the page's forms: it must carry a form of this
-/// action, shown to the person signed in now, in this browser; each
-/// action then uses it up ([`use_once`]) before it changes anything. A
-/// form that is not is refused, and the page shown again.
+/// action, shown to the person signed in now, in this browser, not sent
+/// before. A form that is not is refused, and the page shown again.
 async fn act(mut req: Request, ctx: &Ctx, action: Action) -> Reply {
     let params: Params = page_params(&mut req).await?.reject_repeated()?;
     let mut browser = read_browser(&req, ctx, true).await?;
@@ -192,27 +185,22 @@ async fn act(mut req: Request, ctx: &Ctx, action: Action) -> Reply {
         Ok(user) => user,
         Err(to_login) => return to_login,
     };
+    let refused = "This form has expired, was already sent, or did not come from this page. \
+                   Nothing was changed; try again below.";
     let opened = read_form::<String>(&params, ctx, &browser, action.purpose()).await?;
-    let Some(form) = opened.filter(|f| f.data == user.sub) else {
-        return refuse(ctx, &mut browser, REFUSED, 400).await;
+    let Some(opened) = opened.filter(|f| f.data == user.sub) else {
+        return refuse(ctx, &mut browser, refused, 400).await;
     };
-    match action {
-        Action::Password => password::post(form, &params, ctx, &mut browser, user).await,
-        Action::Consents => consents::withdraw(form, &params, ctx, &mut browser, &user).await,
-        Action::Sessions => sessions::end_all(form, ctx, &mut browser, user).await,
-        Action::Passkeys => passkeys::post(form, &params, ctx, &mut browser, &user).await,
+    // A passkey added with this form answers the challenge of its id.
+    let form_id = opened.id.clone();
+    if use_form(ctx, opened).await?.is_none() {
+        return refuse(ctx, &mut browser, refused, 400).await;
     }
-}
-
-/// Uses a form up: each is single-use. `Err` is the page refusing a form
-/// sent before. Adding a passkey verifies the registration first, against
-/// the challenge the form carries, so that a failed attempt leaves the
-/// form working.
-async fn use_once(ctx: &Ctx, browser: &mut Browser, form: Opened<String>) -> Result<(), Reply> {
-    match use_form(ctx, form).await {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(refuse(ctx, browser, REFUSED, 400).await),
-        Err(e) => Err(Err(e)),
+    match action {
+        Action::Passkeys => passkeys::post(&params, ctx, &mut browser, &user, &form_id).await,
+        Action::Password => password::post(&params, ctx, &mut browser, user).await,
+        Action::Consents => consents::withdraw(&params, ctx, &mut browser, &user).await,
+        Action::Sessions => sessions::end_all(ctx, &mut browser, user).await,
     }
 }
 
@@ -231,72 +219,61 @@ fn form(action: Action, fields: &(String, String)) -> FormContext<'_> {
 }
 
 /// The account page of the person signed in on `browser`, with `notice`
-/// at the top. Each form on it gets a handle of its own.
+/// at the top.
 async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, status: u16) -> Reply {
     let user = match signed_in(browser) {
         Ok(user) => user,
         Err(to_login) => return to_login,
     };
-    let sub = user.sub.as_str();
-    let stored = passkeys::stored_passkeys(ctx, sub).await?;
-    let (apps, more_consents) = consents::list(ctx, sub).await?;
-    let mut sealed = Vec::with_capacity(2 * stored.len() + apps.len());
-    for _ in 0..2 * stored.len() {
-        sealed.push(fields(ctx, browser, Action::Passkeys, sub).await?);
-    }
+    let (apps, more_consents) = consents::list(ctx, &user.sub).await?;
+    let mut withdraw = Vec::with_capacity(apps.len());
     for _ in &apps {
-        sealed.push(fields(ctx, browser, Action::Consents, sub).await?);
+        withdraw.push(fields(ctx, browser, Action::Consents, &user.sub).await?);
     }
-    let add = fields(ctx, browser, Action::Passkeys, sub).await?;
-    let password = fields(ctx, browser, Action::Password, sub).await?;
-    let sign_out = fields(ctx, browser, Action::Sessions, sub).await?;
-    let views: Vec<PasskeyView> = stored.iter().map(passkey_view).collect();
-    let (for_passkeys, for_apps) = sealed.split_at(2 * stored.len());
-    let passkey_rows: Vec<PasskeyRow> = views
+    let stored = passkeys::stored_passkeys(ctx, &user.sub).await?;
+    let views: Vec<PasskeyView> = stored.iter().map(passkeys::view).collect();
+    let mut passkey_forms = Vec::with_capacity(2 * views.len() + 1);
+    for _ in 0..=2 * views.len() {
+        passkey_forms.push(fields(ctx, browser, Action::Passkeys, &user.sub).await?);
+    }
+    let (add_fields, row_fields) = passkey_forms.split_first().expect("one form at least");
+    let rows: Vec<PasskeyRow> = views
         .iter()
-        .zip(for_passkeys.chunks(2))
+        .zip(row_fields.chunks(2))
         .map(|(passkey, f)| PasskeyRow {
             passkey,
             rename: form(Action::Passkeys, &f[0]),
             remove: form(Action::Passkeys, &f[1]),
         })
         .collect();
+    let options = passkeys::creation_options(ctx, &add_fields.0, &user, &stored);
+    let add_passkey = options.as_ref().map(|options| AddPasskey {
+        options,
+        form: form(Action::Passkeys, add_fields),
+    });
+    let password = fields(ctx, browser, Action::Password, &user.sub).await?;
+    let sign_out = fields(ctx, browser, Action::Sessions, &user.sub).await?;
     let consents: Vec<ConsentRow> = apps
         .iter()
-        .zip(for_apps)
+        .zip(&withdraw)
         .map(|(consent, f)| ConsentRow {
             consent,
             withdraw: form(Action::Consents, f),
         })
         .collect();
-    // No registration where the issuer cannot have passkeys (an IP address).
-    let options = passkeys::creation_options(ctx, &add.0, &user, &stored);
     let page = AccountPage {
         username: &user.username,
         name: user.claims.get("name").and_then(|n| n.as_str()),
         notice,
         has_password: user.password.is_some(),
-        passkeys: &passkey_rows,
-        add_passkey: options.as_ref().map(|options| AddPasskey {
-            options,
-            form: form(Action::Passkeys, &add),
-        }),
+        passkeys: &rows,
+        add_passkey,
         password: form(Action::Password, &password),
         consents: &consents,
         more_consents,
         sign_out: form(Action::Sessions, &sign_out),
     };
     html(status, account_page(&page), &browser.cookies)
-}
-
-fn passkey_view(p: &Passkey) -> PasskeyView {
-    PasskeyView {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        created_at: p.created_at,
-        last_used_at: p.last_used_at,
-        synced: p.backup_eligible,
-    }
 }
 
 /// The page again with `alert`: what was asked could not be done.

@@ -1,24 +1,23 @@
 //! The passkeys of an account: the platform stores for the ceremonies, the
-//! registration page that enrollment links open, and `POST
-//! /account/passkeys`, the account page's passkey forms (`step=add`,
-//! `rename` or `remove`, with `credential_id`; `add` with the registration
-//! in `credential` and a `name`).
+//! registration page that enrollment links open, and the account page's
+//! passkey forms (`POST /account/passkeys`: add, rename, remove).
 
-use super::{done as done_page, refuse, use_once, Done};
+use super::{done, refuse, Done};
 use crate::endpoints::browser::{form_fields, Browser};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
 use crate::grants::passkey::{register, Owner, PasskeyStores, Refused};
-use crate::protocol::error::{invalid_request, OAuthResult};
-use crate::protocol::handle::Opened;
+use crate::protocol::error::OAuthResult;
 use crate::protocol::params::Params;
-use crate::protocol::passkey::{passkey_name, CreationOptions, Passkey, PasskeyMachine, PasskeyOp, PasskeyReply};
+use crate::protocol::passkey::passkey_name;
+use crate::protocol::passkey::{CreationOptions, Passkey, PasskeyMachine, PasskeyOp, PasskeyReply};
 use crate::protocol::user::UserRecord;
-use crate::protocol::webauthn::{challenge_for, verify_registration, Expected};
+use crate::protocol::webauthn::verify_registration;
+use crate::protocol::webauthn::{challenge_for, Expected};
 use crate::store::durable::DurableObjects;
 use crate::store::webcrypto::WebCryptoVerifier;
 use crate::store::ObjectStore;
-use crate::ui::{self, FormContext};
+use crate::ui::{self, FormContext, PasskeyView};
 use serde::Serialize;
 
 pub fn passkey_stores(ctx: &Ctx) -> OAuthResult<(DurableObjects<PasskeyMachine>, WebCryptoVerifier)> {
@@ -97,71 +96,85 @@ pub fn no_passkeys_here() -> ui::Page {
     )
 }
 
-/// A post of the account page's passkey forms (the form checked by
-/// `account::act`: this person's, this browser's, not used yet).
-pub async fn post(form: Opened<String>, params: &Params, ctx: &Ctx, browser: &mut Browser, user: &UserRecord) -> Reply {
-    let step = params.get("step");
-    if step == Some("add") {
-        return add(form, params, ctx, browser, user).await;
-    }
-    if let Err(refused) = use_once(ctx, browser, form).await {
-        return refused;
-    }
-    let objects = DurableObjects::<PasskeyMachine>::bind(&ctx.env, "PASSKEYS")?;
-    let id = params.get("credential_id").unwrap_or_default().to_owned();
-    let (op, done) = match step {
-        Some("rename") => match passkey_name(params.get("name").unwrap_or_default()) {
-            Some(name) => (PasskeyOp::Rename { id, name }, Done::PasskeyRenamed),
-            None => return refuse(ctx, browser, NAME_RULES, 400).await,
-        },
-        Some("remove") => {
-            // An account without a password keeps its last passkey: it
-            // would have no way to sign in otherwise.
-            let keep_one = user.password.is_none();
-            (PasskeyOp::Remove { id, keep_one }, Done::PasskeyRemoved)
-        }
-        _ => return Err(invalid_request("This form does not say what to do with the passkey.")),
-    };
-    match objects.apply(&user.sub, op, ctx.now).await? {
-        PasskeyReply::Done => done_page(browser, done),
-        PasskeyReply::LastOne => {
-            let last = "This passkey is your only way to sign in: set a password or add another passkey first.";
-            refuse(ctx, browser, last, 400).await
-        }
-        _ => refuse(ctx, browser, "That passkey is not on your account (any more).", 400).await,
+/// How the page lists a passkey.
+pub fn view(passkey: &Passkey) -> PasskeyView {
+    PasskeyView {
+        id: passkey.id.clone(),
+        name: passkey.name.clone(),
+        created_at: passkey.created_at,
+        last_used_at: passkey.last_used_at,
+        synced: passkey.backup_eligible,
     }
 }
 
-const NAME_RULES: &str = "A passkey's name is 1 to 64 characters, without control characters.";
-
-/// Adds a passkey: the registration is verified against the challenge of
-/// the form it came with before the form is used up, so a cancelled or
-/// failed ceremony leaves the page's form working.
-async fn add(form: Opened<String>, params: &Params, ctx: &Ctx, browser: &mut Browser, user: &UserRecord) -> Reply {
-    let Some(expect) = expected(ctx, &form.id) else {
-        return html(400, no_passkeys_here(), &browser.cookies);
-    };
-    // As at enrollment: the ceremony has run by now, so a name that is not
-    // one (the page keeps it within 64 characters) does not refuse it.
-    let name = passkey_name(params.get("name").unwrap_or_default()).unwrap_or_else(|| "Passkey".into());
-    let new = match verify_registration(&expect, params.get("credential").unwrap_or_default()) {
-        Ok(new) => new,
-        Err(e) => return refuse(ctx, browser, Refused::from(e).message(), 400).await,
-    };
-    if let Err(refused) = use_once(ctx, browser, form).await {
-        return refused;
-    }
+/// `POST /account/passkeys` (its form already checked and used up by the
+/// page, `form_id` its id): `step=add` registers the ceremony's credential
+/// (`credential`, `name`), `rename` and `remove` act on `credential_id`.
+pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, user: &UserRecord, form_id: &str) -> Reply {
     let (objects, verifier) = passkey_stores(ctx)?;
+    let id = params.get("credential_id").unwrap_or_default().to_owned();
+    let outcome = match params.get("step") {
+        Some("add") => add(ctx, &objects, &verifier, params, user, form_id).await?,
+        Some("rename") => match passkey_name(params.get("name").unwrap_or_default()) {
+            Some(name) => changed(
+                objects
+                    .apply(&user.sub, PasskeyOp::Rename { id, name }, ctx.now)
+                    .await?,
+                Done::PasskeyRenamed,
+            ),
+            None => Err("A passkey's name is 1 to 64 characters, with no line breaks."),
+        },
+        Some("remove") => {
+            let op = PasskeyOp::Remove {
+                id,
+                keep_one: user.password.is_none(),
+            };
+            changed(objects.apply(&user.sub, op, ctx.now).await?, Done::PasskeyRemoved)
+        }
+        _ => Err("This form does not say what to do with the passkey."),
+    };
+    match outcome {
+        Ok(what) => done(browser, what),
+        Err(alert) => refuse(ctx, browser, alert, 400).await,
+    }
+}
+
+/// A rename's or removal's answer: done, or why not.
+fn changed(reply: PasskeyReply, what: Done) -> Result<Done, &'static str> {
+    match reply {
+        PasskeyReply::Done => Ok(what),
+        PasskeyReply::LastOne => Err("This is your only passkey and your account has no password: \
+                                      add another passkey or set a password before removing it."),
+        _ => Err("That passkey is not on your account (any more)."),
+    }
+}
+
+async fn add(
+    ctx: &Ctx,
+    objects: &DurableObjects<PasskeyMachine>,
+    verifier: &WebCryptoVerifier,
+    params: &Params,
+    user: &UserRecord,
+    form_id: &str,
+) -> OAuthResult<Result<Done, &'static str>> {
+    let Some(expected) = expected(ctx, form_id) else {
+        return Ok(Err("Passkeys are not available here."));
+    };
+    let new = match verify_registration(&expected, params.get("credential").unwrap_or_default()) {
+        Ok(new) => new,
+        Err(e) => return Ok(Err(Refused::from(e).message())),
+    };
+    let name = passkey_name(params.get("name").unwrap_or_default()).unwrap_or_else(|| "Passkey".into());
     let stores = PasskeyStores {
-        passkeys: &objects,
-        verifier: &verifier,
+        passkeys: objects,
+        verifier,
     };
     let owner = Owner {
         sub: &user.sub,
         username: &user.username,
     };
-    match register(&stores, new, &owner, name, ctx.now).await? {
-        Ok(_) => done_page(browser, Done::PasskeyAdded),
-        Err(refused) => refuse(ctx, browser, refused.message(), 400).await,
-    }
+    Ok(match register(&stores, new, &owner, name, ctx.now).await? {
+        Ok(_) => Ok(Done::PasskeyAdded),
+        Err(refused) => Err(refused.message()),
+    })
 }

@@ -6,27 +6,17 @@
 //! `session_epoch` moves on, which ends every other session; this browser
 //! gets a new session under the new epoch and stays signed in.
 
-use super::{done, refuse, use_once, Done};
+use super::{done, refuse, Done};
 use crate::endpoints::browser::Browser;
 use crate::endpoints::http::Reply;
 use crate::endpoints::sign_in::{confirm_password, renew_session};
 use crate::endpoints::users::new_hash;
 use crate::endpoints::Ctx;
-use crate::protocol::handle::Opened;
 use crate::protocol::params::Params;
 use crate::protocol::user::{validate_password, UserRecord};
 use crate::store::RecordStore;
 
-pub async fn post(
-    form: Opened<String>,
-    params: &Params,
-    ctx: &Ctx,
-    browser: &mut Browser,
-    mut user: UserRecord,
-) -> Reply {
-    if let Err(refused) = use_once(ctx, browser, form).await {
-        return refused;
-    }
+pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, mut user: UserRecord) -> Reply {
     let current = params.get("current_password").unwrap_or_default();
     let new = params.get("new_password").unwrap_or_default();
     // What cannot succeed is refused before any password work.

@@ -3,19 +3,14 @@
 //! browser, this one included; the signed-out page follows. What apps were
 //! given (their tokens) stands: that is withdrawn per app.
 
-use super::use_once;
 use crate::endpoints::browser::{end_session, Browser};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
-use crate::protocol::handle::Opened;
 use crate::protocol::user::UserRecord;
 use crate::store::RecordStore;
 use crate::ui::logged_out_page;
 
-pub async fn end_all(form: Opened<String>, ctx: &Ctx, browser: &mut Browser, mut user: UserRecord) -> Reply {
-    if let Err(refused) = use_once(ctx, browser, form).await {
-        return refused;
-    }
+pub async fn end_all(ctx: &Ctx, browser: &mut Browser, mut user: UserRecord) -> Reply {
     user.end_sessions();
     user.updated_at = ctx.now;
     ctx.records()?.put(&user).await?;

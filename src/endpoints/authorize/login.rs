@@ -3,7 +3,7 @@
 use super::{display_name, page_client, proceed, Pending};
 use crate::endpoints::browser::{form_fields, read_form, stale_form, Browser};
 use crate::endpoints::http::{html, Reply};
-use crate::endpoints::sign_in::{self, typed_username, SignIn};
+use crate::endpoints::sign_in::{self, passkey_request, typed_username, SignIn};
 use crate::endpoints::Ctx;
 use crate::protocol::authorize::AuthorizationRequest;
 use crate::protocol::client::ClientRecord;
@@ -38,7 +38,7 @@ async fn show(
         client_name: display_name(client),
         login_hint: pending.req.login_hint.as_deref(),
         error,
-        passkey: None,
+        passkey: passkey_request(ctx, &handle),
         passkey_required: pending.req.requires_passkey(),
     });
     html(status, body, &browser.cookies)
@@ -51,8 +51,9 @@ async fn passkey_only(req: AuthorizationRequest, client: &ClientRecord, ctx: &Ct
     show(req, client, ctx, browser, None, 403).await
 }
 
-/// A login form's post: the password step of [`sign_in`], once the form
-/// is known to be ours and its client still there.
+/// A login form's post (`step=login`, a password, or `step=passkey`): the
+/// method of [`sign_in`] it names, once the form is known to be ours and
+/// its client still there.
 pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
     let Some(form) = read_form::<Pending>(params, ctx, browser, "login").await? else {
         return stale_form(browser);
@@ -62,10 +63,13 @@ pub async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply 
         Ok(None) => return stale_form(browser),
         Err(reply) => return reply,
     };
-    if form.data.req.requires_passkey() {
+    if form.data.req.requires_passkey() && params.get("step") != Some("passkey") {
         return passkey_only(form.data.req.clone(), &client, ctx, browser).await;
     }
-    match sign_in::password(form, params, ctx, browser).await? {
+    let Some(outcome) = sign_in::method(form, params, ctx, browser).await? else {
+        return stale_form(browser);
+    };
+    match outcome {
         SignIn::Done(pending) => proceed(pending.req, &client, ctx, browser, true, false).await,
         SignIn::Again(pending, again) => {
             let mut req = pending.req;

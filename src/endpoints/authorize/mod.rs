@@ -45,7 +45,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
     let params = page_params(&mut req).await?;
     let mut browser = read_browser(&req, ctx, after_post).await?;
     match params.get("step") {
-        Some("login") if after_post => login::submit(&params, ctx, &mut browser).await,
+        Some("login" | "passkey") if after_post => login::submit(&params, ctx, &mut browser).await,
         Some("consent") if after_post => consent::submit(&params, ctx, &mut browser).await,
         _ => start(&params, ctx, &mut browser).await,
     }

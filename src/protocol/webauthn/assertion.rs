@@ -4,32 +4,10 @@
 
 use super::authenticator_data::parse_authenticator_data;
 use super::client_data::{check_client_data, Ceremony};
-use super::{credential_id, decode, Expected, WebAuthnError};
+use super::{binary, parse_response, Expected, WebAuthnError};
 use crate::protocol::encoding::{b64url, sha256};
 use crate::protocol::jose::SigningAlg;
-use serde::Deserialize;
-
-/// Level 3 `AuthenticationResponseJSON` (§5.1.4), the members we read.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AuthenticationResponseJson {
-    id: String,
-    raw_id: String,
-    #[serde(rename = "type")]
-    typ: String,
-    response: AssertionResponseJson,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AssertionResponseJson {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: String,
-    authenticator_data: String,
-    signature: String,
-    #[serde(default)]
-    user_handle: Option<String>,
-}
+use serde_json::Value;
 
 /// An assertion whose client data, RP ID hash and flags passed; its
 /// signature is still to be verified with the stored key.
@@ -50,22 +28,21 @@ pub struct Assertion {
     pub signature: Vec<u8>,
 }
 
-/// §7.2 steps 8–18 for the response in the `credential` form field:
-/// `id` = base64url(`rawId`), type "public-key", client data (steps 9–14),
+/// §7.2 steps 8–18 for the response in the `credential` form field (Level
+/// 3 `AuthenticationResponseJSON`, §5.1.4): `id` = base64url(`rawId`), type "public-key", client data (steps 9–14),
 /// RP ID hash and flags (steps 15–18).
 pub fn check_assertion(expected: &Expected, response_json: &str) -> Result<Assertion, WebAuthnError> {
-    let r: AuthenticationResponseJson =
-        serde_json::from_str(response_json).map_err(|_| WebAuthnError::Malformed("authentication response"))?;
-    let raw_id = credential_id(&r.id, &r.raw_id, &r.typ)?;
-    let client_data = decode("clientDataJSON", &r.response.client_data_json)?;
+    let (response, raw_id) = parse_response(response_json)?;
+    let client_data = binary(&response, "clientDataJSON")?;
     check_client_data(&client_data, Ceremony::Get, expected)?;
-    let auth_bytes = decode("authenticatorData", &r.response.authenticator_data)?;
+    let auth_bytes = binary(&response, "authenticatorData")?;
     let auth_data = parse_authenticator_data(&auth_bytes)?;
     auth_data.check(expected)?;
-    let user_handle = match r.response.user_handle.as_deref() {
+    let user_handle = match response.get("userHandle") {
         // Level 3's JSON writes an absent handle as absent, null or "".
-        None | Some("") => None,
-        Some(h) => Some(decode("userHandle", h)?),
+        None | Some(Value::Null) => None,
+        Some(Value::String(h)) if h.is_empty() => None,
+        Some(_) => Some(binary(&response, "userHandle")?),
     };
     Ok(Assertion {
         credential_id: b64url(&raw_id),
@@ -74,7 +51,7 @@ pub fn check_assertion(expected: &Expected, response_json: &str) -> Result<Asser
         backup_eligible: auth_data.backup_eligible(),
         backed_up: auth_data.backed_up(),
         signed_data: [&auth_bytes[..], &sha256(&client_data)].concat(),
-        signature: decode("signature", &r.response.signature)?,
+        signature: binary(&response, "signature")?,
     })
 }
 

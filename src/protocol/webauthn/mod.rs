@@ -31,6 +31,7 @@ pub use registration::{verify_registration, NewCredential};
 use super::cors::origin_of;
 use super::encoding::{b64url_decode, sha256};
 use super::error::{ErrorCode, OAuthError};
+use serde_json::Value;
 use url::{Host, Url};
 
 /// Separates our challenges from every other SHA-256 of a form id.
@@ -142,23 +143,34 @@ impl From<WebAuthnError> for OAuthError {
     }
 }
 
-/// A base64url member of a response, decoded (Level 3's JSON forms carry
-/// every binary value as base64url without padding).
-fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, WebAuthnError> {
-    b64url_decode(value).ok_or(WebAuthnError::Malformed(field))
-}
-
-/// The credential id a response names, from `id` and `rawId`, which must
-/// agree ("Verify that credential.id equals base64url(credential.rawId)"),
-/// with `type` "public-key". The id stays in its base64url form: that is
-/// how it is stored and looked up.
-fn credential_id(id: &str, raw_id: &str, typ: &str) -> Result<Vec<u8>, WebAuthnError> {
-    if typ != "public-key" {
+/// A response (the `credential` form field) taken apart: its `response`
+/// member and the credential id, from `id` and `rawId`, which must agree
+/// ("Verify that credential.id equals base64url(credential.rawId)"), with
+/// `type` "public-key". Members we do not read are ignored.
+fn parse_response(json: &str) -> Result<(Value, Vec<u8>), WebAuthnError> {
+    let mut v: Value = serde_json::from_str(json).map_err(|_| WebAuthnError::Malformed("not JSON"))?;
+    if text(&v, "type")? != "public-key" {
         return Err(WebAuthnError::Malformed("type"));
     }
-    let raw = decode("rawId", raw_id)?;
-    if id != raw_id {
+    let raw_id = binary(&v, "rawId")?;
+    if text(&v, "id")? != text(&v, "rawId")? {
         return Err(WebAuthnError::CredentialId);
     }
-    Ok(raw)
+    match v.get_mut("response").map(Value::take) {
+        Some(response @ Value::Object(_)) => Ok((response, raw_id)),
+        _ => Err(WebAuthnError::Malformed("response")),
+    }
+}
+
+/// A member that must be a string.
+fn text<'a>(v: &'a Value, name: &'static str) -> Result<&'a str, WebAuthnError> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .ok_or(WebAuthnError::Malformed(name))
+}
+
+/// A binary member: Level 3's JSON forms carry every binary value as
+/// base64url without padding.
+fn binary(v: &Value, name: &'static str) -> Result<Vec<u8>, WebAuthnError> {
+    b64url_decode(text(v, name)?).ok_or(WebAuthnError::Malformed(name))
 }

@@ -4,30 +4,9 @@ use super::authenticator_data::parse_authenticator_data;
 use super::cbor::parse_attestation_object;
 use super::client_data::{check_client_data, Ceremony};
 use super::cose::PublicKey;
-use super::{credential_id, decode, Expected, WebAuthnError};
+use super::{binary, parse_response, Expected, WebAuthnError};
 use crate::protocol::encoding::b64url;
-use serde::Deserialize;
-
-/// Level 3 `RegistrationResponseJSON` (§5.1.1), the members we read.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RegistrationResponseJson {
-    id: String,
-    raw_id: String,
-    #[serde(rename = "type")]
-    typ: String,
-    response: AttestationResponseJson,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AttestationResponseJson {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: String,
-    attestation_object: String,
-    #[serde(default)]
-    transports: Vec<String>,
-}
+use serde_json::Value;
 
 /// What to store for a credential that passed §7.1.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +29,8 @@ const MAX_TRANSPORTS: usize = 8;
 const MAX_TRANSPORT_LEN: usize = 32;
 
 /// Verifies a registration ceremony's response (the `credential` form
-/// field) against what the server expects, following §7.1: the credential
+/// field: Level 3 `RegistrationResponseJSON`, §5.1.1) against what the
+/// server expects, following §7.1: the credential
 /// ids agree and fit (steps 26, and `id` = base64url(`rawId`)); client data
 /// (steps 7–12); "Perform CBOR decoding on the attestationObject" (step
 /// 14); RP ID hash and flags (steps 15–18); the key's algorithm is one we
@@ -59,12 +39,10 @@ const MAX_TRANSPORT_LEN: usize = 32;
 /// (§8.7: `attStmt = emptyMap`). That the id is not registered already
 /// (step 27) is the caller's to check.
 pub fn verify_registration(expected: &Expected, response_json: &str) -> Result<NewCredential, WebAuthnError> {
-    let r: RegistrationResponseJson =
-        serde_json::from_str(response_json).map_err(|_| WebAuthnError::Malformed("registration response"))?;
-    let raw_id = credential_id(&r.id, &r.raw_id, &r.typ)?;
-    let client_data = decode("clientDataJSON", &r.response.client_data_json)?;
+    let (response, raw_id) = parse_response(response_json)?;
+    let client_data = binary(&response, "clientDataJSON")?;
     check_client_data(&client_data, Ceremony::Create, expected)?;
-    let object_bytes = decode("attestationObject", &r.response.attestation_object)?;
+    let object_bytes = binary(&response, "attestationObject")?;
     let object = parse_attestation_object(&object_bytes)?;
     let auth_data = parse_authenticator_data(object.auth_data)?;
     auth_data.check(expected)?;
@@ -81,10 +59,7 @@ pub fn verify_registration(expected: &Expected, response_json: &str) -> Result<N
     if attested.credential_id != raw_id {
         return Err(WebAuthnError::CredentialId);
     }
-    let transports = r.response.transports;
-    if transports.len() > MAX_TRANSPORTS || transports.iter().any(|t| t.len() > MAX_TRANSPORT_LEN) {
-        return Err(WebAuthnError::Malformed("transports"));
-    }
+    let transports = transports(&response)?;
     Ok(NewCredential {
         id: b64url(&raw_id),
         public_key: attested.public_key.clone(),
@@ -94,4 +69,20 @@ pub fn verify_registration(expected: &Expected, response_json: &str) -> Result<N
         transports,
         aaguid: attested.aaguid,
     })
+}
+
+/// `response.transports`: absent, or an array of short strings.
+fn transports(response: &Value) -> Result<Vec<String>, WebAuthnError> {
+    let bad = WebAuthnError::Malformed("transports");
+    let list = match response.get("transports") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(list)) if list.len() <= MAX_TRANSPORTS => list,
+        Some(_) => return Err(bad),
+    };
+    list.iter()
+        .map(|t| match t.as_str() {
+            Some(t) if t.len() <= MAX_TRANSPORT_LEN => Ok(t.to_string()),
+            _ => Err(bad),
+        })
+        .collect()
 }
