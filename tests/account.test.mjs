@@ -136,6 +136,45 @@ test("the page lists the apps allowed; withdrawing one ends its tokens and not a
   await assertError(await refresh(worker, b, tb2.refresh_token), 400, "invalid_grant");
 });
 
+/** Registers a passkey for `sub` straight in its Durable Object (no ceremony: the page only lists it). */
+async function seedPasskey(user, passkey) {
+  const ns = await worker.mf.getDurableObjectNamespace("PASSKEYS");
+  const stub = ns.get(ns.idFromName(user.sub));
+  const call = { op: { op: "add", username: user.username, passkey }, now: Math.floor(Date.now() / 1000) };
+  assert.deepEqual(JSON.parse(await stub.run(JSON.stringify(call))), { reply: "added" });
+}
+
+test("the passkeys section lists the account's passkeys, renames and removes them", async () => {
+  const user = await createUser(worker);
+  const jar = new Jar();
+  let html = await signIn(user, jar);
+  assert.match(html, /You have no passkeys yet/);
+  assert.doesNotMatch(html, /data-webauthn/, "no add form on an IP-address issuer");
+  const id = "Y3JlZGVudGlhbC0x";
+  await seedPasskey(user, {
+    id, name: "Work laptop", sign_count: 0, backup_eligible: true, transports: ["internal"],
+    created_at: 1_764_633_600, last_used_at: null,
+    public_key: { alg: "ES256", jwk: { kty: "EC", crv: "P-256", x: "AAAA", y: "AAAA" } },
+  });
+  html = await page(await get(jar, "/account"), 200);
+  assert.match(html, /<strong>Work laptop<\/strong><small>added 2025-12-02, never used, synced to your devices/);
+
+  const rename = (extra) => postForm(jar, html, "/account/passkeys", { step: "rename", credential_id: id, ...extra }, 'value="rename"');
+  html = await page(await rename({ name: "   " }), 400, /1 to 64 characters/);
+  goesTo(await rename({ name: "Phone <1>" }), "/account?done=passkey-renamed");
+  html = await page(await get(jar, "/account?done=passkey-renamed"), 200, /Your passkey has been renamed/);
+  assert.match(html, /<strong>Phone &lt;1&gt;<\/strong>/);
+
+  // A registration posted where the issuer is an IP address (no add form here): refused with a page.
+  html = await page(await postForm(jar, html, "/account/passkeys", { step: "add", credential: "{}" }, 'value="remove"'), 400, /Passkeys are not available here/);
+  const remove = (credential_id) => postForm(jar, html, "/account/passkeys", { step: "remove", credential_id }, 'value="remove"');
+  html = await page(await remove("bm90LW1pbmU"), 400, /not on your account/);
+  goesTo(await remove(id), "/account?done=passkey-removed");
+  html = await page(await get(jar, "/account?done=passkey-removed"), 200, /no longer signs you in/);
+  assert.match(html, /You have no passkeys yet/);
+
+});
+
 test("a password change needs the current one, ends the other browsers' sessions, not this one's", async () => {
   const user = await createUser(worker);
   const here = new Jar();
