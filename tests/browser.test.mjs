@@ -3,9 +3,8 @@
 // lands on the relying party's callback with a code that redeems.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { startWorker, freePort, launchChromium, CHROMIUM } from "./helpers.mjs";
+import { startWorker, startRp, launchChromium, CHROMIUM } from "./helpers.mjs";
 import { registerClient, createUser, pkce, token } from "./flow.mjs";
 
 const skip = CHROMIUM ? false : "no chromium (set CHROMIUM_PATH or install Debian's chromium)";
@@ -15,18 +14,13 @@ before(async () => {
   if (skip) return;
   worker = await startWorker();
   // The relying party's redirect URI: a tiny local server.
-  const port = await freePort();
-  rp = http.createServer((req, res) => {
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end("<!DOCTYPE html><title>RP</title><p>callback ok</p>");
-  });
-  await new Promise((resolve) => rp.listen(port, "127.0.0.1", resolve));
-  rpUrl = `http://127.0.0.1:${port}/cb`;
+  rp = await startRp();
+  rpUrl = rp.url;
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
-  await new Promise((resolve) => (rp ? rp.close(resolve) : resolve()));
+  await rp?.close();
   await worker?.stop();
 });
 

@@ -36,6 +36,35 @@ export async function launchChromium() {
   });
 }
 
+/**
+ * The options of a CDP virtual authenticator (WebAuthn.addVirtualAuthenticator)
+ * that acts as a platform passkey: CTAP2, discoverable credentials, user
+ * verification that always succeeds, presence given without a prompt.
+ */
+export const VIRTUAL_PASSKEY = {
+  protocol: "ctap2",
+  transport: "internal",
+  hasResidentKey: true,
+  hasUserVerification: true,
+  isUserVerified: true,
+  automaticPresenceSimulation: true,
+};
+
+/**
+ * A relying party's redirect URI for browser tests: a tiny local server
+ * that answers every request with a page. Returns { url, close() }.
+ */
+export async function startRp() {
+  const { createServer } = await import("node:http");
+  const port = await freePort();
+  const server = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end("<!DOCTYPE html><title>RP</title><p>callback ok</p>");
+  });
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${port}/cb`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
 /** A TCP port that is free on 127.0.0.1 right now. */
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -10,10 +10,9 @@
 // the Host header, is that origin.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { randomBytes } from "node:crypto";
 import * as oidc from "openid-client";
-import { startWorker, freePort, launchChromium, CHROMIUM, ADMIN_TOKEN } from "./helpers.mjs";
+import { startWorker, startRp, launchChromium, CHROMIUM, ADMIN_TOKEN, VIRTUAL_PASSKEY } from "./helpers.mjs";
 
 const skip = CHROMIUM ? false : "no chromium (set CHROMIUM_PATH or install Debian's chromium)";
 
@@ -22,18 +21,13 @@ before(async () => {
   if (skip) return;
   worker = await startWorker();
   origin = worker.url.replace("127.0.0.1", "localhost");
-  const port = await freePort();
-  rp = http.createServer((req, res) => {
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end("<!DOCTYPE html><title>RP</title><p>callback ok</p>");
-  });
-  await new Promise((resolve) => rp.listen(port, "127.0.0.1", resolve));
-  rpUrl = `http://127.0.0.1:${port}/cb`;
+  rp = await startRp();
+  rpUrl = rp.url;
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
-  await new Promise((resolve) => (rp ? rp.close(resolve) : resolve()));
+  await rp?.close();
   await worker?.stop();
 });
 
@@ -50,16 +44,7 @@ async function withAuthenticator(context) {
   const cdp = await context.newCDPSession(page);
   await cdp.send("WebAuthn.enable");
   const add = async () =>
-    (await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    })).authenticatorId;
+    (await cdp.send("WebAuthn.addVirtualAuthenticator", { options: VIRTUAL_PASSKEY })).authenticatorId;
   let authenticatorId = await add();
   return {
     page,

@@ -247,15 +247,7 @@ pub(super) mod tests {
 
     #[test]
     fn the_add_form_carries_the_ceremony_and_stays_hidden_for_the_script() {
-        let options = CreationOptions {
-            challenge: "Y2hhbA".into(),
-            rp_id: "id.example.com".into(),
-            rp_name: "id.example.com".into(),
-            user_id: "c3Vi".into(),
-            user_name: "ada".into(),
-            user_display_name: HOSTILE.into(),
-            exclude: vec!["k1".into(), "k2".into()],
-        };
+        let options = creation_options();
         let add = AddPasskey {
             options: &options,
             form: form_to("/account/passkeys"),
@@ -266,24 +258,7 @@ pub(super) mod tests {
         assert!(html.contains(&format!(
             "<script src=\"/assets/passkey.js\" nonce=\"{nonce}\" defer></script>"
         )));
-        let f = form_of(&html, "/account/passkeys", "add");
-        let tag = &f[..f.find('>').unwrap()];
-        for attr in [
-            "data-webauthn=\"create\"",
-            " hidden",
-            "data-challenge=\"Y2hhbA\"",
-            "data-rp-id=\"id.example.com\"",
-            "data-rp-name=\"id.example.com\"",
-            "data-user-id=\"c3Vi\"",
-            "data-user-name=\"ada\"",
-            "data-exclude=\"k1 k2\"",
-        ] {
-            assert!(tag.contains(attr), "{attr} missing in {tag}");
-        }
-        assert!(tag.contains(&format!("data-user-display-name=\"{HOSTILE_ESCAPED}\"")));
-        assert!(f.contains("<input type=\"hidden\" name=\"credential\" value=\"\">"));
-        assert!(f.contains("<label for=\"passkey-name\">") && f.contains("name=\"name\""));
-        assert!(f.contains("data-passkey-status role=\"status\""));
+        assert_creation_form(form_of(&html, "/account/passkeys", "add"));
     }
 
     #[test]

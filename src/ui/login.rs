@@ -73,11 +73,19 @@ mod tests {
         &html[start..=start + len]
     }
 
-    fn passkey() -> Option<PasskeyRequest> {
-        Some(PasskeyRequest {
-            rp_id: "id.example.com".into(),
-            challenge: "Y2hhbA".into(),
-        })
+    /// The page for "App" with a passkey form; `required`: no password form.
+    fn with_passkey<'a>(form: &'a FormContext<'a>, required: bool) -> LoginView<'a> {
+        LoginView {
+            form,
+            client_name: "App",
+            login_hint: None,
+            error: None,
+            passkey: Some(PasskeyRequest {
+                rp_id: "id.example.com".into(),
+                challenge: "Y2hhbA".into(),
+            }),
+            passkey_required: required,
+        }
     }
 
     fn page(form: &FormContext, client: &str, hint: Option<&str>, error: Option<&str>) -> String {
@@ -165,15 +173,7 @@ mod tests {
     #[test]
     fn the_passkey_form_shares_the_handle_and_offers_passkeys_in_the_username_autofill() {
         let f = form();
-        let view = LoginView {
-            form: &f,
-            client_name: "App",
-            login_hint: None,
-            error: None,
-            passkey: passkey(),
-            passkey_required: false,
-        };
-        let page = login_page(&view);
+        let page = login_page(&with_passkey(&f, false));
         let nonce = page
             .script_nonce
             .clone()
@@ -205,14 +205,7 @@ mod tests {
     #[test]
     fn a_passkey_only_client_gets_no_password_form() {
         let f = form();
-        let view = LoginView {
-            form: &f,
-            client_name: "App",
-            login_hint: None,
-            error: None,
-            passkey: passkey(),
-            passkey_required: true,
-        };
+        let view = with_passkey(&f, true);
         let html = login_page(&view).html;
         let alert = format!("<p class=\"alert\" id=\"error\" role=\"alert\">{PASSKEY_REQUIRED}</p>");
         assert!(html.contains(&alert), "{html}");

@@ -150,6 +150,43 @@ const PRODUCT: &str = "edge-oidc";
 #[cfg(test)]
 mod test_support {
     use super::FormContext;
+    use crate::protocol::passkey::CreationOptions;
+
+    /// The options every passkey creation form test renders.
+    pub fn creation_options() -> CreationOptions {
+        CreationOptions {
+            challenge: "Y2hhbA".into(),
+            rp_id: "id.example.com".into(),
+            rp_name: "id.example.com".into(),
+            user_id: "c3Vi".into(),
+            user_name: "ada".into(),
+            user_display_name: HOSTILE.into(),
+            exclude: vec!["k1".into(), "k2".into()],
+        }
+    }
+
+    /// A rendered passkey creation form (forms.html `passkey_create_form`)
+    /// of [`creation_options`], from its opening tag on: hidden for the
+    /// script, every option in its data attributes, escaped.
+    pub fn assert_creation_form(form: &str) {
+        let tag = &form[..form.find('>').unwrap()];
+        for attr in [
+            "data-webauthn=\"create\"",
+            " hidden",
+            "data-challenge=\"Y2hhbA\"",
+            "data-rp-id=\"id.example.com\"",
+            "data-rp-name=\"id.example.com\"",
+            "data-user-id=\"c3Vi\"",
+            "data-user-name=\"ada\"",
+            "data-exclude=\"k1 k2\"",
+        ] {
+            assert!(tag.contains(attr), "{attr} missing in {tag}");
+        }
+        assert!(tag.contains(&format!("data-user-display-name=\"{HOSTILE_ESCAPED}\"")));
+        assert!(form.contains("<input type=\"hidden\" name=\"credential\" value=\"\">"));
+        assert!(form.contains("<label for=\"passkey-name\">") && form.contains("name=\"name\""));
+        assert!(form.contains("data-passkey-status role=\"status\""));
+    }
 
     pub const HOSTILE: &str = "<script>alert(1)</script>";
     pub const HOSTILE_ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
