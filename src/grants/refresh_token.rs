@@ -290,25 +290,31 @@ mod tests {
         assert_eq!(refused.description, "the user of this grant has been deleted");
     }
 
+    /// A refresh at 2000 of `token` with `revocations` in force.
+    fn refresh_with(
+        grants: &MemoryGrants,
+        revocations: crate::store::memory::MemoryStore<UserRevocation>,
+        token: &str,
+    ) -> OAuthResult<serde_json::Value> {
+        block_on(refresh(
+            grants,
+            &revocations,
+            &FakeSigner,
+            &site(2000),
+            &confidential_client(),
+            &request(token, None, &[]),
+        ))
+    }
+
     #[test]
     fn revoking_a_users_grants_ends_chains_signed_in_before_it() {
         let grants = MemoryGrants::default();
         let rt1 = first_refresh(&grants);
-        let refresh_with = |revocations, token: &str| {
-            block_on(refresh(
-                &grants,
-                &revocations,
-                &FakeSigner,
-                &site(2000),
-                &confidential_client(),
-                &request(token, None, &[]),
-            ))
-        };
         // The sign-in behind this chain was at 990 (`session(990)`): a
         // revocation before it does not touch the chain, one at it ends it.
-        let body = refresh_with(revoked_grants(989), &rt1).unwrap();
+        let body = refresh_with(&grants, revoked_grants(989), &rt1).unwrap();
         let rt2 = body["refresh_token"].as_str().unwrap();
-        let refused = refresh_with(revoked_grants(990), rt2).unwrap_err();
+        let refused = refresh_with(&grants, revoked_grants(990), rt2).unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidGrant);
         assert_eq!(refused.description, "the grants of this user have been revoked");
     }
@@ -317,23 +323,13 @@ mod tests {
     fn withdrawing_consent_ends_that_clients_chains_made_before_it() {
         let grants = MemoryGrants::default();
         let rt1 = first_refresh(&grants);
-        let refresh_with = |revocations, token: &str| {
-            block_on(refresh(
-                &grants,
-                &revocations,
-                &FakeSigner,
-                &site(2000),
-                &confidential_client(),
-                &request(token, None, &[]),
-            ))
-        };
         // The grant was made at 1000 for client-1: another client's
         // withdrawal, or one before the grant, leaves it standing.
-        let body = refresh_with(withdrawn("client-2", 2000), &rt1).unwrap();
+        let body = refresh_with(&grants, withdrawn("client-2", 2000), &rt1).unwrap();
         let rt2 = body["refresh_token"].as_str().unwrap().to_string();
-        let body = refresh_with(withdrawn("client-1", 999), &rt2).unwrap();
+        let body = refresh_with(&grants, withdrawn("client-1", 999), &rt2).unwrap();
         let rt3 = body["refresh_token"].as_str().unwrap();
-        let refused = refresh_with(withdrawn("client-1", 1000), rt3).unwrap_err();
+        let refused = refresh_with(&grants, withdrawn("client-1", 1000), rt3).unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidGrant);
         assert_eq!(refused.description, "the user has withdrawn this client's access");
     }

@@ -459,6 +459,17 @@ mod tests {
     }
 
     fn id_claims(alg: SigningAlg, nonce: Option<&str>, at: Option<&str>, sid: Option<&str>) -> Value {
+        signed_in_claims(alg, nonce, at, sid, &["pwd".to_string()], None)
+    }
+
+    fn signed_in_claims(
+        alg: SigningAlg,
+        nonce: Option<&str>,
+        at: Option<&str>,
+        sid: Option<&str>,
+        amr: &[String],
+        acr: Option<&str>,
+    ) -> Value {
         id_token_claims(&IdTokenClaims {
             issuer: ISS,
             sub: "alice",
@@ -466,8 +477,8 @@ mod tests {
             now: 1000,
             ttl: 600,
             auth_time: 990,
-            amr: &["pwd".to_string()],
-            acr: None,
+            amr,
+            acr,
             nonce,
             access_token: at,
             alg,
@@ -501,22 +512,7 @@ mod tests {
     #[test]
     fn id_tokens_say_how_the_person_signed_in() {
         let passkey = ["hwk".to_string(), "user".to_string()];
-        let claims = |amr, acr| {
-            id_token_claims(&IdTokenClaims {
-                issuer: ISS,
-                sub: "alice",
-                client_id: "c1",
-                now: 1000,
-                ttl: 600,
-                auth_time: 990,
-                amr,
-                acr,
-                nonce: None,
-                access_token: None,
-                alg: SigningAlg::ES256,
-                sid: None,
-            })
-        };
+        let claims = |amr, acr| signed_in_claims(SigningAlg::ES256, None, None, None, amr, acr);
         let v = claims(&passkey, Some("phr"));
         assert_eq!((&v["amr"], &v["acr"]), (&json!(["hwk", "user"]), &json!("phr")));
         let none = claims(&[], None);
