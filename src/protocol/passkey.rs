@@ -59,8 +59,12 @@ pub struct Passkeys {
     pub emptied_at: Option<u64>,
 }
 
+/// Externally tagged (`{"add": {…}}`, `"list"`), unlike the older
+/// objects' operations: an internally tagged enum is read by buffering its
+/// fields first, which put a second copy of every parser it holds in the
+/// wasm (a passkey's, a JWK's).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PasskeyOp {
     Add {
         username: String,
@@ -90,8 +94,9 @@ pub enum PasskeyOp {
     Forget,
 }
 
+/// Externally tagged, as [`PasskeyOp`] is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PasskeyReply {
     Added,
     /// The account has [`MAX_PASSKEYS`] already.
