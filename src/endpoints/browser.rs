@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::cookie::set_cookie;
 use crate::protocol::encoding::secret_hash;
-use crate::protocol::error::{invalid_request, OAuthResult};
+use crate::protocol::error::{invalid_request, server_error, OAuthResult};
 use crate::protocol::handle::{csrf_matches, csrf_token, open, seal, Opened};
 use crate::protocol::once::{OnceMachine, Use, UseReply};
 use crate::protocol::params::{parse_form_lenient, Params};
@@ -124,6 +124,18 @@ pub async fn form_fields(
     purpose: &str,
     pending: &impl Serialize,
 ) -> OAuthResult<(String, String)> {
+    let pending = serde_json::to_value(pending).map_err(|_| server_error())?;
+    sealed_fields(ctx, browser, purpose, &pending).await
+}
+
+/// [`form_fields`] of data already JSON: one copy of this async code in the
+/// wasm, not one per kind of form.
+async fn sealed_fields(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    purpose: &str,
+    pending: &serde_json::Value,
+) -> OAuthResult<(String, String)> {
     let secret = form_secret(ctx).await?;
     if browser.nonce.is_none() {
         let nonce = random::token();
@@ -164,25 +176,32 @@ pub async fn read_form<T: DeserializeOwned>(
     else {
         return Ok(None);
     };
-    let secret = form_secret(ctx).await?;
-    if !csrf_matches(&secret, nonce, handle, csrf) {
+    let Some(secret) = csrf_secret(ctx, nonce, handle, csrf).await? else {
         return Ok(None);
-    }
+    };
     Ok(open(&secret, purpose, handle, ctx.now))
+}
+
+/// The form secret, if `csrf` is this browser's token for `handle`; not
+/// generic, so this await is in the wasm once.
+async fn csrf_secret(ctx: &Ctx, nonce: &str, handle: &str, csrf: &str) -> OAuthResult<Option<Vec<u8>>> {
+    let secret = form_secret(ctx).await?;
+    Ok(csrf_matches(&secret, nonce, handle, csrf).then_some(secret))
 }
 
 /// Uses a form up: each form is single-use, so a second post of the same
 /// login or consent form is refused (one consent, one code). `None` means
 /// it was used before.
 pub async fn use_form<T>(ctx: &Ctx, form: Opened<T>) -> OAuthResult<Option<T>> {
+    Ok(first_use(ctx, &form.id, form.expires_at).await?.then_some(form.data))
+}
+
+/// Whether this is the first use of the form `id` (the single-use record
+/// is the form's until `expires_at`).
+async fn first_use(ctx: &Ctx, id: &str, expires_at: u64) -> OAuthResult<bool> {
     let once = DurableObjects::<OnceMachine>::bind(&ctx.env, "ONCE")?;
-    let used = Use {
-        expires_at: form.expires_at,
-    };
-    match once.apply(&format!("form:{}", form.id), used, ctx.now).await? {
-        UseReply::First => Ok(Some(form.data)),
-        UseReply::Replayed => Ok(None),
-    }
+    let reply = once.apply(&format!("form:{id}"), Use { expires_at }, ctx.now).await?;
+    Ok(reply == UseReply::First)
 }
 
 /// The page shown for a form that cannot be trusted or has expired.
