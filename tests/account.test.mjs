@@ -140,8 +140,8 @@ test("the page lists the apps allowed; withdrawing one ends its tokens and not a
 async function seedPasskey(user, passkey) {
   const ns = await worker.mf.getDurableObjectNamespace("PASSKEYS");
   const stub = ns.get(ns.idFromName(user.sub));
-  const call = { op: { op: "add", username: user.username, passkey }, now: Math.floor(Date.now() / 1000) };
-  assert.deepEqual(JSON.parse(await stub.run(JSON.stringify(call))), { reply: "added" });
+  const call = { op: { add: { username: user.username, passkey } }, now: Math.floor(Date.now() / 1000) };
+  assert.deepEqual(JSON.parse(await stub.run(JSON.stringify(call))), "added");
 }
 
 test("the passkeys section lists the account's passkeys, renames and removes them", async () => {
