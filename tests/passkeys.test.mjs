@@ -35,7 +35,7 @@ async function passkeyPerson(authenticator = device()) {
   const { sub } = await res.json();
   const enrolled = await enrolPasskey(worker, username, authenticator);
   assert.equal(enrolled.status, 303, await enrolled.clone().text());
-  assert.equal(enrolled.headers.get("location"), "/account");
+  assert.equal(enrolled.headers.get("location"), "/account?done=passkey-added");
   return { username, sub, authenticator };
 }
 

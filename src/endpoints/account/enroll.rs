@@ -172,7 +172,7 @@ async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
     match register(&stores, new, &owner, name, ctx.now).await? {
         Ok(passkey) => {
             start_session(ctx, browser, user, passkey.amr()).await?;
-            redirect(true, "/account", &browser.cookies)
+            redirect(true, "/account?done=passkey-added", &browser.cookies)
         }
         Err(refused) => html(
             400,
