@@ -193,14 +193,16 @@ async fn csrf_secret(ctx: &Ctx, nonce: &str, handle: &str, csrf: &str) -> OAuthR
 /// login or consent form is refused (one consent, one code). `None` means
 /// it was used before.
 pub async fn use_form<T>(ctx: &Ctx, form: Opened<T>) -> OAuthResult<Option<T>> {
-    Ok(first_use(ctx, &form.id, form.expires_at).await?.then_some(form.data))
+    Ok(first_use(ctx, &format!("form:{}", form.id), form.expires_at)
+        .await?
+        .then_some(form.data))
 }
 
-/// Whether this is the first use of the form `id` (the single-use record
-/// is the form's until `expires_at`).
-async fn first_use(ctx: &Ctx, id: &str, expires_at: u64) -> OAuthResult<bool> {
+/// Whether this is the first use of the thing named `name` (a form, an
+/// enrollment link): its single-use record is kept until `expires_at`.
+pub async fn first_use(ctx: &Ctx, name: &str, expires_at: u64) -> OAuthResult<bool> {
     let once = DurableObjects::<OnceMachine>::bind(&ctx.env, "ONCE")?;
-    let reply = once.apply(&format!("form:{id}"), Use { expires_at }, ctx.now).await?;
+    let reply = once.apply(name, Use { expires_at }, ctx.now).await?;
     Ok(reply == UseReply::First)
 }
 

@@ -5,7 +5,7 @@
 //! `login`, a password; `passkey`, a passkey), and the page answers the
 //! [`SignIn`] it gets. Sessions begin here too.
 
-use super::account::passkeys::{expected, passkey_stores};
+use super::account::passkeys::{expected, passkey_objects};
 use super::browser::{secure, use_form, Browser, SESSION_COOKIE};
 use super::http::Reply;
 use super::Ctx;
@@ -26,6 +26,7 @@ use crate::random;
 use crate::store::durable::DurableObjects;
 use crate::store::kv::KvRecords;
 use crate::store::webcrypto::WebCryptoHasher;
+use crate::store::webcrypto::WebCryptoVerifier;
 use crate::store::RecordStore;
 use crate::ui::PasskeyRequest;
 use std::borrow::Cow;
@@ -152,10 +153,10 @@ async fn passkey<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut B
     let Some(expected) = expected else {
         return Ok(SignIn::Again(data, Again::new(400, "Passkeys are not available here.")));
     };
-    let (objects, verifier) = passkey_stores(ctx)?;
+    let objects = passkey_objects(ctx)?;
     let stores = PasskeyStores {
         passkeys: &objects,
-        verifier: &verifier,
+        verifier: &WebCryptoVerifier,
     };
     let credential = params.get("credential").unwrap_or_default();
     let signed_in = match authenticate(&stores, &expected, credential, ctx.now).await? {

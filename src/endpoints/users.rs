@@ -5,15 +5,15 @@
 //! the person registers their first passkey.
 
 use super::account::enroll::link;
+use super::account::passkeys::passkey_objects;
 use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
-use crate::protocol::passkey::{PasskeyMachine, PasskeyOp};
+use crate::protocol::passkey::PasskeyOp;
 use crate::protocol::user::{parse_new_user, parse_user_update, PasswordHash, UserRecord, UserRevocation};
 use crate::random;
-use crate::store::durable::DurableObjects;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::ObjectStore;
 use crate::store::RecordStore;
@@ -86,7 +86,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             RecordStore::<UserRecord>::delete(&store, username).await?;
             // No passkey signs in a deleted account anyway (the sign-in
             // finds no user with its sub); its public keys need not stay.
-            DurableObjects::<PasskeyMachine>::bind(&ctx.env, "PASSKEYS")?
+            passkey_objects(ctx)?
                 .apply(&user.sub, PasskeyOp::Forget, ctx.now)
                 .await?;
             no_content()

@@ -61,7 +61,7 @@ impl From<WebAuthnError> for Refused {
 /// Adds a verified registration's credential (`protocol::webauthn::
 /// verify_registration`) to `owner`'s passkeys under `name`.
 pub async fn register(
-    stores: &PasskeyStores<'_>,
+    passkeys: &dyn ObjectStore<PasskeyMachine>,
     new: NewCredential,
     owner: &Owner<'_>,
     name: String,
@@ -81,7 +81,7 @@ pub async fn register(
         username: owner.username.to_owned(),
         passkey: passkey.clone(),
     };
-    Ok(match stores.passkeys.apply(owner.sub, op, now).await? {
+    Ok(match passkeys.apply(owner.sub, op, now).await? {
         PasskeyReply::Added => Ok(passkey),
         PasskeyReply::Duplicate => Err(Refused::Duplicate),
         _ => Err(Refused::Full),
@@ -214,7 +214,7 @@ mod tests {
 
         fn register(&self, r: &Recorded, sub: &str) -> Result<Passkey, Refused> {
             let owner = Owner { sub, username: "ada" };
-            block_on(register(&self.stores(), r.registration(), &owner, "Phone".into(), 100)).unwrap()
+            block_on(register(&self.objects, r.registration(), &owner, "Phone".into(), 100)).unwrap()
         }
 
         fn sign_in(&self, expected: &Expected, response: &str) -> Result<SignedIn, Refused> {
@@ -289,7 +289,7 @@ mod tests {
             sub: &es.sub,
             username: "ada",
         };
-        block_on(register(&w.stores(), new, &owner, "x".into(), 100))
+        block_on(register(&w.objects, new, &owner, "x".into(), 100))
             .unwrap()
             .unwrap();
         let (expected, response) = es.assertion(0);

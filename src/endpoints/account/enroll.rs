@@ -7,23 +7,20 @@
 //! Opening the link uses nothing up (mail scanners open links too): the
 //! link is used when a passkey is registered with it, and only once.
 
-use super::passkeys::{ceremony_page, expected, passkey_stores, stored_passkeys};
-use crate::endpoints::browser::{form_secret, page_params, read_browser, read_form, stale_form, use_form, Browser};
+use super::passkeys::{add_passkey, ceremony_page, stored_passkeys, verified_registration};
+use crate::endpoints::browser::{
+    first_use, form_secret, page_params, read_browser, read_form, stale_form, use_form, Browser,
+};
 use crate::endpoints::http::{html, redirect, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::sign_in::start_session;
 use crate::endpoints::Ctx;
-use crate::grants::passkey::{register, Owner};
 use crate::protocol::error::OAuthResult;
 use crate::protocol::handle::{open, seal};
-use crate::protocol::once::{OnceMachine, Use, UseReply};
 use crate::protocol::params::Params;
-use crate::protocol::passkey::passkey_name;
 use crate::protocol::user::UserRecord;
-use crate::protocol::webauthn::verify_registration;
 use crate::random;
-use crate::store::durable::DurableObjects;
-use crate::store::{ObjectStore, RecordStore};
+use crate::store::RecordStore;
 use crate::ui;
 use serde::{Deserialize, Serialize};
 use worker::Method;
@@ -139,37 +136,18 @@ async fn submit(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
     let Some(user) = account(ctx, &opened.data.sub, &opened.data.username).await? else {
         return dead_link(browser);
     };
-    let Some(expect) = expected(ctx, &opened.id) else {
-        return dead_link(browser);
-    };
-    let name = passkey_name(params.get("name").unwrap_or_default()).unwrap_or_else(|| "Passkey".into());
-    let new = match verify_registration(&expect, params.get("credential").unwrap_or_default()) {
-        Ok(new) => new,
-        Err(e) => {
-            let message = crate::grants::passkey::Refused::from(e).message();
-            return show(ctx, browser, &user, &opened.data, Some(message), 400).await;
-        }
+    let (new, name) = match verified_registration(ctx, params, &opened.id) {
+        Some(Ok(verified)) => verified,
+        Some(Err(refused)) => return show(ctx, browser, &user, &opened.data, Some(refused.message()), 400).await,
+        None => return dead_link(browser),
     };
     let Some(form) = use_form(ctx, opened).await? else {
         return stale_form(browser);
     };
-    let once = DurableObjects::<OnceMachine>::bind(&ctx.env, "ONCE")?;
-    let used = Use {
-        expires_at: form.link_expires_at,
-    };
-    if once.apply(&format!("{LINK}:{}", form.link_id), used, ctx.now).await? == UseReply::Replayed {
+    if !first_use(ctx, &format!("{LINK}:{}", form.link_id), form.link_expires_at).await? {
         return dead_link(browser);
     }
-    let (objects, verifier) = passkey_stores(ctx)?;
-    let stores = crate::grants::passkey::PasskeyStores {
-        passkeys: &objects,
-        verifier: &verifier,
-    };
-    let owner = Owner {
-        sub: &user.sub,
-        username: &user.username,
-    };
-    match register(&stores, new, &owner, name, ctx.now).await? {
+    match add_passkey(ctx, &user, new, name).await? {
         Ok(passkey) => {
             start_session(ctx, browser, user, passkey.amr()).await?;
             redirect(true, "/account?done=passkey-added", &browser.cookies)

@@ -6,28 +6,27 @@ use super::{done, refuse, Done};
 use crate::endpoints::browser::{form_fields, Browser};
 use crate::endpoints::http::{html, Reply};
 use crate::endpoints::Ctx;
-use crate::grants::passkey::{register, Owner, PasskeyStores, Refused};
+use crate::grants::passkey::{register, Owner, Refused};
 use crate::protocol::error::OAuthResult;
 use crate::protocol::params::Params;
 use crate::protocol::passkey::passkey_name;
 use crate::protocol::passkey::{CreationOptions, Passkey, PasskeyMachine, PasskeyOp, PasskeyReply};
 use crate::protocol::user::UserRecord;
-use crate::protocol::webauthn::verify_registration;
 use crate::protocol::webauthn::{challenge_for, Expected};
+use crate::protocol::webauthn::{verify_registration, NewCredential};
 use crate::store::durable::DurableObjects;
-use crate::store::webcrypto::WebCryptoVerifier;
 use crate::store::ObjectStore;
 use crate::ui::{self, FormContext, PasskeyView};
 use serde::Serialize;
 
-pub fn passkey_stores(ctx: &Ctx) -> OAuthResult<(DurableObjects<PasskeyMachine>, WebCryptoVerifier)> {
-    Ok((DurableObjects::bind(&ctx.env, "PASSKEYS")?, WebCryptoVerifier))
+/// The accounts' passkey objects (binding `PASSKEYS`), one per `sub`.
+pub fn passkey_objects(ctx: &Ctx) -> OAuthResult<DurableObjects<PasskeyMachine>> {
+    Ok(DurableObjects::bind(&ctx.env, "PASSKEYS")?)
 }
 
 /// The account's passkeys, as its object holds them now.
 pub async fn stored_passkeys(ctx: &Ctx, sub: &str) -> OAuthResult<Vec<Passkey>> {
-    let objects = DurableObjects::<PasskeyMachine>::bind(&ctx.env, "PASSKEYS")?;
-    match objects.apply(sub, PasskeyOp::List, ctx.now).await? {
+    match passkey_objects(ctx)?.apply(sub, PasskeyOp::List, ctx.now).await? {
         PasskeyReply::List { passkeys } => Ok(passkeys),
         _ => Ok(Vec::new()),
     }
@@ -111,10 +110,10 @@ pub fn view(passkey: &Passkey) -> PasskeyView {
 /// page, `form_id` its id): `step=add` registers the ceremony's credential
 /// (`credential`, `name`), `rename` and `remove` act on `credential_id`.
 pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, user: &UserRecord, form_id: &str) -> Reply {
-    let (objects, verifier) = passkey_stores(ctx)?;
+    let objects = passkey_objects(ctx)?;
     let id = params.get("credential_id").unwrap_or_default().to_owned();
     let outcome = match params.get("step") {
-        Some("add") => add(ctx, &objects, &verifier, params, user, form_id).await?,
+        Some("add") => add(ctx, params, user, form_id).await?,
         Some("rename") => match passkey_name(params.get("name").unwrap_or_default()) {
             Some(name) => changed(
                 objects
@@ -149,32 +148,42 @@ fn changed(reply: PasskeyReply, what: Done) -> Result<Done, &'static str> {
     }
 }
 
-async fn add(
+async fn add(ctx: &Ctx, params: &Params, user: &UserRecord, form_id: &str) -> OAuthResult<Result<Done, &'static str>> {
+    let (new, name) = match verified_registration(ctx, params, form_id) {
+        Some(Ok(verified)) => verified,
+        Some(Err(refused)) => return Ok(Err(refused.message())),
+        None => return Ok(Err("Passkeys are not available here.")),
+    };
+    Ok(match add_passkey(ctx, user, new, name).await? {
+        Ok(_) => Ok(Done::PasskeyAdded),
+        Err(refused) => Err(refused.message()),
+    })
+}
+
+/// The registration posted with the form `form_id` (`credential`, and the
+/// `name` to give the passkey), verified against that form's challenge;
+/// `None` where the issuer cannot have passkeys. Nothing is stored yet.
+pub fn verified_registration(
     ctx: &Ctx,
-    objects: &DurableObjects<PasskeyMachine>,
-    verifier: &WebCryptoVerifier,
     params: &Params,
-    user: &UserRecord,
     form_id: &str,
-) -> OAuthResult<Result<Done, &'static str>> {
-    let Some(expected) = expected(ctx, form_id) else {
-        return Ok(Err("Passkeys are not available here."));
-    };
-    let new = match verify_registration(&expected, params.get("credential").unwrap_or_default()) {
-        Ok(new) => new,
-        Err(e) => return Ok(Err(Refused::from(e).message())),
-    };
+) -> Option<Result<(NewCredential, String), Refused>> {
+    let expected = expected(ctx, form_id)?;
     let name = passkey_name(params.get("name").unwrap_or_default()).unwrap_or_else(|| "Passkey".into());
-    let stores = PasskeyStores {
-        passkeys: objects,
-        verifier,
-    };
+    let verified = verify_registration(&expected, params.get("credential").unwrap_or_default());
+    Some(verified.map(|new| (new, name)).map_err(Refused::from))
+}
+
+/// Adds a verified registration's credential to `user`'s passkeys.
+pub async fn add_passkey(
+    ctx: &Ctx,
+    user: &UserRecord,
+    new: NewCredential,
+    name: String,
+) -> OAuthResult<Result<Passkey, Refused>> {
     let owner = Owner {
         sub: &user.sub,
         username: &user.username,
     };
-    Ok(match register(&stores, new, &owner, name, ctx.now).await? {
-        Ok(_) => Ok(Done::PasskeyAdded),
-        Err(refused) => Err(refused.message()),
-    })
+    register(&passkey_objects(ctx)?, new, &owner, name, ctx.now).await
 }
