@@ -295,6 +295,11 @@ impl UserRevocation {
 }
 
 impl UserRecord {
+    /// The `name` claim (OIDC Core §5.1), when the account has one.
+    pub fn name(&self) -> Option<&str> {
+        self.claims.get("name").and_then(Value::as_str)
+    }
+
     /// Ends every session of the user, wherever it is: each checks the
     /// epoch it began under against this one (`SessionRecord::belongs_to`).
     pub fn end_sessions(&mut self) {

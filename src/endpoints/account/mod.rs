@@ -263,7 +263,7 @@ async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, stat
         .collect();
     let page = AccountPage {
         username: &user.username,
-        name: user.claims.get("name").and_then(|n| n.as_str()),
+        name: user.name(),
         notice,
         has_password: user.password.is_some(),
         passkeys: &rows,

@@ -35,10 +35,7 @@ pub async fn stored_passkeys(ctx: &Ctx, sub: &str) -> OAuthResult<Vec<Passkey>> 
 /// The name a person sees for a user in a passkey prompt: their `name`
 /// claim, else their username.
 pub fn display_name(user: &UserRecord) -> &str {
-    user.claims
-        .get("name")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or(&user.username)
+    user.name().unwrap_or(&user.username)
 }
 
 /// The creation options of a registration bound to the form `handle`
