@@ -210,6 +210,21 @@ async fn fields(ctx: &Ctx, browser: &mut Browser, action: Action, sub: &str) -> 
     form_fields(ctx, browser, action.purpose(), &sub).await
 }
 
+/// `n` forms' hidden fields for `action`, each its own single-use handle.
+async fn fields_each(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    action: Action,
+    sub: &str,
+    n: usize,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let mut each = Vec::with_capacity(n);
+    for _ in 0..n {
+        each.push(fields(ctx, browser, action, sub).await?);
+    }
+    Ok(each)
+}
+
 fn form(action: Action, fields: &(String, String)) -> FormContext<'_> {
     FormContext {
         action: action.path(),
@@ -226,17 +241,12 @@ async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, stat
         Err(to_login) => return to_login,
     };
     let (apps, more_consents) = consents::list(ctx, &user.sub).await?;
-    let mut withdraw = Vec::with_capacity(apps.len());
-    for _ in &apps {
-        withdraw.push(fields(ctx, browser, Action::Consents, &user.sub).await?);
-    }
+    let withdraw = fields_each(ctx, browser, Action::Consents, &user.sub, apps.len()).await?;
     let stored = passkeys::stored_passkeys(ctx, &user.sub).await?;
     let views: Vec<PasskeyView> = stored.iter().map(passkeys::view).collect();
-    let mut passkey_forms = Vec::with_capacity(2 * views.len() + 1);
-    for _ in 0..=2 * views.len() {
-        passkey_forms.push(fields(ctx, browser, Action::Passkeys, &user.sub).await?);
-    }
-    let (add_fields, row_fields) = passkey_forms.split_first().expect("one form at least");
+    let add_fields = fields(ctx, browser, Action::Passkeys, &user.sub).await?;
+    // A rename and a remove form for each passkey.
+    let row_fields = fields_each(ctx, browser, Action::Passkeys, &user.sub, 2 * views.len()).await?;
     let rows: Vec<PasskeyRow> = views
         .iter()
         .zip(row_fields.chunks(2))
@@ -249,7 +259,7 @@ async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, stat
     let options = passkeys::creation_options(ctx, &add_fields.0, &user, &stored);
     let add_passkey = options.as_ref().map(|options| AddPasskey {
         options,
-        form: form(Action::Passkeys, add_fields),
+        form: form(Action::Passkeys, &add_fields),
     });
     let password = fields(ctx, browser, Action::Password, &user.sub).await?;
     let sign_out = fields(ctx, browser, Action::Sessions, &user.sub).await?;
