@@ -5,7 +5,8 @@
 // sign-in throttle (one per account and per client address), the
 // single-use record (one per posted form) and the registration token (one
 // per initial access token the admin mints) and the passkeys of an account
-// (one per account). scripts/setup.sh copies this
+// (one per account) and the account an upstream identity is linked to (one
+// per upstream identity). scripts/setup.sh copies this
 // file into build/.
 //
 // JavaScript because each object's whole job is one storage read, one pure
@@ -13,7 +14,7 @@
 // own glue, and only a JavaScript class can take RPC calls, which skip the
 // Request and Response a fetch would build.
 import { DurableObject } from "cloudflare:workers";
-import { GrantStep, OnceStep, PasskeyStep, RegistrationTokenStep, ThrottleStep } from "./index.js";
+import { GrantStep, LinkStep, OnceStep, PasskeyStep, RegistrationTokenStep, ThrottleStep } from "./index.js";
 
 export * from "./index.js";
 export { default } from "./index.js";
@@ -72,3 +73,4 @@ export class ThrottleObject extends machineObject(ThrottleStep, "attempts") {}
 export class OnceObject extends machineObject(OnceStep, "used") {}
 export class RegistrationTokenObject extends machineObject(RegistrationTokenStep, "token") {}
 export class PasskeyObject extends machineObject(PasskeyStep, "passkeys") {}
+export class LinkObject extends machineObject(LinkStep, "link") {}

@@ -5,8 +5,8 @@
 use crate::endpoints::http::{error_response, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::{
-    account, assets, authorize, cors, discovery, introspect, jwks, logout, register, registration_tokens, revoke,
-    token, userinfo, users, Ctx,
+    account, assets, authorize, cors, discovery, federation, idps, introspect, jwks, logout, register,
+    registration_tokens, revoke, token, userinfo, users, Ctx,
 };
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::decode_path_segment;
@@ -78,6 +78,8 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/admin/keys/rotate" => not_allowed("POST"),
         "/admin/registration-tokens" if m == Method::Post => registration_tokens::create(req, ctx).await,
         "/admin/registration-tokens" => not_allowed("POST"),
+        "/admin/idps" if get || m == Method::Post => idps::collection(req, ctx).await,
+        "/admin/idps" => not_allowed("GET, POST"),
         "/account" => account::handle(req, ctx, path).await,
         p if p.starts_with("/account/") => account::handle(req, ctx, path).await,
         _ => {
@@ -97,6 +99,18 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
                 return match m {
                     Method::Get | Method::Put | Method::Delete => users::manage(req, ctx, &username).await,
                     _ => not_allowed("GET, PUT, DELETE"),
+                };
+            }
+            if let Some(id) = tail(path, "/admin/idps/") {
+                return match m {
+                    Method::Get | Method::Put | Method::Delete => idps::manage(req, ctx, &id).await,
+                    _ => not_allowed("GET, PUT, DELETE"),
+                };
+            }
+            if let Some(id) = path.strip_suffix("/callback").and_then(|p| tail(p, "/federation/")) {
+                return match m {
+                    Method::Get | Method::Post => federation::callback::handle(req, ctx, &id).await,
+                    _ => not_allowed("GET, POST"),
                 };
             }
             if let Some(id) = tail(path, "/admin/registration-tokens/") {

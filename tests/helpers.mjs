@@ -107,6 +107,7 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
       THROTTLES: { className: "ThrottleObject", useSQLite: true },
       ONCE: { className: "OnceObject", useSQLite: true },
       PASSKEYS: { className: "PasskeyObject", useSQLite: true },
+      LINKS: { className: "LinkObject", useSQLite: true },
       REGISTRATION_TOKENS: { className: "RegistrationTokenObject", useSQLite: true },
     },
     bindings: { ADMIN_TOKEN, ...vars },

@@ -12,6 +12,7 @@
 //! of the worker's default entrypoint, which other workers could call.
 
 use crate::platform::now_secs;
+use crate::protocol::federation::link::LinkMachine;
 use crate::protocol::grant::{Grant, GrantMachine};
 use crate::protocol::object::{next_alarm, step, Machine};
 use crate::protocol::once::OnceMachine;
@@ -112,3 +113,4 @@ export_machine!(ThrottleStep, ThrottleMachine);
 export_machine!(OnceStep, OnceMachine);
 export_machine!(RegistrationTokenStep, RegistrationTokenMachine);
 export_machine!(PasskeyStep, PasskeyMachine);
+export_machine!(LinkStep, LinkMachine);

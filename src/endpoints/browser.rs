@@ -31,6 +31,9 @@ pub struct Browser {
     /// The session's user, as stored now (present exactly when `session` is).
     pub user: Option<UserRecord>,
     pub nonce: Option<String>,
+    /// The federation cookie (`federation::FEDERATION_COOKIE`), which binds
+    /// a round trip to an upstream provider to this browser.
+    pub federation: Option<String>,
     /// Where the request comes from (`CF-Connecting-IP`, which Cloudflare
     /// sets on every request), for the sign-in throttle.
     pub address: String,
@@ -47,6 +50,7 @@ pub async fn read_browser(req: &Request, ctx: &Ctx, after_post: bool) -> OAuthRe
         session: None,
         user: None,
         nonce: cookie(req, BROWSER_COOKIE),
+        federation: cookie(req, super::federation::FEDERATION_COOKIE),
         // Absent only off Cloudflare (local development): one shared count.
         address: req.header("cf-connecting-ip").unwrap_or_else(|| "unknown".into()),
         after_post,

@@ -225,8 +225,20 @@ pub async fn confirm_password(
 /// A fresh session id at every sign-in (no session fixation); the old
 /// session, if any, ends. `amr`: how the person signed in (RFC 8176).
 pub async fn start_session(ctx: &Ctx, browser: &mut Browser, user: UserRecord, amr: Vec<String>) -> OAuthResult<()> {
+    start_federated_session(ctx, browser, user, amr, None).await
+}
+
+/// [`start_session`] for a sign-in at the upstream provider `idp`, whose
+/// own `amr` (if it sent one) the session keeps.
+pub async fn start_federated_session(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    user: UserRecord,
+    amr: Vec<String>,
+    idp: Option<String>,
+) -> OAuthResult<()> {
     let (auth_time, expires_at) = (ctx.now, ctx.now + ctx.config.session_ttl);
-    begin(ctx, browser, user, auth_time, expires_at, amr).await
+    begin(ctx, browser, user, auth_time, expires_at, (amr, idp)).await
 }
 
 /// The browser's session again under a new id and `user`'s current
@@ -236,7 +248,7 @@ pub async fn renew_session(ctx: &Ctx, browser: &mut Browser, user: UserRecord) -
     let Some(old) = browser.session.clone() else {
         return Ok(());
     };
-    begin(ctx, browser, user, old.auth_time, old.expires_at, old.amr).await
+    begin(ctx, browser, user, old.auth_time, old.expires_at, (old.amr, old.idp)).await
 }
 
 async fn begin(
@@ -245,7 +257,7 @@ async fn begin(
     user: UserRecord,
     auth_time: u64,
     expires_at: u64,
-    amr: Vec<String>,
+    (amr, idp): (Vec<String>, Option<String>),
 ) -> OAuthResult<()> {
     let store = ctx.records()?;
     if let Some(old) = browser.session.take() {
@@ -260,6 +272,7 @@ async fn begin(
         expires_at,
         epoch: user.session_epoch,
         amr,
+        idp,
     };
     store.put(&session).await?;
     let max_age = expires_at.saturating_sub(ctx.now);

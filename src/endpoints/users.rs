@@ -6,13 +6,14 @@
 
 use super::account::enroll::link;
 use super::account::passkeys::passkey_objects;
+use super::federation::unlink_all;
 use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::grants::password::hash_password;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::passkey::PasskeyOp;
-use crate::protocol::user::{parse_new_user, parse_user_update, PasswordHash, UserRecord, UserRevocation};
+use crate::protocol::user::{parse_new_user, parse_user_update, EmailIndex, PasswordHash, UserRecord, UserRevocation};
 use crate::random;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::ObjectStore;
@@ -43,8 +44,10 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         created_at: ctx.now,
         updated_at: ctx.now,
         session_epoch: 0,
+        links: Vec::new(),
     };
     store.put(&user).await?;
+    reindex_email(ctx, None, Some(&user)).await?;
     let mut view = user.public_view();
     if user.password.is_none() {
         add_enrollment(ctx, &user, &mut view).await?;
@@ -83,7 +86,11 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             // tokens still work.
             let tombstone = UserRevocation::deletion(&user.sub, ctx.now, ctx.revocation_lifetime());
             ctx.revocations().put(&tombstone).await?;
+            // Links go before the account: an upstream identity must never
+            // find an account that is being deleted (see federation).
+            unlink_all(ctx, &user).await?;
             RecordStore::<UserRecord>::delete(&store, username).await?;
+            reindex_email(ctx, Some(&user), None).await?;
             // No passkey signs in a deleted account anyway (the sign-in
             // finds no user with its sub); its public keys need not stay.
             passkey_objects(ctx)?
@@ -93,6 +100,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
         }
         _ => {
             let update = parse_user_update(username, &json_body(&mut req).await?)?;
+            let before = user.clone();
             if let Some(password) = &update.password {
                 user.password = Some(new_hash(ctx, password).await?);
             }
@@ -110,9 +118,31 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             }
             user.updated_at = ctx.now;
             store.put(&user).await?;
+            reindex_email(ctx, Some(&before), Some(&user)).await?;
             json(200, &user.public_view())
         }
     }
+}
+
+/// Keeps the e-mail index ([`EmailIndex`]) in step with a user's `email`
+/// claim: the entry of `before` goes if it is still this account's (another
+/// account may have taken the address since), the entry of `after` comes.
+pub async fn reindex_email(ctx: &Ctx, before: Option<&UserRecord>, after: Option<&UserRecord>) -> OAuthResult<()> {
+    let (old, new) = (before.and_then(EmailIndex::of), after.and_then(EmailIndex::of));
+    if old == new {
+        return Ok(());
+    }
+    let store = ctx.records()?;
+    if let Some(old) = old.filter(|o| new.as_ref().is_none_or(|n| n.key != o.key)) {
+        let current: Option<EmailIndex> = store.get(&old.key).await?;
+        if current.is_some_and(|c| c.sub == old.sub) {
+            RecordStore::<EmailIndex>::delete(&store, &old.key).await?;
+        }
+    }
+    if let Some(new) = new {
+        store.put(&new).await?;
+    }
+    Ok(())
 }
 
 /// A new password's hash, made with the current `PASSWORD_ITERATIONS`: a

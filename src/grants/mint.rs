@@ -18,6 +18,7 @@ pub struct SignedIn<'a> {
     pub auth_time: u64,
     pub amr: &'a [String],
     pub acr: Option<&'a str>,
+    pub idp: Option<&'a str>,
 }
 
 impl<'a> SignedIn<'a> {
@@ -29,6 +30,7 @@ impl<'a> SignedIn<'a> {
             auth_time: grant.auth_time,
             amr: &grant.amr,
             acr: grant.acr.as_deref(),
+            idp: grant.idp.as_deref(),
         }
     }
 }
@@ -84,6 +86,7 @@ pub async fn mint(
                 auth_time: signed_in.auth_time,
                 amr: signed_in.amr,
                 acr: signed_in.acr,
+                idp: signed_in.idp,
                 nonce: s.nonce,
                 access_token: Some(&access_token),
                 alg,

@@ -63,6 +63,7 @@ pub fn user() -> UserRecord {
         created_at: 0,
         updated_at: 0,
         session_epoch: 0,
+        links: Vec::new(),
     }
 }
 
@@ -75,6 +76,7 @@ pub fn session(auth_time: u64) -> SessionRecord {
         expires_at: auth_time + 3600,
         epoch: 0,
         amr: password_amr(),
+        idp: None,
     }
 }
 

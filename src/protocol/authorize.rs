@@ -20,6 +20,8 @@ use url::{form_urlencoded, Url};
 const MAX_STATE: usize = 2048;
 const MAX_NONCE: usize = 512;
 const MAX_LOGIN_HINT: usize = 256;
+/// Provider ids are at most 32 characters; a longer hint names none.
+const MAX_IDP: usize = 64;
 /// RFC 7636 §4.2: S256 yields BASE64URL(SHA-256(verifier)), 43 characters.
 const S256_CHALLENGE_LEN: usize = 43;
 
@@ -27,7 +29,7 @@ const S256_CHALLENGE_LEN: usize = 43;
 /// (RFC 6749 §3.1). Unrecognised ones are ignored, repeated or not.
 const RECOGNISED: &str = "response_type scope state nonce code_challenge code_challenge_method \
     prompt max_age login_hint response_mode request request_uri registration display ui_locales \
-    claims_locales id_token_hint acr_values claims";
+    claims_locales id_token_hint acr_values claims idp";
 
 /// OIDC Core §3.1.2.1 `prompt`, as the set of values present.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +68,10 @@ pub struct AuthorizationRequest {
     /// (`acr::requested`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acr_values: Vec<String>,
+    /// Our own `idp` parameter: the upstream provider (its id) to sign in
+    /// with straight away, skipping the login page. Not an OIDC parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -248,6 +254,7 @@ fn validate_redirectable(
         login_hint: bounded(params, "login_hint", MAX_LOGIN_HINT)?,
         resources,
         acr_values: acr::requested(params.get("acr_values"), &client.metadata.default_acr_values),
+        idp: bounded(params, "idp", MAX_IDP)?,
     })
 }
 
@@ -469,7 +476,7 @@ pub fn needs_login(
     let Some(session) = session else {
         return Some(SignIn::Required);
     };
-    if !acr::satisfies(&req.acr_values, &session.amr) {
+    if !acr::satisfies(&req.acr_values, session.own_amr()) {
         return Some(SignIn::WithPasskey);
     }
     if logged_in_this_request {

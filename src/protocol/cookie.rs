@@ -20,6 +20,15 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String
     format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
+/// A cookie that an upstream provider's answer must bring back even when it
+/// arrives as a cross-site POST (`response_mode=form_post`, which Lax
+/// withholds): `SameSite=None`, which browsers take only with `Secure`, so
+/// over plain http (local development) it stays Lax. Only under `path`.
+pub fn set_cross_site_cookie(name: &str, value: &str, path: &str, max_age: u64, secure: bool) -> String {
+    let same_site = if secure { "None; Secure" } else { "Lax" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +51,10 @@ mod tests {
         );
         assert!(set_cookie("s", "v", 60, true).ends_with("; Secure"));
         assert!(set_cookie("s", "", 0, false).contains("Max-Age=0"));
+        assert_eq!(
+            set_cross_site_cookie("f", "v", "/federation/", 600, true),
+            "f=v; Path=/federation/; Max-Age=600; HttpOnly; SameSite=None; Secure"
+        );
+        assert!(set_cross_site_cookie("f", "v", "/x/", 600, false).ends_with("SameSite=Lax"));
     }
 }

@@ -9,7 +9,7 @@ pub const SCOPES_SUPPORTED: [&str; 6] = ["openid", "profile", "email", "address"
 
 /// The claims of our ID tokens; the user claims follow from the scopes
 /// (`user::scope_claim_names`).
-const TOKEN_CLAIMS: [&str; 12] = [
+const TOKEN_CLAIMS: [&str; 13] = [
     "iss",
     "sub",
     "aud",
@@ -22,6 +22,7 @@ const TOKEN_CLAIMS: [&str; 12] = [
     "sid",
     "amr",
     "acr",
+    "idp",
 ];
 
 fn claims_supported() -> Vec<&'static str> {
@@ -109,7 +110,7 @@ mod tests {
             .map(|c| c.as_str().unwrap())
             .collect();
         let distinct: std::collections::BTreeSet<_> = claims.iter().collect();
-        assert_eq!((claims.len(), distinct.len()), (31, 31));
+        assert_eq!((claims.len(), distinct.len()), (32, 32));
         for c in [
             "sid",
             "amr",

@@ -67,6 +67,10 @@ pub struct Grant {
     /// grants stored before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The upstream provider of a federated sign-in, for the ID token's
+    /// `idp` claim; none for a sign-in here (and in grants stored before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     pub nonce: Option<String>,
     pub sid: Option<String>,
     /// RFC 8707 resources authorized at `/authorize`; empty in grants

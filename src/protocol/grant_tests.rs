@@ -14,6 +14,7 @@ fn grant(challenge: Option<&str>) -> Option<Grant> {
         auth_time: 90,
         amr: vec!["swk".into(), "user".into()],
         acr: Some("phr".into()),
+        idp: Some("github".into()),
         nonce: None,
         sid: None,
         resources: vec!["urn:a".into(), "urn:b".into()],

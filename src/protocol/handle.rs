@@ -87,6 +87,13 @@ pub fn sealed_id(sealed: &str) -> Option<&str> {
     sealed.split_once('.').map(|(_, tag)| tag)
 }
 
+/// A value only the server can compute from a sealed value's id, for
+/// `label`: what must go with a sealed value without being readable in it
+/// (the PKCE verifier of a federated sign-in, whose state the upstream sees).
+pub fn derive(secret: &[u8], label: &str, id: &str) -> String {
+    b64url(&mac(secret, &[b"derive", label.as_bytes(), id.as_bytes()]))
+}
+
 /// A CSRF token tying a form (its sealed handle) to the browser that loaded
 /// it (a random value in that browser's cookie).
 pub fn csrf_token(secret: &[u8], browser_nonce: &str, handle: &str) -> String {
@@ -124,6 +131,16 @@ mod tests {
         assert!(open::<Vec<String>>(b"k", "login", &forged, 100).is_none());
         assert!(open::<Vec<String>>(b"k", "login", body, 100).is_none());
         assert!(open::<Vec<String>>(b"k", "login", "", 100).is_none());
+    }
+
+    #[test]
+    fn derived_values_differ_by_label_id_and_key() {
+        let d = derive(b"k", "pkce", "id1");
+        assert_eq!(d.len(), 43);
+        assert_eq!(d, derive(b"k", "pkce", "id1"));
+        assert_ne!(d, derive(b"k", "nonce", "id1"));
+        assert_ne!(d, derive(b"k", "pkce", "id2"));
+        assert_ne!(d, derive(b"j", "pkce", "id1"));
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub struct SessionRecord {
     /// was kept began with a password, the only way in then.
     #[serde(default = "password_amr")]
     pub amr: Vec<String>,
+    /// The upstream provider (its id) the person signed in through; `amr`
+    /// is then the upstream's own, as it sent it (possibly none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 impl SessionRecord {
@@ -35,6 +39,16 @@ impl SessionRecord {
     /// deleted and re-created under the name) and no password change since.
     pub fn belongs_to(&self, user: &UserRecord) -> bool {
         self.sub == user.sub && self.epoch == user.session_epoch
+    }
+
+    /// The methods *we* checked, which alone decide an `acr`: an upstream's
+    /// `amr` says how it signed the person in to itself, which a client
+    /// asking us for a phishing-resistant sign-in cannot rely on.
+    pub fn own_amr(&self) -> &[String] {
+        match self.idp {
+            Some(_) => &[],
+            None => &self.amr,
+        }
     }
 }
 

@@ -143,6 +143,8 @@ pub struct IdTokenClaims<'a> {
     pub amr: &'a [String],
     /// The class the sign-in achieved, when one was requested.
     pub acr: Option<&'a str>,
+    /// The upstream provider the person signed in through (our id for it).
+    pub idp: Option<&'a str>,
     pub nonce: Option<&'a str>,
     /// The access token issued alongside, for `at_hash`.
     pub access_token: Option<&'a str>,
@@ -185,6 +187,11 @@ pub fn id_token_claims(c: &IdTokenClaims) -> Value {
     }
     if let Some(acr) = c.acr {
         claims["acr"] = acr.into();
+    }
+    // Not a registered claim: OIDC Core §5.1.2 lets a provider add its own.
+    // RFC 8176 has no `amr` value for "signed in elsewhere", so this says it.
+    if let Some(idp) = c.idp {
+        claims["idp"] = idp.into();
     }
     claims
 }
@@ -479,6 +486,7 @@ mod tests {
             auth_time: 990,
             amr,
             acr,
+            idp: None,
             nonce,
             access_token: at,
             alg,

@@ -181,6 +181,52 @@ pub struct UserRecord {
     /// records the value it began under and ends when it no longer matches.
     #[serde(default)]
     pub session_epoch: u32,
+    /// Upstream identities that sign in to this account (federated
+    /// sign-in), each with the key of its link record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<UserLink>,
+}
+
+/// An upstream identity linked to an account: the provider's id and the
+/// key of the link record (`federation::link_key`) that finds the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserLink {
+    pub idp: String,
+    pub key: String,
+    pub linked_at: u64,
+}
+
+/// Which account has an e-mail address (`email` claim), so that a first
+/// federated sign-in with that address finds it. Only ever used to offer
+/// or make a link (under the provider's rules), never to sign in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailIndex {
+    /// The address as [`email_key`] writes it.
+    pub key: String,
+    pub username: String,
+    pub sub: String,
+}
+
+/// How an address is looked up: trimmed and lower-cased (RFC 5321 lets the
+/// local part be case-sensitive, but no provider we link with treats it so,
+/// and two accounts differing only in case would be a trap). `None` for a
+/// value that is no address.
+pub fn email_key(email: &str) -> Option<String> {
+    let e = email.trim().to_lowercase();
+    let (local, domain) = e.split_once('@')?;
+    (!local.is_empty() && domain.contains('.') && !domain.contains('@') && e.len() <= 254).then_some(e)
+}
+
+impl EmailIndex {
+    /// The index entry of `user`'s `email` claim, if it has one.
+    pub fn of(user: &UserRecord) -> Option<Self> {
+        let key = email_key(user.claims.get("email")?.as_str()?)?;
+        Some(EmailIndex {
+            key,
+            username: user.username.clone(),
+            sub: user.sub.clone(),
+        })
+    }
 }
 
 /// What was withdrawn from a subject (`sub`, never reassigned, OIDC Core
@@ -313,6 +359,7 @@ impl UserRecord {
             "sub": self.sub,
             "has_password": self.password.is_some(),
             "claims": self.claims,
+            "links": self.links.iter().map(|l| serde_json::json!({"idp": l.idp, "linked_at": l.linked_at})).collect::<Vec<_>>(),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         })
@@ -509,6 +556,7 @@ mod tests {
             created_at: 1,
             updated_at: 2,
             session_epoch: 0,
+            links: Vec::new(),
         }
     }
 
@@ -675,6 +723,7 @@ mod tests {
             revoked: false,
             amr: vec!["pwd".into()],
             acr: None,
+            idp: None,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::protocol::client::ClientRecord;
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::token::RevokedAccessToken;
-use crate::protocol::user::{UserRecord, UserRevocation};
+use crate::protocol::user::{EmailIndex, UserRecord, UserRevocation};
 use async_trait::async_trait;
 
 pub mod memory;
@@ -101,6 +101,13 @@ impl Record for UserRecord {
     const PREFIX: &'static str = "user:";
     fn key(&self) -> &str {
         &self.username
+    }
+}
+
+impl Record for EmailIndex {
+    const PREFIX: &'static str = "user_email:";
+    fn key(&self) -> &str {
+        &self.key
     }
 }
 

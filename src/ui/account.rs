@@ -52,6 +52,15 @@ pub struct AddPasskey<'a> {
     pub form: FormContext<'a>,
 }
 
+/// An upstream provider on the account page: linked (since when) or not,
+/// with the form that unlinks or links it.
+pub struct LinkRow<'a> {
+    pub idp: &'a str,
+    pub name: &'a str,
+    pub linked_at: Option<u64>,
+    pub form: FormContext<'a>,
+}
+
 pub struct ConsentRow<'a> {
     pub consent: &'a ConsentView,
     pub withdraw: FormContext<'a>,
@@ -69,6 +78,7 @@ pub struct AccountPage<'a> {
     pub passkeys: &'a [PasskeyRow<'a>],
     pub add_passkey: Option<AddPasskey<'a>>,
     pub password: FormContext<'a>,
+    pub links: &'a [LinkRow<'a>],
     pub consents: &'a [ConsentRow<'a>],
     /// More apps than the list shows.
     pub more_consents: bool,

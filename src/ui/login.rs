@@ -31,6 +31,8 @@ pub struct LoginView<'a> {
     pub passkey: Option<PasskeyRequest>,
     /// The client takes only a passkey sign-in: no password form.
     pub passkey_required: bool,
+    /// The upstream providers' buttons (id, name), above the password form.
+    pub providers: &'a [(String, String)],
 }
 
 #[derive(Template)]

@@ -18,7 +18,9 @@ mod passkey;
 
 use std::fmt;
 
-pub use account::{account_page, AccountPage, AddPasskey, ConsentRow, ConsentView, Notice, PasskeyRow, PasskeyView};
+pub use account::{
+    account_page, AccountPage, AddPasskey, ConsentRow, ConsentView, LinkRow, Notice, PasskeyRow, PasskeyView,
+};
 pub use consent::{consent_page, DocumentClient, Unverified};
 pub use error::error_page;
 pub use login::{login_page, LoginView, PasskeyRequest};

@@ -1,9 +1,10 @@
 //! `GET, POST /account/login`: signing in to the account page itself. The
 //! same sign-in page as `/authorize`'s, for no client, and the same
-//! sign-in ([`sign_in`]): throttled, each form used once. Signed in, the
-//! person goes (303) to `/account`.
+//! sign-in ([`sign_in`]): throttled, each form used once, with the same
+//! provider buttons. Signed in, the person goes (303) to `/account`.
 
-use crate::endpoints::browser::{form_fields, page_params, read_browser, read_form, Browser};
+use crate::endpoints::browser::{form_fields, page_params, read_browser, read_form, use_form, Browser};
+use crate::endpoints::federation::{self, PendingLink, Resume};
 use crate::endpoints::http::{html, redirect, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::sign_in::{self, passkey_request, typed_username, Again, SignIn};
@@ -12,7 +13,10 @@ use crate::protocol::error::invalid_request;
 use crate::ui::{login_page, FormContext, LoginView};
 use worker::Method;
 
-/// What the form is sealed for; it carries nothing else (`()`).
+/// What the form is sealed for. It carries the upstream identity to link
+/// once the person has signed in, if a federated sign-in found that this
+/// account has its e-mail address (forms sealed before carried `()`, which
+/// reads as none).
 const PURPOSE: &str = "account:login";
 
 pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
@@ -23,19 +27,36 @@ pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
         return redirect(true, "/account", &browser.cookies);
     }
     if !post {
-        return show(ctx, &mut browser, None, None).await;
+        return show(ctx, &mut browser, None, None, None).await;
     }
     let hint = typed_username(&params);
-    let Some(form) = read_form::<()>(&params, ctx, &browser, PURPOSE).await? else {
-        return show(ctx, &mut browser, hint, Some(stale())).await;
+    let Some(form) = read_form::<Option<PendingLink>>(&params, ctx, &browser, PURPOSE).await? else {
+        return show(ctx, &mut browser, hint, Some(stale()), None).await;
     };
+    if params.get("step") == Some("federation") {
+        let link = form.data.clone();
+        if use_form(ctx, form).await?.is_none() {
+            return show(ctx, &mut browser, hint, Some(stale()), link).await;
+        }
+        let idp = params.get("idp").unwrap_or_default();
+        let resume = Resume::Account(link.clone());
+        return match federation::start_from_form(ctx, &mut browser, idp, &resume, None).await? {
+            Ok(away) => Ok(away),
+            Err(alert) => show(ctx, &mut browser, hint, Some(Again::new(400, alert)), link).await,
+        };
+    }
     let Some(outcome) = sign_in::method(form, &params, ctx, &mut browser).await? else {
         return Err(invalid_request("This form does not say how to sign in."));
     };
     match outcome {
-        SignIn::Done(()) => redirect(true, "/account", &browser.cookies),
-        SignIn::Again((), again) => show(ctx, &mut browser, hint, Some(again)).await,
-        SignIn::Stale => show(ctx, &mut browser, hint, Some(stale())).await,
+        SignIn::Done(link) => {
+            if let (Some(link), Some(user)) = (&link, &browser.user) {
+                federation::link_pending(ctx, user, link).await?;
+            }
+            redirect(true, "/account", &browser.cookies)
+        }
+        SignIn::Again(link, again) => show(ctx, &mut browser, hint, Some(again), link).await,
+        SignIn::Stale => show(ctx, &mut browser, hint, Some(stale()), None).await,
     }
 }
 
@@ -46,15 +67,28 @@ fn stale() -> Again {
     )
 }
 
+/// The sign-in page again after a federated sign-in that did not sign in
+/// (`alert`), carrying the identity to link, if any.
+pub async fn again(ctx: &Ctx, browser: &mut Browser, link: Option<PendingLink>, alert: &str) -> Reply {
+    show(ctx, browser, None, Some(Again::new(400, alert.to_owned())), link).await
+}
+
 /// The sign-in page with a new form; `again`: why it is shown again.
-async fn show(ctx: &Ctx, browser: &mut Browser, hint: Option<&str>, again: Option<Again>) -> Reply {
-    let (handle, csrf) = form_fields(ctx, browser, PURPOSE, &()).await?;
+async fn show(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    hint: Option<&str>,
+    again: Option<Again>,
+    link: Option<PendingLink>,
+) -> Reply {
+    let (handle, csrf) = form_fields(ctx, browser, PURPOSE, &link).await?;
     let form = FormContext {
         action: "/account/login",
         handle: &handle,
         csrf: &csrf,
     };
     let alert = again.as_ref().map(|a| a.alert.as_ref());
+    let providers = federation::buttons(ctx).await?;
     let body = login_page(&LoginView {
         form: &form,
         client_name: "your account",
@@ -62,6 +96,7 @@ async fn show(ctx: &Ctx, browser: &mut Browser, hint: Option<&str>, again: Optio
         error: alert,
         passkey: passkey_request(ctx, &handle),
         passkey_required: false,
+        providers: &providers,
     });
     let resp = html(again.as_ref().map_or(200, |a| a.status), body, &browser.cookies)?;
     match again {

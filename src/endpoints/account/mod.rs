@@ -11,6 +11,7 @@
 
 mod consents;
 pub mod enroll;
+mod links;
 mod login;
 pub mod passkeys;
 mod password;
@@ -24,7 +25,7 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::user::UserRecord;
 use crate::ui::{
-    account_page, error_page, AccountPage, AddPasskey, ConsentRow, FormContext, Notice, PasskeyRow, PasskeyView,
+    account_page, error_page, AccountPage, AddPasskey, ConsentRow, FormContext, LinkRow, Notice, PasskeyRow, PasskeyView,
 };
 use worker::Method;
 
@@ -35,6 +36,7 @@ enum Action {
     Password,
     Consents,
     Sessions,
+    Links,
 }
 
 impl Action {
@@ -44,6 +46,7 @@ impl Action {
             "/account/password" => Action::Password,
             "/account/consents" => Action::Consents,
             "/account/sessions" => Action::Sessions,
+            "/account/links" => Action::Links,
             _ => return None,
         })
     }
@@ -54,6 +57,7 @@ impl Action {
             Action::Password => "/account/password",
             Action::Consents => "/account/consents",
             Action::Sessions => "/account/sessions",
+            Action::Links => "/account/links",
         }
     }
 
@@ -65,6 +69,7 @@ impl Action {
             Action::Password => "account:password",
             Action::Consents => "account:consents",
             Action::Sessions => "account:sessions",
+            Action::Links => "account:links",
         }
     }
 }
@@ -78,15 +83,19 @@ enum Done {
     PasskeyRemoved,
     Password,
     Withdrawn,
+    Linked,
+    Unlinked,
 }
 
 impl Done {
-    const ALL: [Done; 5] = [
+    const ALL: [Done; 7] = [
         Done::PasskeyAdded,
         Done::PasskeyRenamed,
         Done::PasskeyRemoved,
         Done::Password,
         Done::Withdrawn,
+        Done::Linked,
+        Done::Unlinked,
     ];
 
     fn name(self) -> &'static str {
@@ -96,6 +105,8 @@ impl Done {
             Done::PasskeyRemoved => "passkey-removed",
             Done::Password => "password",
             Done::Withdrawn => "withdrawn",
+            Done::Linked => "linked",
+            Done::Unlinked => "unlinked",
         }
     }
 
@@ -106,9 +117,13 @@ impl Done {
             Done::PasskeyRemoved => "The passkey has been removed: it no longer signs you in.",
             Done::Password => "Your password has been changed. You have been signed out in every other browser.",
             Done::Withdrawn => "The app's access has been withdrawn.",
+            Done::Linked => "The account has been linked: it signs you in here from now on.",
+            Done::Unlinked => "The account has been unlinked: it no longer signs you in here.",
         }
     }
 }
+
+pub use login::again as login_again;
 
 /// Every path under `/account`, its errors as pages.
 pub async fn handle(req: Request, ctx: &Ctx, path: &str) -> Reply {
@@ -201,6 +216,7 @@ async fn act(mut req: Request, ctx: &Ctx, action: Action) -> Reply {
         Action::Password => password::post(&params, ctx, &mut browser, user).await,
         Action::Consents => consents::withdraw(&params, ctx, &mut browser, &user).await,
         Action::Sessions => sessions::end_all(ctx, &mut browser, user).await,
+        Action::Links => links::post(&params, ctx, &mut browser, user).await,
     }
 }
 
@@ -263,6 +279,18 @@ async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, stat
     });
     let password = fields(ctx, browser, Action::Password, &user.sub).await?;
     let sign_out = fields(ctx, browser, Action::Sessions, &user.sub).await?;
+    let providers = links::rows(ctx, &user).await?;
+    let link_fields = fields_each(ctx, browser, Action::Links, &user.sub, providers.len()).await?;
+    let links: Vec<LinkRow> = providers
+        .iter()
+        .zip(&link_fields)
+        .map(|(p, f)| LinkRow {
+            idp: &p.0,
+            name: &p.1,
+            linked_at: p.2,
+            form: form(Action::Links, f),
+        })
+        .collect();
     let consents: Vec<ConsentRow> = apps
         .iter()
         .zip(&withdraw)
@@ -279,6 +307,7 @@ async fn show(ctx: &Ctx, browser: &mut Browser, notice: Option<Notice<'_>>, stat
         passkeys: &rows,
         add_passkey,
         password: form(Action::Password, &password),
+        links: &links,
         consents: &consents,
         more_consents,
         sign_out: form(Action::Sessions, &sign_out),

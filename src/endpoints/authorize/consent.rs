@@ -27,6 +27,7 @@ pub async fn page(
         req,
         fresh_login,
         sub: Some(session.sub.clone()),
+        link: None,
     };
     let (handle, csrf) = form_fields(ctx, browser, "consent", &pending).await?;
     let form = FormContext {

@@ -7,7 +7,7 @@
 //! Steps: `start` (a new request) → [`login`] → [`consent`] → `finish`.
 
 mod consent;
-mod login;
+pub mod login;
 
 use super::browser::{page_error, page_params, read_browser, Browser};
 use super::http::{redirect, Reply};
@@ -25,17 +25,22 @@ use crate::protocol::params::Params;
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::store::durable::DurableGrants;
 use crate::store::RecordStore;
+use super::federation::PendingLink;
 use serde::{Deserialize, Serialize};
 use worker::Method;
 
 /// The pending request sealed into a form's `handle`.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Pending {
     pub req: AuthorizationRequest,
     /// Set once the person has logged in during this request.
     pub fresh_login: bool,
     /// Who the consent page was shown to (consent step only).
     pub sub: Option<String>,
+    /// An upstream identity to link to the account the person signs in to
+    /// (login step only: the account already had its e-mail address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<PendingLink>,
 }
 
 pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
@@ -45,7 +50,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
     let params = page_params(&mut req).await?;
     let mut browser = read_browser(&req, ctx, after_post).await?;
     match params.get("step") {
-        Some("login" | "passkey") if after_post => login::submit(&params, ctx, &mut browser).await,
+        Some("login" | "passkey" | "federation") if after_post => login::submit(&params, ctx, &mut browser).await,
         Some("consent") if after_post => consent::submit(&params, ctx, &mut browser).await,
         _ => start(&params, ctx, &mut browser).await,
     }

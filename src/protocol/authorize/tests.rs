@@ -316,6 +316,7 @@ fn session(auth_time: u64, amr: &[&str]) -> SessionRecord {
         expires_at: auth_time + 3600,
         epoch: 0,
         amr: amr.iter().map(|m| m.to_string()).collect(),
+        idp: None,
     }
 }
 
