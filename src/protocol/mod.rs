@@ -12,6 +12,7 @@ pub mod cors;
 pub mod discovery;
 pub mod encoding;
 pub mod error;
+pub mod federation;
 pub mod grant;
 pub mod handle;
 pub mod jose;

@@ -19,6 +19,12 @@ pub fn is_valid_verifier(code_verifier: &str) -> bool {
     (MIN_VERIFIER_LEN..=MAX_VERIFIER_LEN).contains(&code_verifier.len()) && code_verifier.bytes().all(is_unreserved)
 }
 
+/// RFC 7636 §4.2: `code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`,
+/// the S256 challenge we send with a verifier of our own (federated sign-in).
+pub fn s256_challenge(code_verifier: &str) -> String {
+    b64url(&sha256(code_verifier.as_bytes()))
+}
+
 /// RFC 7636 §4.6: "If the "code_challenge_method" from Section 4.3 was
 /// "S256", the received "code_verifier" is hashed by SHA-256,
 /// base64url-encoded, and then compared to the "code_challenge", i.e.:
@@ -29,8 +35,7 @@ pub fn verify(code_challenge: &str, code_verifier: &str) -> bool {
     if !is_valid_verifier(code_verifier) {
         return false;
     }
-    let computed = b64url(&sha256(code_verifier.as_bytes()));
-    ct_eq(computed.as_bytes(), code_challenge.as_bytes())
+    ct_eq(s256_challenge(code_verifier).as_bytes(), code_challenge.as_bytes())
 }
 
 #[cfg(test)]
@@ -62,6 +67,11 @@ mod tests {
         for (challenge, verifier, expected, why) in cases {
             assert_eq!(verify(challenge, verifier), *expected, "{why}");
         }
+    }
+
+    #[test]
+    fn s256_challenge_is_appendix_b() {
+        assert_eq!(s256_challenge(VERIFIER), CHALLENGE);
     }
 
     #[test]
