@@ -19,8 +19,8 @@ pub fn is_valid_verifier(code_verifier: &str) -> bool {
     (MIN_VERIFIER_LEN..=MAX_VERIFIER_LEN).contains(&code_verifier.len()) && code_verifier.bytes().all(is_unreserved)
 }
 
-/// RFC 7636 §4.2 S256: `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`,
-/// the challenge we send with a verifier of our own (federated sign-in).
+/// RFC 7636 §4.2: `code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`,
+/// the S256 challenge we send with a verifier of our own (federated sign-in).
 pub fn s256_challenge(code_verifier: &str) -> String {
     b64url(&sha256(code_verifier.as_bytes()))
 }
@@ -67,6 +67,11 @@ mod tests {
         for (challenge, verifier, expected, why) in cases {
             assert_eq!(verify(challenge, verifier), *expected, "{why}");
         }
+    }
+
+    #[test]
+    fn s256_challenge_is_appendix_b() {
+        assert_eq!(s256_challenge(VERIFIER), CHALLENGE);
     }
 
     #[test]

@@ -11,6 +11,11 @@ fn is_scope_char(b: u8) -> bool {
     b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)
 }
 
+/// One scope token, as a configuration lists it (RFC 6749 §3.3 grammar).
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_scope_char)
+}
+
 fn invalid_scope(description: String) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidScope, description)
 }

@@ -400,6 +400,20 @@ fn type_matches(value: &Value, ty: ClaimType) -> bool {
     }
 }
 
+/// The standard claims an account may hold (OIDC Core §5.1 but `sub`),
+/// which are what a federated sign-in may copy from an upstream.
+pub fn standard_claim_names() -> impl Iterator<Item = &'static str> {
+    STANDARD_CLAIMS.iter().map(|(name, _)| *name)
+}
+
+/// Whether `value` may be held as the standard claim `name`: its JSON type
+/// is the one OIDC Core §5.1 gives it. `false` for any other name.
+pub fn fits_standard_claim(name: &str, value: &Value) -> bool {
+    STANDARD_CLAIMS
+        .iter()
+        .any(|(n, ty)| *n == name && type_matches(value, *ty))
+}
+
 fn type_name(ty: ClaimType) -> &'static str {
     match ty {
         ClaimType::String => "a string",

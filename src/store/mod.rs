@@ -4,6 +4,8 @@
 //! grants and endpoints logic can be tested on the host.
 
 use crate::protocol::client::ClientRecord;
+use crate::protocol::federation::identity::LinkRecord;
+use crate::protocol::federation::provider::ProviderRecord;
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::token::RevokedAccessToken;
@@ -118,6 +120,22 @@ impl Record for UserRevocation {
     }
     fn expires_at(&self) -> Option<u64> {
         Some(self.expires_at)
+    }
+}
+
+impl Record for ProviderRecord {
+    const PREFIX: &'static str = "idp:";
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Keyed by a hash of the upstream issuer and subject
+/// (`protocol::federation::identity::link_key`).
+impl Record for LinkRecord {
+    const PREFIX: &'static str = "idp_link:";
+    fn key(&self) -> &str {
+        &self.key
     }
 }
 

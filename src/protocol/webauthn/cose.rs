@@ -112,8 +112,9 @@ fn jwk(text: &[(&str, &str)], binary: &[(&str, &[u8])]) -> Value {
 /// RFC 7518 §6.3.1: `n` and `e` as unsigned big-endian integers without
 /// leading zero octets; the modulus between 2048 and 4096 bits, the public
 /// exponent odd and above 1 (RFC 8017 §3.1), in at most 32 bits (what
-/// WebCrypto implementations accept).
-fn rsa_jwk(n: &[u8], e: &[u8]) -> Result<Value, WebAuthnError> {
+/// WebCrypto implementations accept). Upstream JWKS keys (federation) pass
+/// the same rule.
+pub(crate) fn rsa_jwk(n: &[u8], e: &[u8]) -> Result<Value, WebAuthnError> {
     let n: Vec<u8> = n.iter().copied().skip_while(|b| *b == 0).collect();
     let bits = n.first().map_or(0, |top| n.len() * 8 - top.leading_zeros() as usize);
     if !RSA_BITS.contains(&bits) {

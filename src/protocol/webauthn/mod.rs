@@ -25,6 +25,7 @@ mod registration;
 mod tests;
 
 pub use assertion::{backup_eligibility_ok, check_assertion, counter_ok, signature_for_webcrypto, Assertion};
+pub(crate) use cose::rsa_jwk;
 pub use cose::{PublicKey, COSE_ALGORITHMS};
 pub use registration::{verify_registration, NewCredential};
 

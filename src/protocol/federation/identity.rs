@@ -1,0 +1,139 @@
+//! Who the upstream says signed in, in our terms: the subject that links
+//! to a local account, and the claims copied into it.
+
+use super::provider::{ProviderKind, ProviderRecord};
+use super::FederationError;
+use crate::protocol::encoding::{b64url, sha256};
+use crate::protocol::user::{fits_standard_claim, standard_claim_names, validate_claims};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// OIDC Core §2 `sub`: at most 255 ASCII characters; we hold a mapped
+/// OAuth 2.0 subject to the same.
+const SUBJECT_MAX: usize = 255;
+
+/// Claims the default mapping leaves alone although they are standard:
+/// `updated_at` is about the upstream's record, not ours.
+const NOT_COPIED_BY_DEFAULT: &[&str] = &["updated_at"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamIdentity {
+    /// The issuer the link is keyed by: the ID token's `iss` (OIDC), or
+    /// [`ProviderRecord::link_issuer`] (OAuth 2.0).
+    pub issuer: String,
+    pub subject: String,
+    /// Our standard claims, mapped, each of its OIDC Core §5.1 type; they
+    /// pass [`validate_claims`], so they can be stored as they are.
+    pub claims: Map<String, Value>,
+    /// The e-mail address lower-cased, to find an account by (the claim
+    /// keeps it as sent).
+    pub email: Option<String>,
+    pub email_verified: bool,
+    /// The upstream's own `amr` (RFC 8176), when it is an array of strings.
+    pub amr: Option<Vec<String>>,
+}
+
+/// A link from an upstream identity to a local account, in KV under
+/// `idp_link:` + [`link_key`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    pub key: String,
+    /// The provider's id.
+    pub idp: String,
+    pub issuer: String,
+    pub subject: String,
+    /// The local account's `sub` and username.
+    pub sub: String,
+    pub username: String,
+    pub linked_at: u64,
+}
+
+/// The KV key of the link of (`issuer`, `subject`): a hash, so that no
+/// upstream identifier (some are e-mail addresses) is a key, and the
+/// zero octet keeps `("a", "bc")` apart from `("ab", "c")`.
+pub fn link_key(issuer: &str, subject: &str) -> String {
+    b64url(&sha256(&[issuer.as_bytes(), &[0], subject.as_bytes()].concat()))
+}
+
+/// An upstream member: the member named so, or else a dotted path into
+/// objects (`address.country`), so a name that has dots in it (a URL, as
+/// some providers name claims) still works.
+fn lookup<'a>(upstream: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    upstream.get(name).or_else(|| {
+        let mut parts = name.split('.');
+        let first = upstream.get(parts.next()?)?;
+        parts.try_fold(first, |v, part| v.get(part))
+    })
+}
+
+/// A value as our claim `name` holds it, or `None` when it cannot be: of
+/// another type, or `null` (GitHub's `name` of an account without one).
+/// Booleans sent as the strings `"true"` / `"false"` (Apple's
+/// `email_verified`) become booleans.
+fn as_claim(name: &str, value: &Value) -> Option<Value> {
+    let value = match value.as_str() {
+        Some("true") if fits_standard_claim(name, &Value::Bool(true)) => Value::Bool(true),
+        Some("false") if fits_standard_claim(name, &Value::Bool(false)) => Value::Bool(false),
+        _ => value.clone(),
+    };
+    fits_standard_claim(name, &value).then_some(value)
+}
+
+/// The subject: a non-empty string, or a whole number as its decimal
+/// digits (GitHub's `id`).
+fn subject(value: Option<&Value>) -> Result<String, FederationError> {
+    let subject = match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        _ => String::new(),
+    };
+    if subject.is_empty() || subject.len() > SUBJECT_MAX {
+        return Err(FederationError::BadResponse(
+            "the provider's answer has no usable subject (a string or a whole number)".into(),
+        ));
+    }
+    Ok(subject)
+}
+
+/// Maps what the upstream said (the checked ID token's claims, or the
+/// user-info answer) to an [`UpstreamIdentity`]. With no configured
+/// `claims`, an OIDC provider's standard claims (OIDC Core §5.1) are copied
+/// by name, which never includes `sub`, `iss`, `aud`, the times, `nonce`
+/// or `amr`; a configured mapping copies exactly what it names. A value of
+/// the wrong type is left out rather than refusing the sign-in.
+pub fn identity(
+    p: &ProviderRecord,
+    issuer: &str,
+    upstream: &Map<String, Value>,
+) -> Result<UpstreamIdentity, FederationError> {
+    let subject_member = p.claims.get("sub").map_or("sub", String::as_str);
+    let subject = subject(lookup(upstream, subject_member))?;
+    let mut claims = Map::new();
+    if p.claims.is_empty() && p.kind == ProviderKind::Oidc {
+        for name in standard_claim_names().filter(|n| !NOT_COPIED_BY_DEFAULT.contains(n)) {
+            if let Some(v) = upstream.get(name).and_then(|v| as_claim(name, v)) {
+                claims.insert(name.to_owned(), v);
+            }
+        }
+    }
+    for (ours, member) in p.claims.iter().filter(|(ours, _)| *ours != "sub") {
+        if let Some(v) = lookup(upstream, member).and_then(|v| as_claim(ours, v)) {
+            claims.insert(ours.clone(), v);
+        }
+    }
+    validate_claims(&claims).map_err(|e| FederationError::BadResponse(format!("claims: {}", e.description)))?;
+    let email = claims.get("email").and_then(Value::as_str).map(str::to_lowercase);
+    let email_verified = email.is_some() && claims.get("email_verified") == Some(&Value::Bool(true));
+    let amr = match upstream.get("amr") {
+        Some(Value::Array(items)) => items.iter().map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => None,
+    };
+    Ok(UpstreamIdentity {
+        issuer: issuer.to_owned(),
+        subject,
+        claims,
+        email,
+        email_verified,
+        amr,
+    })
+}
