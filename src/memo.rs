@@ -58,11 +58,17 @@ impl<V: Clone> TtlCache<V> {
 
     /// The value read at most `ttl` seconds before `now`.
     pub fn get(&self, key: &str, now: u64) -> Option<V> {
+        self.get_with_age(key, now).map(|(_, v)| v)
+    }
+
+    /// [`get`](Self::get), with how many seconds ago the value was read:
+    /// for callers that keep some values for less than `ttl`.
+    pub fn get_with_age(&self, key: &str, now: u64) -> Option<(u64, V)> {
         self.entries
             .borrow()
             .get(key)
             .filter(|(at, _)| now < at + self.ttl)
-            .map(|(_, v)| v.clone())
+            .map(|(at, v)| (now.saturating_sub(*at), v.clone()))
     }
 
     pub fn put(&self, key: &str, now: u64, value: V) {
@@ -88,6 +94,8 @@ mod tests {
         let cache = TtlCache::new(30, 2);
         cache.put("a", 100, 1);
         assert_eq!(cache.get("a", 129), Some(1));
+        assert_eq!(cache.get_with_age("a", 129), Some((29, 1)));
+        assert_eq!(cache.get_with_age("a", 130), None);
         assert_eq!(cache.get("a", 130), None);
         cache.put("b", 100, 2);
         cache.forget("b");

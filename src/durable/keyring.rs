@@ -4,6 +4,14 @@
 //! Rotation is lazy: whoever asks for the ring after a key has signed for
 //! `KEY_ROTATION_INTERVAL` triggers its replacement. A replaced key stays
 //! published until every token it can have signed has expired.
+//!
+//! It also keeps the storage key (store/secrets.rs): 32 random bytes that
+//! encrypt the secrets we store and must read back. That key is not part of
+//! the ring and is never rotated: not when the ring rotates, not after a
+//! compromise (`forget_retired`), not when the admin replaces `SIGNING_KEYS`
+//! (it lives here, not derived from them): a new one would leave every
+//! stored secret unreadable. It is never published (JWKS is made from the
+//! ring's signing keys only) and never logged.
 
 use crate::config::Config;
 use crate::platform::{config_from_env, now_secs};
@@ -13,7 +21,9 @@ use crate::store::{keys::cache_ttl, webcrypto};
 use std::cell::RefCell;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-const STORAGE_KEY: &str = "ring";
+/// The object's storage entries: the ring, and the storage key (base64url).
+const RING_ENTRY: &str = "ring";
+const SECRETS_KEY_ENTRY: &str = "secrets_key";
 
 /// Why the ring is being brought up to date.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -39,7 +49,7 @@ impl KeyRing {
         if let Some(r) = self.ring.borrow().clone() {
             return Ok(r);
         }
-        let stored: Option<Ring> = self.state.storage().get(STORAGE_KEY).await?;
+        let stored: Option<Ring> = self.state.storage().get(RING_ENTRY).await?;
         Ok(stored.unwrap_or_default())
     }
 
@@ -85,10 +95,24 @@ impl KeyRing {
             ring.form_secret = crate::random::token();
         }
         if ring != before {
-            self.state.storage().put(STORAGE_KEY, &ring).await?;
+            self.state.storage().put(RING_ENTRY, &ring).await?;
         }
         *self.ring.borrow_mut() = Some(ring.clone());
         Ok(ring)
+    }
+
+    /// The storage key, made the first time it is asked for and then kept
+    /// for good (see the module comment: never rotated). Between the read
+    /// and the write there is no `await` but on this object's own storage,
+    /// which lets no other request in, so two first asks agree.
+    async fn secrets_key(&self) -> Result<String> {
+        let storage = self.state.storage();
+        if let Some(key) = storage.get::<String>(SECRETS_KEY_ENTRY).await? {
+            return Ok(key);
+        }
+        let key = crate::random::token();
+        storage.put(SECRETS_KEY_ENTRY, &key).await?;
+        Ok(key)
     }
 }
 
@@ -104,7 +128,12 @@ impl DurableObject for KeyRing {
     /// `GET /keys` returns the ring (private keys: this object is reachable
     /// only from our own worker), `/rotate` forces a new key per algorithm,
     /// `/rotate-compromised` does so and forgets the old keys at once.
+    /// `/storage-key` returns the storage key alone, touching no signing key
+    /// (with `SIGNING_KEYS` set, the ring here is never made).
     async fn fetch(&self, req: Request) -> Result<Response> {
+        if req.path() == "/storage-key" {
+            return Response::ok(self.secrets_key().await?);
+        }
         let config = config_from_env(&self.env).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let rotation = match req.path().as_str() {
             "/rotate" => Rotation::Scheduled,

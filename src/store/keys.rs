@@ -48,26 +48,39 @@ pub fn invalidate() {
     CACHE.with(|c| c.borrow_mut().take());
 }
 
+fn keyring_err(e: worker::Error) -> StoreError {
+    StoreError(format!("key ring: {e}"))
+}
+
+/// Asks the key-ring object (src/durable/keyring.rs) for `path`; its
+/// answers carry private keys, and only this worker can reach it.
+pub(super) async fn ask_keyring(env: &Env, path: &str) -> StoreResult<worker::Response> {
+    let stub = env
+        .durable_object("KEYRING")
+        .map_err(keyring_err)?
+        .id_from_name("keyring")
+        .map_err(keyring_err)?
+        .get_stub()
+        .map_err(keyring_err)?;
+    let resp = stub
+        .fetch_with_str(&format!("https://keyring{path}"))
+        .await
+        .map_err(keyring_err)?;
+    if resp.status_code() != 200 {
+        return Err(StoreError(format!("key ring answered {}", resp.status_code())));
+    }
+    Ok(resp)
+}
+
 async fn fetch_ring(env: &Env, config: &Config, now: u64, path: &str) -> StoreResult<KeyRing> {
     if let Some(secret) = &config.signing_keys {
         return KeyRing::from_jwk_set(secret, now).map_err(StoreError);
     }
-    let err = |e: worker::Error| StoreError(format!("key ring: {e}"));
-    let stub = env
-        .durable_object("KEYRING")
-        .map_err(err)?
-        .id_from_name("keyring")
-        .map_err(err)?
-        .get_stub()
-        .map_err(err)?;
-    let mut resp = stub
-        .fetch_with_str(&format!("https://keyring{path}"))
+    ask_keyring(env, path)
+        .await?
+        .json::<KeyRing>()
         .await
-        .map_err(err)?;
-    if resp.status_code() != 200 {
-        return Err(StoreError(format!("key ring answered {}", resp.status_code())));
-    }
-    resp.json::<KeyRing>().await.map_err(err)
+        .map_err(keyring_err)
 }
 
 /// The ring, from this isolate's cache when fresh enough.

@@ -26,6 +26,10 @@ pub mod keys;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(target_arch = "wasm32")]
+pub mod secrets;
+#[cfg(target_arch = "wasm32")]
+pub mod upstream;
+#[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
 
 /// A storage or platform failure. Its text is logged, never sent to clients

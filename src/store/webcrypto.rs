@@ -85,11 +85,11 @@ extern "C" {
     async fn js_pbkdf2(password: &[u8], salt: &[u8], iterations: u32) -> Result<JsValue, JsValue>;
 }
 
-fn js_err(what: &str, e: JsValue) -> StoreError {
+pub(super) fn js_err(what: &str, e: JsValue) -> StoreError {
     StoreError(format!("webcrypto {what}: {e:?}"))
 }
 
-fn to_bytes(v: JsValue) -> Vec<u8> {
+pub(super) fn to_bytes(v: JsValue) -> Vec<u8> {
     js_sys::Uint8Array::new(&v).to_vec()
 }
 
