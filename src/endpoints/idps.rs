@@ -81,9 +81,7 @@ async fn sealed(ctx: &Ctx, draft: ProviderDraft) -> OAuthResult<ProviderRecord> 
         Some(NewSecret::Apple { private_key_pem, .. }) => Some((private_key_pem.as_str(), "apple_private_key")),
     };
     let sealed = match ciphertext {
-        Some((plaintext, field)) => Some(
-            seal_secret(&ctx.env, &ctx.config, ctx.now, plaintext, &accounts_secret_context(&id, field)).await?,
-        ),
+        Some((plaintext, field)) => Some(seal_secret(&ctx.env, plaintext, &accounts_secret_context(&id, field)).await?),
         None => None,
     };
     Ok(draft.into_record(sealed))

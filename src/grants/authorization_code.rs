@@ -135,6 +135,7 @@ mod tests {
             login_hint: None,
             resources: Vec::new(),
             acr_values: Vec::new(),
+            idp: None,
         }
     }
 

@@ -124,6 +124,7 @@ mod tests {
             login_hint: None,
             resources: resources.iter().map(|r| r.to_string()).collect(),
             acr_values: acr_values.iter().map(|a| a.to_string()).collect(),
+            idp: None,
         };
         let code = block_on(issue_code(grants, &site(1000), &req, &user(), &session)).unwrap();
         let c = confidential_client();

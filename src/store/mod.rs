@@ -4,8 +4,7 @@
 //! grants and endpoints logic can be tested on the host.
 
 use crate::protocol::client::ClientRecord;
-use crate::protocol::federation::identity::LinkRecord;
-use crate::protocol::federation::provider::ProviderRecord;
+use crate::protocol::federation::provider::ProviderSet;
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::token::RevokedAccessToken;
@@ -127,19 +126,11 @@ impl Record for UserRevocation {
     }
 }
 
-impl Record for ProviderRecord {
-    const PREFIX: &'static str = "idp:";
+/// Every upstream provider, in one record: the login page shows them all.
+impl Record for ProviderSet {
+    const PREFIX: &'static str = "config:";
     fn key(&self) -> &str {
-        &self.id
-    }
-}
-
-/// Keyed by a hash of the upstream issuer and subject
-/// (`protocol::federation::identity::link_key`).
-impl Record for LinkRecord {
-    const PREFIX: &'static str = "idp_link:";
-    fn key(&self) -> &str {
-        &self.key
+        ProviderSet::KEY
     }
 }
 

@@ -87,6 +87,7 @@ mod tests {
                 challenge: "Y2hhbA".into(),
             }),
             passkey_required: required,
+            providers: &[],
         }
     }
 
@@ -98,6 +99,7 @@ mod tests {
             error,
             passkey: None,
             passkey_required: false,
+            providers: &[],
         })
         .html
     }

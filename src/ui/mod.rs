@@ -250,6 +250,7 @@ mod tests {
             error,
             passkey: None,
             passkey_required: false,
+            providers: &[],
         }
     }
 

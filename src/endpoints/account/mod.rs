@@ -25,7 +25,8 @@ use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::user::UserRecord;
 use crate::ui::{
-    account_page, error_page, AccountPage, AddPasskey, ConsentRow, FormContext, LinkRow, Notice, PasskeyRow, PasskeyView,
+    account_page, error_page, AccountPage, AddPasskey, ConsentRow, FormContext, LinkRow, Notice, PasskeyRow,
+    PasskeyView,
 };
 use worker::Method;
 

@@ -33,7 +33,17 @@ pub async fn page(req: AuthorizationRequest, client: &ClientRecord, ctx: &Ctx, b
     let resume = Resume::Authorize(pending.clone());
     match federation::start(ctx, browser, &provider, &resume, pending.req.login_hint.as_deref()).await? {
         Ok(away) => Ok(away),
-        Err(e) => show(pending, client, ctx, browser, Some(&federation::alert(&provider.name, &e)), 400).await,
+        Err(e) => {
+            show(
+                pending,
+                client,
+                ctx,
+                browser,
+                Some(&federation::alert(&provider.name, &e)),
+                400,
+            )
+            .await
+        }
     }
 }
 

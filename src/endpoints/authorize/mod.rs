@@ -10,6 +10,7 @@ mod consent;
 pub mod login;
 
 use super::browser::{page_error, page_params, read_browser, Browser};
+use super::federation::PendingLink;
 use super::http::{redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
@@ -25,7 +26,6 @@ use crate::protocol::params::Params;
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::store::durable::DurableGrants;
 use crate::store::RecordStore;
-use super::federation::PendingLink;
 use serde::{Deserialize, Serialize};
 use worker::Method;
 

@@ -16,12 +16,12 @@ use crate::endpoints::http::{redirect, Reply};
 use crate::endpoints::sign_in::start_federated_session;
 use crate::endpoints::users::reindex_email;
 use crate::endpoints::Ctx;
+use crate::protocol::encoding::b64url;
 use crate::protocol::error::{OAuthError, OAuthResult};
 use crate::protocol::federation::identity::{link_key, UpstreamIdentity};
 use crate::protocol::federation::link::{LinkMachine, LinkOp, Linked};
 use crate::protocol::federation::provider::{ProviderRecord, StoredSecret};
 use crate::protocol::federation::request::{apple_client_secret_input, pem_to_pkcs8_der};
-use crate::protocol::encoding::b64url;
 use crate::protocol::user::{EmailIndex, UserLink, UserRecord};
 use crate::random;
 use crate::store::durable::DurableObjects;
@@ -43,14 +43,23 @@ pub fn secret_context(id: &str, field: &str) -> String {
 /// stored one, or for Apple a short-lived ES256 JWT signed with the team's
 /// key (Apple's documented form of a client secret).
 pub async fn client_secret(ctx: &Ctx, p: &ProviderRecord) -> OAuthResult<String> {
-    let (env, config, now) = (&ctx.env, &ctx.config, ctx.now);
-    let unreadable = || OAuthError::from(crate::store::StoreError(format!("idp {}: the stored secret is unreadable", p.id)));
+    let (env, now) = (&ctx.env, ctx.now);
+    let unreadable = || {
+        OAuthError::from(crate::store::StoreError(format!(
+            "idp {}: the stored secret is unreadable",
+            p.id
+        )))
+    };
     Ok(match &p.secret {
-        StoredSecret::ClientSecret { sealed } => open_secret(env, config, now, sealed, &secret_context(&p.id, "client_secret"))
+        StoredSecret::ClientSecret { sealed } => open_secret(env, sealed, &secret_context(&p.id, "client_secret"))
             .await?
             .ok_or_else(unreadable)?,
-        StoredSecret::Apple { team_id, key_id, sealed_key } => {
-            let pem = open_secret(env, config, now, sealed_key, &secret_context(&p.id, "apple_private_key"))
+        StoredSecret::Apple {
+            team_id,
+            key_id,
+            sealed_key,
+        } => {
+            let pem = open_secret(env, sealed_key, &secret_context(&p.id, "apple_private_key"))
                 .await?
                 .ok_or_else(unreadable)?;
             let der = pem_to_pkcs8_der(&pem).ok_or_else(unreadable)?;
@@ -154,7 +163,18 @@ async fn account_of(ctx: &Ctx, linked: &Linked, identity: &UpstreamIdentity) -> 
     let user: Option<UserRecord> = ctx.records()?.get(&linked.username).await?;
     match user.filter(|u| u.sub == linked.sub) {
         Some(user) => Ok(user),
-        None => save_new(ctx, new_user(linked, identity, &link_key(&identity.issuer, &identity.subject), ctx.now)).await,
+        None => {
+            save_new(
+                ctx,
+                new_user(
+                    linked,
+                    identity,
+                    &link_key(&identity.issuer, &identity.subject),
+                    ctx.now,
+                ),
+            )
+            .await
+        }
     }
 }
 
@@ -198,7 +218,12 @@ fn not_ready() -> OAuthError {
 /// the provider's id (people sign in with the provider, not with it), no
 /// password, the identity's claims. The link is claimed first, so of two
 /// first sign-ins at once only one account is ever written.
-async fn create(ctx: &Ctx, provider: &ProviderRecord, identity: &UpstreamIdentity, key: &str) -> OAuthResult<UserRecord> {
+async fn create(
+    ctx: &Ctx,
+    provider: &ProviderRecord,
+    identity: &UpstreamIdentity,
+    key: &str,
+) -> OAuthResult<UserRecord> {
     let linked = Linked {
         sub: random::id(),
         username: format!("{}.{}", provider.id, random::id()),
@@ -294,18 +319,16 @@ async fn link_signed_in(
         return page_error(browser, "You are no longer signed in to the account this link was for.");
     };
     if linked.as_ref().is_some_and(|l| l.sub != user.sub) {
-        let msg = format!("This {} account already signs in to another account here.", provider.name);
+        let msg = format!(
+            "This {} account already signs in to another account here.",
+            provider.name
+        );
         return page_error(browser, &msg);
     }
     let key = link_key(&identity.issuer, &identity.subject);
     let user = claim(ctx, &key, user, &provider.id).await?;
     copy_claims(ctx, user, &identity.claims).await?;
     redirect(true, "/account?done=linked", &browser.cookies)
-}
-
-/// The providers linked to `user`.
-pub fn links_of(user: &UserRecord) -> impl Iterator<Item = &UserLink> {
-    user.links.iter()
 }
 
 /// Unlinks the provider `idp` from the account, unless it is the last way
@@ -317,7 +340,9 @@ pub async fn unlink(ctx: &Ctx, mut user: UserRecord, idp: &str) -> OAuthResult<b
     }
     let links = link_objects(ctx)?;
     for link in user.links.iter().filter(|l| l.idp == idp) {
-        links.apply(&link.key, LinkOp::Release { sub: user.sub.clone() }, ctx.now).await?;
+        links
+            .apply(&link.key, LinkOp::Release { sub: user.sub.clone() }, ctx.now)
+            .await?;
     }
     user.links.retain(|l| l.idp != idp);
     user.updated_at = ctx.now;
@@ -330,7 +355,9 @@ pub async fn unlink(ctx: &Ctx, mut user: UserRecord, idp: &str) -> OAuthResult<b
 pub async fn unlink_all(ctx: &Ctx, user: &UserRecord) -> OAuthResult<()> {
     let links = link_objects(ctx)?;
     for link in &user.links {
-        links.apply(&link.key, LinkOp::Release { sub: user.sub.clone() }, ctx.now).await?;
+        links
+            .apply(&link.key, LinkOp::Release { sub: user.sub.clone() }, ctx.now)
+            .await?;
     }
     Ok(())
 }

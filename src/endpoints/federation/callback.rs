@@ -11,11 +11,10 @@
 use super::accounts::{arrive, client_secret, failed as accounts_failed};
 use super::{
     alert, enabled_provider, failure, metadata, redirect_uri, upstream_document, Resume, RoundTrip, NONCE, PURPOSE,
-    UPSTREAM_TIMEOUT_MS, VERIFIER,
+    VERIFIER,
 };
 use crate::endpoints::browser::{first_use, form_secret, page_error, page_params, read_browser, stale_form};
 use crate::endpoints::http::{html, Reply};
-use crate::ui::error_page;
 use crate::endpoints::request::Request;
 use crate::endpoints::Ctx;
 use crate::protocol::encoding::{ct_eq, secret_hash};
@@ -25,13 +24,14 @@ use crate::protocol::federation::id_token::{parse_id_token, Expected};
 use crate::protocol::federation::identity::{identity, UpstreamIdentity};
 use crate::protocol::federation::jwks::{parse_jwks, select_key};
 use crate::protocol::federation::provider::{ProviderKind, ProviderRecord};
-use crate::protocol::federation::request::{parse_token_response, token_request, userinfo_request};
+use crate::protocol::federation::request::{parse_token_response, parse_userinfo, token_request, userinfo_request};
 use crate::protocol::federation::FederationError;
 use crate::protocol::handle::{derive, open};
 use crate::protocol::params::Params;
-use crate::store::upstream::{send, UpstreamRequest};
+use crate::store::upstream::{send, UpstreamRequest, TIMEOUT_MS};
 use crate::store::webcrypto::WebCryptoVerifier;
 use crate::store::{SignatureVerifier, StoreError};
+use crate::ui::error_page;
 use serde_json::{Map, Value};
 use worker::Method;
 
@@ -54,7 +54,10 @@ async fn answer(mut req: Request, ctx: &Ctx, idp: &str) -> Reply {
         return stale_form(&browser);
     };
     if trip.data.idp != idp {
-        return page_error(&browser, "This answer came back from another provider than the one the sign-in went to.");
+        return page_error(
+            &browser,
+            "This answer came back from another provider than the one the sign-in went to.",
+        );
     }
     let bound = browser
         .federation
@@ -65,7 +68,13 @@ async fn answer(mut req: Request, ctx: &Ctx, idp: &str) -> Reply {
     }
     let resume = trip.data.resume;
     let Some(provider) = enabled_provider(ctx, idp).await? else {
-        return accounts_failed(ctx, &mut browser, resume, "That way of signing in is not available any more.").await;
+        return accounts_failed(
+            ctx,
+            &mut browser,
+            resume,
+            "That way of signing in is not available any more.",
+        )
+        .await;
     };
     let derived = |label| derive(&secret, label, &trip.id);
     match sign_in_upstream(ctx, &provider, &params, &derived(VERIFIER), &derived(NONCE)).await {
@@ -124,7 +133,14 @@ async fn sign_in_upstream(
         .get("code")
         .ok_or_else(|| FederationError::BadResponse("the answer carries no code".into()))?;
     let secret = client_secret(ctx, provider).await?;
-    let token = token_request(&meta, provider, &redirect_uri(ctx, &provider.id), code, verifier, &secret);
+    let token = token_request(
+        &meta,
+        provider,
+        &redirect_uri(ctx, &provider.id),
+        code,
+        verifier,
+        &secret,
+    );
     let answer = send(
         &UpstreamRequest {
             method: "POST",
@@ -132,7 +148,7 @@ async fn sign_in_upstream(
             headers: token.headers,
             body: Some(token.body),
         },
-        UPSTREAM_TIMEOUT_MS,
+        TIMEOUT_MS,
     )
     .await
     .map_err(failure)?;
@@ -143,7 +159,10 @@ async fn sign_in_upstream(
                 .id_token
                 .as_deref()
                 .ok_or_else(|| FederationError::BadResponse("the token response carries no ID token".into()))?;
-            let claims = verified_id_token(ctx, &meta, provider, id_token, nonce).await?;
+            let mut claims = verified_id_token(ctx, &meta, provider, id_token, nonce).await?;
+            if meta.userinfo_endpoint.is_some() {
+                with_user_info(&mut claims, user_info(&meta, &tokens.access_token).await?)?;
+            }
             (meta.issuer.clone().unwrap_or_default(), claims)
         }
         ProviderKind::OAuth2 => (provider.link_issuer(), user_info(&meta, &tokens.access_token).await?),
@@ -198,9 +217,34 @@ async fn verified_id_token(
     Ok(token.check(&expected)?)
 }
 
-/// A plain OAuth provider's user-info answer, with the access token.
+/// An OpenID provider's user info added to its ID token's claims: many
+/// put only `sub` in the ID token (OIDC Core §5.4: the profile and email
+/// scopes' claims "are returned from the UserInfo Endpoint"). The ID
+/// token's own claims stay; OIDC Core §5.3.2: "The sub Claim in the
+/// UserInfo Response MUST be verified to exactly match the sub Claim in
+/// the ID Token; if they do not match, the UserInfo Response values MUST
+/// NOT be used."
+fn with_user_info(claims: &mut Map<String, Value>, info: Map<String, Value>) -> Result<(), FederationError> {
+    if info.get("sub") != claims.get("sub") {
+        return Err(FederationError::BadResponse(
+            "the user info is about someone else than the ID token".into(),
+        ));
+    }
+    for (name, value) in info {
+        claims.entry(name).or_insert(value);
+    }
+    Ok(())
+}
+
+/// A provider's user-info answer, with the access token.
 async fn user_info(meta: &UpstreamMetadata, access_token: &str) -> Result<Map<String, Value>, Failed> {
-    let request = userinfo_request(meta, access_token)?;
-    let answer = send(&request, UPSTREAM_TIMEOUT_MS).await.map_err(failure)?;
-    Ok(crate::protocol::federation::request::parse_userinfo(answer.status, &answer.body)?)
+    let (url, headers) = userinfo_request(meta, access_token)?;
+    let request = UpstreamRequest {
+        method: "GET",
+        url,
+        headers,
+        body: None,
+    };
+    let answer = send(&request, TIMEOUT_MS).await.map_err(failure)?;
+    Ok(parse_userinfo(answer.status, &answer.body)?)
 }

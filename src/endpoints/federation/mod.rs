@@ -47,8 +47,6 @@ const COOKIE_PATH: &str = "/federation/";
 /// How long a person has at the upstream.
 const STATE_TTL: u64 = 600;
 const PURPOSE: &str = "federation";
-/// Short: a person is waiting, and the page says to try again.
-const UPSTREAM_TIMEOUT_MS: u32 = 5_000;
 /// Discovery documents and key sets, per isolate.
 const DOCUMENT_TTL: u64 = 3_600;
 
@@ -143,15 +141,16 @@ async fn metadata(ctx: &Ctx, p: &ProviderRecord) -> Result<UpstreamMetadata, Fed
 /// A document of the upstream's (discovery, JWKS), from this isolate's
 /// cache unless `refresh`.
 async fn upstream_document(ctx: &Ctx, url: &str, refresh: bool) -> Result<Rc<[u8]>, FederationError> {
-    cached_json(url, DOCUMENT_TTL, ctx.now, refresh, UPSTREAM_TIMEOUT_MS)
-        .await
-        .map_err(failure)
+    cached_json(url, DOCUMENT_TTL, ctx.now, refresh).await.map_err(failure)
 }
 
+/// An upstream that could not be asked: what the person is told (the
+/// detail goes to the log, never to the page).
 fn failure(f: UpstreamFailure) -> FederationError {
+    worker::console_warn!("federation: {f}");
     match f {
         UpstreamFailure::TimedOut => FederationError::TimedOut,
-        UpstreamFailure::Unreachable(why) => FederationError::Unreachable(why),
+        UpstreamFailure::Unreachable(_) => FederationError::Unreachable,
     }
 }
 
@@ -209,7 +208,7 @@ const NONCE: &str = "federation:nonce";
 
 /// What a page shows when a round trip could not start or finish.
 pub fn alert(provider_name: &str, e: &FederationError) -> String {
-    format!("{} Try again, or sign in another way.", e.message(provider_name))
+    format!("Signing in with {provider_name} did not work. {}", e.message())
 }
 
 /// [`start`] for a page's form post: `Err` is the alert for the page.

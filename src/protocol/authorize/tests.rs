@@ -203,6 +203,7 @@ fn a_valid_request_is_captured_whole() {
         login_hint: Some("ann".into()),
         resources: Vec::new(),
         acr_values: Vec::new(),
+        idp: None,
     };
     assert_eq!(req, want);
     let json = serde_json::to_string(&req).unwrap();

@@ -5,7 +5,6 @@ use super::provider::{ProviderKind, ProviderRecord};
 use super::FederationError;
 use crate::protocol::encoding::{b64url, sha256};
 use crate::protocol::user::{fits_standard_claim, standard_claim_names, validate_claims};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// OIDC Core §2 `sub`: at most 255 ASCII characters; we hold a mapped
@@ -33,22 +32,7 @@ pub struct UpstreamIdentity {
     pub amr: Option<Vec<String>>,
 }
 
-/// A link from an upstream identity to a local account, in KV under
-/// `idp_link:` + [`link_key`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkRecord {
-    pub key: String,
-    /// The provider's id.
-    pub idp: String,
-    pub issuer: String,
-    pub subject: String,
-    /// The local account's `sub` and username.
-    pub sub: String,
-    pub username: String,
-    pub linked_at: u64,
-}
-
-/// The KV key of the link of (`issuer`, `subject`): a hash, so that no
+/// The name of the link object (`link::LinkMachine`) of (`issuer`, `subject`): a hash, so that no
 /// upstream identifier (some are e-mail addresses) is a key, and the
 /// zero octet keeps `("a", "bc")` apart from `("ab", "c")`.
 pub fn link_key(issuer: &str, subject: &str) -> String {

@@ -103,7 +103,11 @@ mod tests {
         assert!(first.changed);
         assert_eq!(first.alarm_at, Some(NEVER + 1));
         let second = step::<LinkMachine>(&mut slot, LinkOp::Claim(linked("b")), 3);
-        assert_eq!(second.reply, Some(linked("a")), "a second account does not take the identity");
+        assert_eq!(
+            second.reply,
+            Some(linked("a")),
+            "a second account does not take the identity"
+        );
         assert!(!second.changed);
         assert_eq!(step::<LinkMachine>(&mut slot, LinkOp::Find, 4).reply, Some(linked("a")));
     }

@@ -137,6 +137,21 @@ pub struct ProviderRecord {
     pub updated_at: u64,
 }
 
+/// Every configured provider: one KV record (`config:idps`), so that the
+/// login page, which shows them all, costs one read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderSet {
+    pub providers: Vec<ProviderRecord>,
+}
+
+impl ProviderSet {
+    pub const KEY: &'static str = "idps";
+
+    pub fn get(&self, id: &str) -> Option<&ProviderRecord> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+}
+
 /// A secret the admin just sent, to be sealed by the platform.
 #[derive(Clone, PartialEq, Eq)]
 pub enum NewSecret {

@@ -9,7 +9,7 @@ use super::{excerpt, FederationError};
 use crate::protocol::encoding::b64url;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use url::form_urlencoded::{byte_serialize, Serializer};
 
 /// Apple's client secret: "The audience ... Use https://appleid.apple.com".
@@ -201,6 +201,33 @@ pub fn parse_token_response(status: u16, body: &[u8]) -> Result<UpstreamTokens, 
         expires_in,
         scope: text("scope"),
     })
+}
+
+/// A plain OAuth provider's user-info request: GET its endpoint with the
+/// access token (RFC 6750 §2.1 Bearer), asking for JSON. The URL and the
+/// headers; the platform sends it.
+pub fn userinfo_request(
+    meta: &UpstreamMetadata,
+    access_token: &str,
+) -> Result<(String, Vec<(String, String)>), FederationError> {
+    let url = meta
+        .userinfo_endpoint
+        .clone()
+        .ok_or_else(|| FederationError::BadResponse("the provider has no user-info endpoint".into()))?;
+    let headers = vec![
+        ("authorization".into(), format!("Bearer {access_token}")),
+        ("accept".into(), "application/json".into()),
+    ];
+    Ok((url, headers))
+}
+
+/// The user-info answer: a JSON object, with status 200.
+pub fn parse_userinfo(status: u16, body: &[u8]) -> Result<Map<String, Value>, FederationError> {
+    match (status, serde_json::from_slice(body)) {
+        (200, Ok(Value::Object(claims))) => Ok(claims),
+        (200, _) => Err(FederationError::BadResponse("user info: not a JSON object".into())),
+        _ => Err(FederationError::BadResponse(format!("user info: HTTP {status}"))),
+    }
 }
 
 /// The JWS signing input of Apple's client secret ("Creating a client
