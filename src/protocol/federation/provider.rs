@@ -303,8 +303,9 @@ fn check_scope(s: &str) -> Result<(), &'static str> {
 /// the person upstream, such as GitHub's `id`); an OIDC provider's subject
 /// is its ID token's `sub`.
 fn claim_map(obj: &Map<String, Value>, kind: ProviderKind) -> OAuthResult<BTreeMap<String, String>> {
+    let empty = Map::new();
     let entries = match obj.get("claims") {
-        None | Some(Value::Null) => return Ok(BTreeMap::new()),
+        None | Some(Value::Null) => &empty,
         Some(Value::Object(m)) if m.len() <= CLAIMS_MAX => m,
         Some(Value::Object(_)) => return Err(invalid_request(format!("claims has more than {CLAIMS_MAX} entries"))),
         Some(_) => return Err(invalid_request("claims must be an object of strings")),
@@ -368,7 +369,13 @@ fn apple_secret(v: &Value, existing: &StoredSecret) -> OAuthResult<Option<NewSec
         }
     };
     let (team_id, key_id) = (id("team_id")?, id("key_id")?);
-    let Some(pem) = text(obj, "private_key", PRIVATE_KEY_MAX)? else {
+    // Not `text`: a PEM has line breaks.
+    let pem = match obj.get("private_key") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(pem)) if pem.len() <= PRIVATE_KEY_MAX => Some(pem),
+        Some(_) => return Err(invalid_request("apple_client_secret.private_key must be a PEM string")),
+    };
+    let Some(pem) = pem else {
         return match existing {
             StoredSecret::Apple {
                 team_id: t, key_id: k, ..
@@ -542,10 +549,7 @@ impl ProviderRecord {
     /// `domains` (compared without case, as DNS names are).
     pub fn matches_domain(&self, login_hint: &str) -> bool {
         match login_hint.rsplit_once('@') {
-            Some((local, domain)) if !local.is_empty() => {
-                let domain = domain.to_ascii_lowercase();
-                self.domains.iter().any(|d| *d == domain)
-            }
+            Some((local, domain)) if !local.is_empty() => self.domains.contains(&domain.to_ascii_lowercase()),
             _ => false,
         }
     }

@@ -174,10 +174,7 @@ pub fn parse_token_response(status: u16, body: &[u8]) -> Result<UpstreamTokens, 
     };
     let text = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_owned);
     if let Some(error) = text("error") {
-        return Err(FederationError::Refused {
-            error: excerpt(&error),
-            description: text("error_description").map(|d| excerpt(&d)),
-        });
+        return Err(FederationError::refused(&error, text("error_description").as_deref()));
     }
     if status != 200 {
         return Err(bad(format!("HTTP {status}")));
