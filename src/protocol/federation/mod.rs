@@ -22,6 +22,8 @@ pub mod provider;
 pub mod request;
 
 #[cfg(test)]
+mod exchange_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod token_tests;
