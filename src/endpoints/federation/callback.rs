@@ -21,10 +21,10 @@ use crate::protocol::encoding::{ct_eq, secret_hash};
 use crate::protocol::error::OAuthError;
 use crate::protocol::federation::discovery::UpstreamMetadata;
 use crate::protocol::federation::id_token::{parse_id_token, Expected};
-use crate::protocol::federation::identity::{identity, UpstreamIdentity};
+use crate::protocol::federation::identity::{identity, merge_userinfo, parse_userinfo, UpstreamIdentity};
 use crate::protocol::federation::jwks::{parse_jwks, select_key};
 use crate::protocol::federation::provider::{ProviderKind, ProviderRecord};
-use crate::protocol::federation::request::{parse_token_response, parse_userinfo, token_request, userinfo_request};
+use crate::protocol::federation::request::{check_response_iss, parse_token_response, token_request, userinfo_request};
 use crate::protocol::federation::FederationError;
 use crate::protocol::handle::{derive, open};
 use crate::protocol::params::Params;
@@ -121,13 +121,9 @@ async fn sign_in_upstream(
     nonce: &str,
 ) -> Result<UpstreamIdentity, Failed> {
     let meta = metadata(ctx, provider).await?;
-    check_issuer(&meta, params.get("iss"))?;
+    check_response_iss(&meta, params.get("iss"))?;
     if let Some(error) = params.get("error") {
-        return Err(FederationError::Refused {
-            error: error.to_owned(),
-            description: params.get("error_description").map(str::to_owned),
-        }
-        .into());
+        return Err(FederationError::refused(error, params.get("error_description")).into());
     }
     let code = params
         .get("code")
@@ -159,25 +155,19 @@ async fn sign_in_upstream(
                 .id_token
                 .as_deref()
                 .ok_or_else(|| FederationError::BadResponse("the token response carries no ID token".into()))?;
-            let mut claims = verified_id_token(ctx, &meta, provider, id_token, nonce).await?;
-            if meta.userinfo_endpoint.is_some() {
-                with_user_info(&mut claims, user_info(&meta, &tokens.access_token).await?)?;
-            }
+            let claims = verified_id_token(ctx, &meta, provider, id_token, nonce).await?;
+            // Many providers put only `sub` in the ID token (OIDC Core
+            // §5.4: the profile and email claims "are returned from the
+            // UserInfo Endpoint").
+            let claims = match meta.userinfo_endpoint {
+                Some(_) => merge_userinfo(claims, user_info(&meta, &tokens.access_token).await?)?,
+                None => claims,
+            };
             (meta.issuer.clone().unwrap_or_default(), claims)
         }
         ProviderKind::OAuth2 => (provider.link_issuer(), user_info(&meta, &tokens.access_token).await?),
     };
     Ok(identity(provider, &issuer, &claims)?)
-}
-
-/// RFC 9207 §2.4: an `iss` in the answer must be the provider's; one that
-/// says it sends `iss` must send it.
-fn check_issuer(meta: &UpstreamMetadata, iss: Option<&str>) -> Result<(), FederationError> {
-    match (iss, meta.issuer.as_deref()) {
-        (Some(got), Some(expected)) if got != expected => Err(FederationError::MixUp),
-        (None, _) if meta.iss_parameter_supported => Err(FederationError::MixUp),
-        _ => Ok(()),
-    }
 }
 
 /// The ID token's claims once its signature is good (a key of the
@@ -215,25 +205,6 @@ async fn verified_id_token(
         now: ctx.now,
     };
     Ok(token.check(&expected)?)
-}
-
-/// An OpenID provider's user info added to its ID token's claims: many
-/// put only `sub` in the ID token (OIDC Core §5.4: the profile and email
-/// scopes' claims "are returned from the UserInfo Endpoint"). The ID
-/// token's own claims stay; OIDC Core §5.3.2: "The sub Claim in the
-/// UserInfo Response MUST be verified to exactly match the sub Claim in
-/// the ID Token; if they do not match, the UserInfo Response values MUST
-/// NOT be used."
-fn with_user_info(claims: &mut Map<String, Value>, info: Map<String, Value>) -> Result<(), FederationError> {
-    if info.get("sub") != claims.get("sub") {
-        return Err(FederationError::BadResponse(
-            "the user info is about someone else than the ID token".into(),
-        ));
-    }
-    for (name, value) in info {
-        claims.entry(name).or_insert(value);
-    }
-    Ok(())
 }
 
 /// A provider's user-info answer, with the access token.

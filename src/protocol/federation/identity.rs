@@ -39,6 +39,39 @@ pub fn link_key(issuer: &str, subject: &str) -> String {
     b64url(&sha256(&[issuer.as_bytes(), &[0], subject.as_bytes()].concat()))
 }
 
+/// Reads a user-info answer (OIDC Core §5.3.2, or a plain OAuth 2.0
+/// provider's user endpoint such as GitHub's `/user`): a JSON object with
+/// status 200. Signed or encrypted answers (`application/jwt`) are not
+/// asked for, so not read.
+pub fn parse_userinfo(status: u16, body: &[u8]) -> Result<Map<String, Value>, FederationError> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(info)) if status == 200 => Ok(info),
+        _ => Err(FederationError::BadResponse(format!(
+            "user info: HTTP {status}, not a JSON object"
+        ))),
+    }
+}
+
+/// An OIDC provider's ID token claims completed by its user-info answer.
+/// OIDC Core §5.3.2: "The sub Claim in the UserInfo Response MUST be
+/// verified to exactly match the sub Claim in the ID Token; if they do not
+/// match, the UserInfo Response values MUST NOT be used." Where both say
+/// something, the ID token (whose signature was verified) wins.
+pub fn merge_userinfo(
+    mut id_token_claims: Map<String, Value>,
+    userinfo: Map<String, Value>,
+) -> Result<Map<String, Value>, FederationError> {
+    if userinfo.get("sub").is_none() || userinfo.get("sub") != id_token_claims.get("sub") {
+        return Err(FederationError::BadResponse(
+            "user info: its sub is not the ID token's".into(),
+        ));
+    }
+    for (name, value) in userinfo {
+        id_token_claims.entry(name).or_insert(value);
+    }
+    Ok(id_token_claims)
+}
+
 /// An upstream member: the member named so, or else a dotted path into
 /// objects (`address.country`), so a name that has dots in it (a URL, as
 /// some providers name claims) still works.

@@ -23,7 +23,11 @@ pub mod provider;
 pub mod request;
 
 #[cfg(test)]
+mod exchange_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod token_tests;
 
 /// How long an excerpt of an upstream's own words may be in a message or
 /// a log line: enough to recognise an error, too short to carry a body.
@@ -67,6 +71,15 @@ pub fn excerpt(text: &str) -> String {
 }
 
 impl FederationError {
+    /// The upstream's refusal (a token endpoint's error body, or `error`
+    /// in the authorization response), its words cut to an excerpt.
+    pub fn refused(error: &str, description: Option<&str>) -> Self {
+        Self::Refused {
+            error: excerpt(error),
+            description: description.map(excerpt),
+        }
+    }
+
     /// A sentence for the person, meant to follow a heading that names the
     /// provider ("Sign-in with GitHub failed"): what happened and what to do.
     pub fn message(&self) -> String {

@@ -9,7 +9,7 @@ use super::{excerpt, FederationError};
 use crate::protocol::encoding::b64url;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use url::form_urlencoded::{byte_serialize, Serializer};
 
 /// Apple's client secret: "The audience ... Use https://appleid.apple.com".
@@ -174,10 +174,7 @@ pub fn parse_token_response(status: u16, body: &[u8]) -> Result<UpstreamTokens, 
     };
     let text = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_owned);
     if let Some(error) = text("error") {
-        return Err(FederationError::Refused {
-            error: excerpt(&error),
-            description: text("error_description").map(|d| excerpt(&d)),
-        });
+        return Err(FederationError::refused(&error, text("error_description").as_deref()));
     }
     if status != 200 {
         return Err(bad(format!("HTTP {status}")));
@@ -219,15 +216,6 @@ pub fn userinfo_request(
         ("accept".into(), "application/json".into()),
     ];
     Ok((url, headers))
-}
-
-/// The user-info answer: a JSON object, with status 200.
-pub fn parse_userinfo(status: u16, body: &[u8]) -> Result<Map<String, Value>, FederationError> {
-    match (status, serde_json::from_slice(body)) {
-        (200, Ok(Value::Object(claims))) => Ok(claims),
-        (200, _) => Err(FederationError::BadResponse("user info: not a JSON object".into())),
-        _ => Err(FederationError::BadResponse(format!("user info: HTTP {status}"))),
-    }
 }
 
 /// The JWS signing input of Apple's client secret ("Creating a client
