@@ -27,7 +27,7 @@ after(async () => {
   await Promise.all([up?.stop(), ours?.stop()]);
 });
 
-export const admin = (worker, method, path, body) =>
+const admin = (worker, method, path, body) =>
   worker.fetch(path, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
