@@ -302,3 +302,68 @@ test("an unreachable provider gives the login page again, never a 5xx", async ()
   assert.match(text, /name="password"/, "the person can sign in another way");
   assert.equal((await admin(ours, "DELETE", "/admin/idps/down")).status, 204);
 });
+
+/** Our account page's form that links or unlinks provider `idp`, posted. */
+async function postLinkForm(jars, idp) {
+  const page = await get(ours, jars.ours, "/account");
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  const chosen = html.split("<form").slice(1).find((f) => f.includes(`name="idp" value="${idp}"`));
+  assert.ok(chosen, `no link form for ${idp}`);
+  const body = { step: "links", idp, action: field(chosen, "action"), handle: field(chosen, "handle"), csrf: field(chosen, "csrf") };
+  return jars.ours.take(await ours.fetch("/account/links", form(body, { cookie: jars.ours.header() })));
+}
+
+test("the account page links and unlinks a provider, never the last way in", async () => {
+  await addUpstream("acct");
+  const local = await createUser(ours, `frank${randomBytes(3).toString("hex")}`);
+  const remote = await createUser(up, `frank${randomBytes(3).toString("hex")}`);
+  const jars = person();
+  const login = await (await get(ours, jars.ours, "/account/login")).text();
+  assert.match(login, /Continue with Upstream acct/, "the account's sign-in page has the buttons too");
+  assert.equal((await post(ours, jars.ours, login, "login", { username: local.username, password: local.password })).status, 303);
+  const callback = await atUpstream(await postLinkForm(jars, "acct"), jars, remote);
+  const linked = await get(ours, jars.ours, callback);
+  assert.equal(linked.status, 303);
+  assert.equal(linked.headers.get("location"), "/account?done=linked");
+  assert.match(await (await get(ours, jars.ours, "/account?done=linked")).text(), /has been linked[\s\S]*Unlink Upstream acct/);
+  // The upstream account now signs in to this one.
+  const through = await signInThrough("acct", remote, { ours: new Jar(), up: jars.up });
+  assert.equal(through.claims.sub, local.sub);
+  // Unlinked, it no longer does. (The account has the upstream's e-mail
+  // address now, copied at sign-in: a sign-in through it asks to prove it.)
+  const unlinked = await postLinkForm(jars, "acct");
+  assert.equal(unlinked.headers.get("location"), "/account?done=unlinked");
+  const retry = person();
+  retry.up = jars.up;
+  const { url: again } = await rpStart(await rpConfig());
+  const start = await (await get(ours, retry.ours, again)).text();
+  const back = await get(ours, retry.ours, await atUpstream(await post(ours, retry.ours, start, "federation", { idp: "acct" }), retry, remote));
+  assert.equal(back.status, 400);
+  assert.match(await back.text(), /already uses the e-mail address/);
+
+  // An account made by a first sign-in has no password and no passkey: its only link stays.
+  const newcomer = await createUser(up, `hank${randomBytes(3).toString("hex")}`);
+  const only = person();
+  const { url } = await rpStart(await rpConfig());
+  const page = await (await get(ours, only.ours, url)).text();
+  await toRp(await get(ours, only.ours, await atUpstream(await post(ours, only.ours, page, "federation", { idp: "acct" }), only, newcomer)), only);
+  const refused = await postLinkForm(only, "acct");
+  assert.equal(refused.status, 400);
+  assert.match(await refused.text(), /only way you can sign in/);
+});
+
+test("deleting an account releases its links: the upstream identity then makes a new one", async () => {
+  await addUpstream("del");
+  const remote = await createUser(up, `gina${randomBytes(3).toString("hex")}`);
+  const first = await signInThrough("del", remote);
+  // The account a first sign-in makes is named after the provider and the upstream's subject.
+  const username = `del.${remote.sub}`;
+  const view = await (await admin(ours, "GET", `/admin/users/${username}`)).json();
+  assert.equal(view.sub, first.claims.sub);
+  assert.equal(view.has_password, false);
+  assert.deepEqual(view.links.map((l) => l.idp), ["del"]);
+  assert.equal((await admin(ours, "DELETE", `/admin/users/${username}`)).status, 204);
+  const again = await signInThrough("del", remote);
+  assert.notEqual(again.claims.sub, first.claims.sub, "never the deleted account");
+});

@@ -18,7 +18,7 @@ use crate::endpoints::users::reindex_email;
 use crate::endpoints::Ctx;
 use crate::protocol::encoding::b64url;
 use crate::protocol::error::{OAuthError, OAuthResult};
-use crate::protocol::federation::identity::{link_key, UpstreamIdentity};
+use crate::protocol::federation::identity::{federated_username, link_key, UpstreamIdentity};
 use crate::protocol::federation::link::{LinkMachine, LinkOp, Linked};
 use crate::protocol::federation::provider::{ProviderRecord, StoredSecret};
 use crate::protocol::federation::request::{apple_client_secret_input, pem_to_pkcs8_der};
@@ -215,18 +215,27 @@ fn not_ready() -> OAuthError {
 }
 
 /// A new account for a first sign-in: a fresh `sub`, a username made from
-/// the provider's id (people sign in with the provider, not with it), no
-/// password, the identity's claims. The link is claimed first, so of two
-/// first sign-ins at once only one account is ever written.
+/// the provider's id and the upstream's subject (`federated_username`; a
+/// random one if that is no username or already taken), no password, the
+/// identity's claims. The link is claimed first, so of two first sign-ins
+/// at once only one account is ever written.
 async fn create(
     ctx: &Ctx,
     provider: &ProviderRecord,
     identity: &UpstreamIdentity,
     key: &str,
 ) -> OAuthResult<UserRecord> {
+    let taken: Option<UserRecord> = match federated_username(&provider.id, &identity.subject) {
+        Some(name) => ctx.records()?.get(&name).await?,
+        None => None,
+    };
+    let username = match federated_username(&provider.id, &identity.subject) {
+        Some(name) if taken.is_none() => name,
+        _ => format!("{}.{}", provider.id, random::id()),
+    };
     let linked = Linked {
         sub: random::id(),
-        username: format!("{}.{}", provider.id, random::id()),
+        username,
         idp: provider.id.clone(),
         linked_at: ctx.now,
     };

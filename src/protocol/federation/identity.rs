@@ -4,6 +4,7 @@
 use super::provider::{ProviderKind, ProviderRecord};
 use super::FederationError;
 use crate::protocol::encoding::{b64url, sha256};
+use crate::protocol::user::validate_username;
 use crate::protocol::user::{fits_standard_claim, standard_claim_names, validate_claims};
 use serde_json::{Map, Value};
 
@@ -30,6 +31,16 @@ pub struct UpstreamIdentity {
     pub email_verified: bool,
     /// The upstream's own `amr` (RFC 8176), when it is an array of strings.
     pub amr: Option<Vec<String>>,
+}
+
+/// The username of an account a first sign-in through provider `idp`
+/// makes: `<idp>.<upstream subject>` (`github.583231`), so the admin can
+/// find it by what the upstream calls the person; `None` when that is no
+/// username (characters outside the username's, or too long), and a
+/// random one is made instead.
+pub fn federated_username(idp: &str, subject: &str) -> Option<String> {
+    let name = format!("{idp}.{subject}");
+    validate_username(&name).is_ok().then_some(name)
 }
 
 /// The name of the link object (`link::LinkMachine`) of (`issuer`, `subject`): a hash, so that no

@@ -454,3 +454,16 @@ fn discovery_documents_are_read_strictly() {
     }
     assert!(parse_metadata(b"<html>", issuer).is_err());
 }
+
+#[test]
+fn federated_usernames_are_the_provider_and_the_upstream_subject() {
+    use super::identity::federated_username;
+    assert_eq!(federated_username("github", "583231").as_deref(), Some("github.583231"));
+    assert_eq!(
+        federated_username("apple", "001234.ab12cd.0456").as_deref(),
+        Some("apple.001234.ab12cd.0456")
+    );
+    // Not a username: a random one is made instead.
+    assert_eq!(federated_username("x", "has space"), None);
+    assert_eq!(federated_username("x", &"9".repeat(64)), None);
+}
