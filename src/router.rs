@@ -95,6 +95,16 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
                     _ => not_allowed("POST"),
                 };
             }
+            if let Some((username, idp)) = path
+                .strip_prefix("/admin/users/")
+                .and_then(|p| p.split_once("/idp-tokens/"))
+                .and_then(|(u, i)| Some((decode_path_segment(u)?, decode_path_segment(i)?)))
+            {
+                return match m {
+                    Method::Get => users::idp_tokens(&req, ctx, &username, &idp).await,
+                    _ => not_allowed("GET"),
+                };
+            }
             if let Some(username) = tail(path, "/admin/users/") {
                 return match m {
                     Method::Get | Method::Put | Method::Delete => users::manage(req, ctx, &username).await,

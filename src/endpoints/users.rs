@@ -6,7 +6,7 @@
 
 use super::account::enroll::link;
 use super::account::passkeys::passkey_objects;
-use super::federation::unlink_all;
+use super::federation::{kept_tokens, unlink_all};
 use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
@@ -121,6 +121,21 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             reindex_email(ctx, Some(&before), Some(&user)).await?;
             json(200, &user.public_view())
         }
+    }
+}
+
+/// `GET /admin/users/{username}/idp-tokens/{idp}`: the upstream's tokens
+/// kept for the account at provider `idp` (only for providers with
+/// `keep_tokens`), from its latest sign-in or link there.
+pub async fn idp_tokens(req: &Request, ctx: &Ctx, username: &str, idp: &str) -> Reply {
+    ctx.require_admin(req)?;
+    let user: UserRecord = ctx.records()?.get(username).await?.ok_or_else(not_found)?;
+    match kept_tokens(ctx, &user.sub, idp).await? {
+        Some(tokens) => json(200, &tokens),
+        None => Err(OAuthError::new(
+            ErrorCode::NotFound,
+            "no tokens are kept for this user at this provider",
+        )),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use crate::protocol::client::ClientRecord;
 use crate::protocol::federation::provider::ProviderSet;
+use crate::protocol::federation::request::KeptTokensRecord;
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
 use crate::protocol::session::{ConsentRecord, SessionRecord};
 use crate::protocol::token::RevokedAccessToken;
@@ -123,6 +124,13 @@ impl Record for UserRevocation {
     }
     fn expires_at(&self) -> Option<u64> {
         Some(self.expires_at)
+    }
+}
+
+impl Record for KeptTokensRecord {
+    const PREFIX: &'static str = "idp_tokens:";
+    fn key(&self) -> &str {
+        &self.key
     }
 }
 

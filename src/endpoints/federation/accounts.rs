@@ -22,10 +22,11 @@ use crate::protocol::federation::identity::{federated_username, link_key, Upstre
 use crate::protocol::federation::link::{LinkMachine, LinkOp, Linked};
 use crate::protocol::federation::provider::{ProviderRecord, StoredSecret};
 use crate::protocol::federation::request::{apple_client_secret_input, pem_to_pkcs8_der};
+use crate::protocol::federation::request::{KeptTokens, KeptTokensRecord};
 use crate::protocol::user::{EmailIndex, UserLink, UserRecord};
 use crate::random;
 use crate::store::durable::DurableObjects;
-use crate::store::secrets::{open_secret, sign_es256_pkcs8};
+use crate::store::secrets::{open_secret, seal_secret, sign_es256_pkcs8};
 use crate::store::{ObjectStore, RecordStore};
 use serde_json::{Map, Value};
 
@@ -78,13 +79,14 @@ pub async fn arrive(
     browser: &mut Browser,
     provider: &ProviderRecord,
     identity: UpstreamIdentity,
+    kept: Option<KeptTokens>,
     resume: Resume,
 ) -> Reply {
     let key = link_key(&identity.issuer, &identity.subject);
     let links = link_objects(ctx)?;
     let linked = links.apply(&key, LinkOp::Find, ctx.now).await?;
     if let Resume::Link { sub } = &resume {
-        return link_signed_in(ctx, browser, provider, &identity, linked, sub).await;
+        return link_signed_in(ctx, browser, provider, &identity, linked, sub, kept).await;
     }
     let user = match linked {
         Some(linked) => account_of(ctx, &linked, &identity).await?,
@@ -97,6 +99,7 @@ pub async fn arrive(
         },
     };
     let user = copy_claims(ctx, user, &identity.claims).await?;
+    keep_tokens(ctx, &user.sub, &provider.id, kept).await?;
     if let Some(pending) = resume.pending_link() {
         link_pending(ctx, &user, pending).await?;
     }
@@ -323,6 +326,7 @@ async fn link_signed_in(
     identity: &UpstreamIdentity,
     linked: Option<Linked>,
     sub: &str,
+    kept: Option<KeptTokens>,
 ) -> Reply {
     let Some(user) = browser.user.clone().filter(|u| u.sub == sub) else {
         return page_error(browser, "You are no longer signed in to the account this link was for.");
@@ -336,8 +340,41 @@ async fn link_signed_in(
     }
     let key = link_key(&identity.issuer, &identity.subject);
     let user = claim(ctx, &key, user, &provider.id).await?;
-    copy_claims(ctx, user, &identity.claims).await?;
+    let user = copy_claims(ctx, user, &identity.claims).await?;
+    keep_tokens(ctx, &user.sub, &provider.id, kept).await?;
     redirect(true, "/account?done=linked", &browser.cookies)
+}
+
+/// The context a kept token record is sealed under: its own key.
+fn kept_context(key: &str) -> String {
+    format!("idp_tokens:{key}")
+}
+
+/// Keeps the upstream's tokens for the admin, when the provider says so
+/// (`keep_tokens`), sealed; replaces what was kept before.
+async fn keep_tokens(ctx: &Ctx, sub: &str, idp: &str, kept: Option<KeptTokens>) -> OAuthResult<()> {
+    let Some(kept) = kept else {
+        return Ok(());
+    };
+    let key = KeptTokensRecord::key_for(sub, idp);
+    let json = serde_json::to_string(&kept).map_err(|_| crate::protocol::error::server_error())?;
+    let sealed = seal_secret(&ctx.env, &json, &kept_context(&key)).await?;
+    Ok(ctx.records()?.put(&KeptTokensRecord { key, sealed }).await?)
+}
+
+/// The tokens kept of `sub` at `idp`, opened; `None` if none are kept.
+pub async fn kept_tokens(ctx: &Ctx, sub: &str, idp: &str) -> OAuthResult<Option<Value>> {
+    let key = KeptTokensRecord::key_for(sub, idp);
+    let Some(record) = RecordStore::<KeptTokensRecord>::get(&ctx.records()?, &key).await? else {
+        return Ok(None);
+    };
+    let json = open_secret(&ctx.env, &record.sealed, &kept_context(&key)).await?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+async fn forget_tokens(ctx: &Ctx, sub: &str, idp: &str) -> OAuthResult<()> {
+    let key = KeptTokensRecord::key_for(sub, idp);
+    Ok(RecordStore::<KeptTokensRecord>::delete(&ctx.records()?, &key).await?)
 }
 
 /// Unlinks the provider `idp` from the account, unless it is the last way
@@ -356,6 +393,7 @@ pub async fn unlink(ctx: &Ctx, mut user: UserRecord, idp: &str) -> OAuthResult<b
     user.links.retain(|l| l.idp != idp);
     user.updated_at = ctx.now;
     ctx.records()?.put(&user).await?;
+    forget_tokens(ctx, &user.sub, idp).await?;
     Ok(true)
 }
 
@@ -367,6 +405,7 @@ pub async fn unlink_all(ctx: &Ctx, user: &UserRecord) -> OAuthResult<()> {
         links
             .apply(&link.key, LinkOp::Release { sub: user.sub.clone() }, ctx.now)
             .await?;
+        forget_tokens(ctx, &user.sub, &link.idp).await?;
     }
     Ok(())
 }

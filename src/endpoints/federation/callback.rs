@@ -24,7 +24,9 @@ use crate::protocol::federation::id_token::{parse_id_token, Expected};
 use crate::protocol::federation::identity::{identity, merge_userinfo, parse_userinfo, UpstreamIdentity};
 use crate::protocol::federation::jwks::{parse_jwks, select_key};
 use crate::protocol::federation::provider::{ProviderKind, ProviderRecord};
-use crate::protocol::federation::request::{check_response_iss, parse_token_response, token_request, userinfo_request};
+use crate::protocol::federation::request::{
+    check_response_iss, parse_token_response, token_request, userinfo_request, KeptTokens, UpstreamTokens,
+};
 use crate::protocol::federation::FederationError;
 use crate::protocol::handle::{derive, open};
 use crate::protocol::params::Params;
@@ -78,7 +80,10 @@ async fn answer(mut req: Request, ctx: &Ctx, idp: &str) -> Reply {
     };
     let derived = |label| derive(&secret, label, &trip.id);
     match sign_in_upstream(ctx, &provider, &params, &derived(VERIFIER), &derived(NONCE)).await {
-        Ok(found) => arrive(ctx, &mut browser, &provider, found, resume).await,
+        Ok((found, tokens)) => {
+            let kept = provider.keep_tokens.then(|| KeptTokens::new(&tokens, ctx.now));
+            arrive(ctx, &mut browser, &provider, found, kept, resume).await
+        }
         Err(Failed::Upstream(e)) => {
             worker::console_warn!("federation {idp}: {}", e.log_reason());
             accounts_failed(ctx, &mut browser, resume, &alert(&provider.name, &e)).await
@@ -119,7 +124,7 @@ async fn sign_in_upstream(
     params: &Params,
     verifier: &str,
     nonce: &str,
-) -> Result<UpstreamIdentity, Failed> {
+) -> Result<(UpstreamIdentity, UpstreamTokens), Failed> {
     let meta = metadata(ctx, provider).await?;
     check_response_iss(&meta, params.get("iss"))?;
     if let Some(error) = params.get("error") {
@@ -167,7 +172,7 @@ async fn sign_in_upstream(
         }
         ProviderKind::OAuth2 => (provider.link_issuer(), user_info(&meta, &tokens.access_token).await?),
     };
-    Ok(identity(provider, &issuer, &claims)?)
+    Ok((identity(provider, &issuer, &claims)?, tokens))
 }
 
 /// The ID token's claims once its signature is good (a key of the

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::rc::Rc;
 
-pub use accounts::{link_pending, secret_context as accounts_secret_context, unlink, unlink_all};
+pub use accounts::{kept_tokens, link_pending, secret_context as accounts_secret_context, unlink, unlink_all};
 
 /// The browser's federation cookie: a random value whose hash each state
 /// carries, so that a callback is honoured only in the browser that set

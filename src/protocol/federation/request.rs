@@ -9,6 +9,7 @@ use super::{excerpt, FederationError};
 use crate::protocol::encoding::b64url;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::form_urlencoded::{byte_serialize, Serializer};
 
@@ -252,4 +253,52 @@ pub fn pem_to_pkcs8_der(pem: &str) -> Option<Vec<u8>> {
     let b64: String = body.split_ascii_whitespace().collect();
     let der = STANDARD.decode(b64).ok()?;
     (der.first() == Some(&0x30)).then_some(der)
+}
+
+/// An upstream's tokens kept for the admin's use (`keep_tokens`: a
+/// backend calling the upstream's API for the person), sealed as one JSON
+/// value in [`KeptTokensRecord`]. Never kept otherwise.
+#[derive(Serialize, Deserialize)]
+pub struct KeptTokens {
+    pub access_token: String,
+    pub token_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// When the access token expires, if the upstream said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    pub obtained_at: u64,
+}
+
+impl KeptTokens {
+    pub fn new(t: &UpstreamTokens, now: u64) -> Self {
+        KeptTokens {
+            access_token: t.access_token.clone(),
+            token_type: t.token_type.clone(),
+            refresh_token: t.refresh_token.clone(),
+            id_token: t.id_token.clone(),
+            scope: t.scope.clone(),
+            expires_at: t.expires_in.map(|s| now.saturating_add(s)),
+            obtained_at: now,
+        }
+    }
+}
+
+/// The record of [`KeptTokens`], in KV under `idp_tokens:<sub>:<idp>`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct KeptTokensRecord {
+    pub key: String,
+    /// The sealed JSON of [`KeptTokens`] (the platform's AES-GCM, bound to
+    /// [`KeptTokensRecord::key`]).
+    pub sealed: String,
+}
+
+impl KeptTokensRecord {
+    pub fn key_for(sub: &str, idp: &str) -> String {
+        format!("{sub}:{idp}")
+    }
 }

@@ -44,7 +44,9 @@ pub enum UpstreamAuthMethod {
 /// The upstream client credential, as stored: ciphertexts the platform
 /// made (opaque strings here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+// Externally tagged (serde's default): an internally tagged enum's reader
+// buffers every field first and costs a second parser in the wasm.
+#[serde(rename_all = "snake_case")]
 pub enum StoredSecret {
     /// Only in a [`ProviderDraft`] of a new provider, before it is sealed.
     None,
