@@ -63,15 +63,43 @@ fn alarm_time(ends_at: u64, now: u64) -> u64 {
     ends_at.max(now) + 1
 }
 
-/// `#[serde(deserialize_with)]` for a large value inside an operation
-/// (an internally tagged enum): reads it back through its JSON text. serde
-/// buffers such an enum's fields before choosing the variant, and a type
-/// read from that buffer is a second copy of its whole parser in the wasm;
-/// through the text, the one that reads stored state serves. For a grant
-/// that copy was 15 KB of the wasm (5 KB gzipped), for a registration token
-/// 2 KB; the price is a second parse of a few hundred bytes once per object
-/// made (about 7 µs natively for a grant).
-pub fn via_json_text<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T, D::Error> {
-    let text = serde_json::Value::deserialize(d)?.to_string();
-    serde_json::from_str(&text).map_err(D::Error::custom)
+/// An internally tagged operation or reply as it arrives (`{"op":
+/// "<name>", ...its fields}`), read by hand: serde's derived reader for such an enum buffers
+/// every field before choosing the variant and then holds a second copy of
+/// each variant's parser, reading from that buffer; for our operations that
+/// was about 34 KB of the wasm. Here the operation is read once as JSON and
+/// each value is read from its own JSON text, by the one parser of its type
+/// that reads it anywhere else (a grant: the stored state's). The wire form
+/// is the derived `Serialize`'s, unchanged, so objects and workers of
+/// releases before and after this read each other's operations. Costs a
+/// second parse of a few hundred bytes per operation.
+pub struct Tagged {
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Tagged {
+    pub fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            fields: serde_json::Map::deserialize(d)?,
+        })
+    }
+
+    /// The variant's name, the string under `tag` (`op` for operations).
+    pub fn name<E: Error>(&self, tag: &'static str) -> Result<&str, E> {
+        self.fields
+            .get(tag)
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| E::missing_field(tag))
+    }
+
+    /// The field `name` (absent reads as `null`, so an `Option` is `None`).
+    pub fn field<T: DeserializeOwned, E: Error>(&self, name: &str) -> Result<T, E> {
+        let value = self.fields.get(name).unwrap_or(&serde_json::Value::Null);
+        serde_json::from_str(&value.to_string()).map_err(E::custom)
+    }
+
+    /// All the fields as one struct (a newtype variant's).
+    pub fn fields<T: DeserializeOwned, E: Error>(&self) -> Result<T, E> {
+        serde_json::from_str(&serde_json::to_string(&self.fields).map_err(E::custom)?).map_err(E::custom)
+    }
 }

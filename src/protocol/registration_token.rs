@@ -9,10 +9,11 @@
 use super::client::{validate_scope, GrantType, MAX_SCOPE_LEN};
 use super::encoding::ct_eq;
 use super::error::{invalid_request, Challenge, ErrorCode, OAuthError, OAuthResult};
-use super::object::Machine;
+use super::object::{Machine, Tagged};
 use super::privilege::Privileges;
 use super::scope::allowed_by;
-use serde::{Deserialize, Serialize};
+use serde::de::Error;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 /// One day unless the admin says otherwise; at most 30 days.
@@ -233,12 +234,12 @@ impl RegistrationToken {
     }
 }
 
-/// The operations a token's object performs, one at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The operations a token's object performs, one at a time. Read by hand
+/// (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum TokenOp {
     Create {
-        #[serde(deserialize_with = "super::object::via_json_text")]
         token: RegistrationToken,
     },
     /// The token is valid; nothing is consumed (a registration whose
@@ -253,6 +254,26 @@ pub enum TokenOp {
         privileges: Privileges,
     },
     Revoke,
+}
+
+impl<'de> Deserialize<'de> for TokenOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let op = Tagged::read(d)?;
+        Ok(match op.name("op")? {
+            "create" => TokenOp::Create {
+                token: op.field("token")?,
+            },
+            "check" => TokenOp::Check {
+                secret_hash: op.field("secret_hash")?,
+            },
+            "use" => TokenOp::Use {
+                secret_hash: op.field("secret_hash")?,
+                privileges: op.field("privileges")?,
+            },
+            "revoke" => TokenOp::Revoke,
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
