@@ -145,8 +145,8 @@ pub enum GrantOp {
 
 impl<'de> Deserialize<'de> for GrantOp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let op = Tagged::read(d)?;
-        Ok(match op.name("op")? {
+        let op = Tagged::internal(d, "op")?;
+        Ok(match op.name() {
             "create" => GrantOp::Create {
                 grant: op.field("grant")?,
             },

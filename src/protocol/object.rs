@@ -63,33 +63,49 @@ fn alarm_time(ends_at: u64, now: u64) -> u64 {
     ends_at.max(now) + 1
 }
 
-/// An internally tagged operation or reply as it arrives (`{"op":
-/// "<name>", ...its fields}`), read by hand: serde's derived reader for such an enum buffers
-/// every field before choosing the variant and then holds a second copy of
-/// each variant's parser, reading from that buffer; for our operations that
-/// was about 34 KB of the wasm. Here the operation is read once as JSON and
-/// each value is read from its own JSON text, by the one parser of its type
-/// that reads it anywhere else (a grant: the stored state's). The wire form
-/// is the derived `Serialize`'s, unchanged, so objects and workers of
-/// releases before and after this read each other's operations. Costs a
+/// An operation or reply of one of our enums as it arrives, read by hand:
+/// internally tagged (`{"op": "<name>", ...its fields}`) or externally
+/// (`"<name>"`, `{"<name>": {...its fields}}`). serde's derived reader of an
+/// internally tagged enum buffers every field before choosing the variant,
+/// then holds a second copy of each variant's parser reading from that
+/// buffer; an externally tagged one still has a parser per variant. For our
+/// operations that was about 45 KB of the wasm. Here the value is read once
+/// as JSON, and each field from its own JSON text by the one parser of its
+/// type that reads it anywhere else (a grant: the stored state's). The wire
+/// forms are the derived `Serialize`'s, unchanged, so objects and workers
+/// of releases before and after this read each other's operations. Costs a
 /// second parse of a few hundred bytes per operation.
 pub struct Tagged {
+    name: String,
     fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Tagged {
-    pub fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self {
-            fields: serde_json::Map::deserialize(d)?,
-        })
+    /// Internally tagged: the variant's name is the string under `tag`.
+    pub fn internal<'de, D: Deserializer<'de>>(d: D, tag: &'static str) -> Result<Self, D::Error> {
+        let mut fields = serde_json::Map::deserialize(d)?;
+        match fields.remove(tag) {
+            Some(serde_json::Value::String(name)) => Ok(Self { name, fields }),
+            _ => Err(D::Error::missing_field(tag)),
+        }
     }
 
-    /// The variant's name, the string under `tag` (`op` for operations).
-    pub fn name<E: Error>(&self, tag: &'static str) -> Result<&str, E> {
-        self.fields
-            .get(tag)
-            .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| E::missing_field(tag))
+    /// Externally tagged: a unit variant's name, or an object of one
+    /// member, the variant's name and its fields.
+    pub fn external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (name, fields) = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(name) => (name, serde_json::Map::new()),
+            serde_json::Value::Object(outer) if outer.len() == 1 => match outer.into_iter().next() {
+                Some((name, serde_json::Value::Object(fields))) => (name, fields),
+                _ => return Err(D::Error::custom("a variant's fields are not an object")),
+            },
+            _ => return Err(D::Error::custom("not a variant: neither a name nor an object of one")),
+        };
+        Ok(Self { name, fields })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The field `name` (absent reads as `null`, so an `Option` is `None`).

@@ -258,8 +258,8 @@ pub enum TokenOp {
 
 impl<'de> Deserialize<'de> for TokenOp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let op = Tagged::read(d)?;
-        Ok(match op.name("op")? {
+        let op = Tagged::internal(d, "op")?;
+        Ok(match op.name() {
             "create" => TokenOp::Create {
                 token: op.field("token")?,
             },

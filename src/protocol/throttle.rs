@@ -77,8 +77,8 @@ pub enum ThrottleOp {
 
 impl<'de> Deserialize<'de> for ThrottleOp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let op = Tagged::read(d)?;
-        Ok(match op.name("op")? {
+        let op = Tagged::internal(d, "op")?;
+        Ok(match op.name() {
             "attempt" => ThrottleOp::Attempt {
                 policy: op.field("policy")?,
             },
@@ -103,8 +103,8 @@ pub enum ThrottleReply {
 
 impl<'de> Deserialize<'de> for ThrottleReply {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let reply = Tagged::read(d)?;
-        Ok(match reply.name("reply")? {
+        let reply = Tagged::internal(d, "reply")?;
+        Ok(match reply.name() {
             "go" => ThrottleReply::Go,
             "wait" => ThrottleReply::Wait {
                 retry_after: reply.field("retry_after")?,
