@@ -215,11 +215,27 @@ impl Refusal {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Read by hand (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantReply {
     Ok { grant: Box<Grant> },
     Refused { refusal: Refusal },
+}
+
+impl<'de> Deserialize<'de> for GrantReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let reply = Tagged::external(d)?;
+        Ok(match reply.name() {
+            "ok" => GrantReply::Ok {
+                grant: reply.field("grant")?,
+            },
+            "refused" => GrantReply::Refused {
+                refusal: reply.field("refusal")?,
+            },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 impl GrantReply {

@@ -536,6 +536,24 @@ fn every_operation_reads_back_from_its_wire_form() {
         (r.presented_hash.as_str(), r.resources.len(), r.access_token_exp),
         ("p", 0, 2)
     );
+    for reply in [
+        GrantReply::Ok {
+            grant: Box::new(grant(None).unwrap()),
+        },
+        GrantReply::Refused {
+            refusal: Refusal::Replayed,
+        },
+    ] {
+        let text = serde_json::to_string(&reply).unwrap();
+        assert_eq!(serde_json::from_str::<GrantReply>(&text).unwrap(), reply, "{text}");
+    }
+    assert_eq!(
+        serde_json::from_str::<GrantReply>(r#"{"refused":{"refusal":"not_found"}}"#).unwrap(),
+        GrantReply::Refused {
+            refusal: Refusal::NotFound
+        }
+    );
+    assert!(serde_json::from_str::<GrantReply>(r#"{"refused":{"refusal":"bored"}}"#).is_err());
     for wrong in [
         r#"{"op":"revoke_everything"}"#,
         r#"{"idle_ttl":60}"#,

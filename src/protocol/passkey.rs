@@ -123,8 +123,8 @@ impl<'de> Deserialize<'de> for PasskeyOp {
     }
 }
 
-/// Externally tagged, as [`PasskeyOp`] is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Externally tagged and read by hand, as [`PasskeyOp`] is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PasskeyReply {
     Added,
@@ -149,6 +149,30 @@ pub enum PasskeyReply {
     BackupEligibilityChanged,
     /// The last passkey of an account without a password stays.
     LastOne,
+}
+
+impl<'de> Deserialize<'de> for PasskeyReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let reply = Tagged::external(d)?;
+        Ok(match reply.name() {
+            "added" => PasskeyReply::Added,
+            "full" => PasskeyReply::Full,
+            "duplicate" => PasskeyReply::Duplicate,
+            "list" => PasskeyReply::List {
+                passkeys: reply.field("passkeys")?,
+            },
+            "found" => PasskeyReply::Found {
+                username: reply.field("username")?,
+                passkey: reply.field("passkey")?,
+            },
+            "missing" => PasskeyReply::Missing,
+            "done" => PasskeyReply::Done,
+            "counter_went_back" => PasskeyReply::CounterWentBack,
+            "backup_eligibility_changed" => PasskeyReply::BackupEligibilityChanged,
+            "last_one" => PasskeyReply::LastOne,
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 pub struct PasskeyMachine;
@@ -360,6 +384,23 @@ mod tests {
         let rename = r#"{"rename":{"id":"a","name":"n"}}"#;
         assert_eq!(json(&serde_json::from_str(rename).unwrap()), rename);
         assert_eq!(json(&serde_json::from_str(r#""list""#).unwrap()), r#""list""#);
+        let replies = [
+            PasskeyReply::Added,
+            PasskeyReply::List {
+                passkeys: vec![passkey("a", true)],
+            },
+            PasskeyReply::Found {
+                username: "alice".into(),
+                passkey: passkey("a", false),
+            },
+            PasskeyReply::CounterWentBack,
+            PasskeyReply::BackupEligibilityChanged,
+            PasskeyReply::LastOne,
+        ];
+        for reply in replies {
+            let text = serde_json::to_string(&reply).unwrap();
+            assert_eq!(serde_json::from_str::<PasskeyReply>(&text).unwrap(), reply, "{text}");
+        }
         for wrong in [
             r#""lists""#,
             r#"{"rename":{"id":"a"}}"#,

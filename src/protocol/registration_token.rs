@@ -276,7 +276,8 @@ impl<'de> Deserialize<'de> for TokenOp {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Read by hand (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenReply {
     /// For `use`: the `scope` to register the client with.
@@ -286,6 +287,21 @@ pub enum TokenReply {
     Refused {
         refusal: Refusal,
     },
+}
+
+impl<'de> Deserialize<'de> for TokenReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let reply = Tagged::external(d)?;
+        Ok(match reply.name() {
+            "ok" => TokenReply::Ok {
+                registered_scope: reply.field("registered_scope")?,
+            },
+            "refused" => TokenReply::Refused {
+                refusal: reply.field("refusal")?,
+            },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 fn found(slot: &mut Option<RegistrationToken>) -> Result<&mut RegistrationToken, Refusal> {
