@@ -119,3 +119,31 @@ impl Tagged {
         serde_json::from_str(&serde_json::to_string(&self.fields).map_err(E::custom)?).map_err(E::custom)
     }
 }
+
+/// A stored record with a `#[serde(flatten)]` member, read by hand the
+/// same way: the derived reader of such a struct buffers every field it
+/// does not know for the flattened one, as an internally tagged enum's
+/// does. Its own fields are taken out one by one; the rest is the
+/// flattened member. Written by the derived `Serialize`, unchanged.
+pub struct Flattened(Tagged);
+
+impl Flattened {
+    pub fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(Tagged {
+            name: String::new(),
+            fields: serde_json::Map::deserialize(d)?,
+        }))
+    }
+
+    /// Takes the field `name` out (absent reads as `null`).
+    pub fn take<T: DeserializeOwned, E: Error>(&mut self, name: &str) -> Result<T, E> {
+        let value = self.0.field(name);
+        self.0.fields.remove(name);
+        value
+    }
+
+    /// What is left: the flattened member.
+    pub fn rest<T: DeserializeOwned, E: Error>(&self) -> Result<T, E> {
+        self.0.fields()
+    }
+}

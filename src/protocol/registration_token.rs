@@ -9,7 +9,7 @@
 use super::client::{validate_scope, GrantType, MAX_SCOPE_LEN};
 use super::encoding::ct_eq;
 use super::error::{invalid_request, Challenge, ErrorCode, OAuthError, OAuthResult};
-use super::object::{Machine, Tagged};
+use super::object::{Flattened, Machine, Tagged};
 use super::privilege::Privileges;
 use super::scope::allowed_by;
 use serde::de::Error;
@@ -38,14 +38,27 @@ pub struct Terms {
     pub scope: Option<String>,
 }
 
-/// A token as its object stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A token as its object stores it. Read by hand (`object::Flattened`),
+/// in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegistrationToken {
     pub secret_hash: String,
     #[serde(flatten)]
     pub terms: Terms,
     pub uses: u32,
     pub revoked: bool,
+}
+
+impl<'de> Deserialize<'de> for RegistrationToken {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut token = Flattened::read(d)?;
+        Ok(RegistrationToken {
+            secret_hash: token.take("secret_hash")?,
+            uses: token.take("uses")?,
+            revoked: token.take("revoked")?,
+            terms: token.rest()?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
