@@ -4,6 +4,7 @@
 //! `build_client_information` turns a stored [`ClientRecord`] back into the
 //! wire response. Secrets are only ever held as hashes.
 
+use super::object::Flattened;
 use crate::protocol::cors::origin_of;
 use crate::protocol::encoding::secret_matches;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
@@ -11,7 +12,7 @@ use crate::protocol::jose::SigningAlg;
 use crate::protocol::open_registration::SelfRegistered;
 use crate::protocol::privilege::{check_update, Manager};
 use crate::protocol::resource::check_uri;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
@@ -467,7 +468,8 @@ pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
 
 /// A registered client as stored in KV. Secrets are kept only as hashes
 /// (`encoding::secret_hash`); the raw values are shown once, at issue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Read by hand (`object::Flattened`), in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClientRecord {
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -481,6 +483,20 @@ pub struct ClientRecord {
     pub self_registered: Option<SelfRegistered>,
     #[serde(flatten)]
     pub metadata: ClientMetadata,
+}
+
+impl<'de> Deserialize<'de> for ClientRecord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut record = Flattened::read(d)?;
+        Ok(ClientRecord {
+            client_id: record.take("client_id")?,
+            client_secret_hash: record.take("client_secret_hash")?,
+            registration_access_token_hash: record.take("registration_access_token_hash")?,
+            client_id_issued_at: record.take("client_id_issued_at")?,
+            self_registered: record.take("self_registered")?,
+            metadata: record.rest()?,
+        })
+    }
 }
 
 impl ClientRecord {
@@ -1040,6 +1056,21 @@ mod tests {
         let stored = serde_json::to_string(&rs).unwrap();
         assert_eq!(serde_json::from_str::<ClientRecord>(&stored).unwrap(), rs);
         assert!(stored.contains(r#""resource_server":true"#));
+        // A record as the first releases stored it: no secret, no
+        // self-registration, metadata beside the record's own fields.
+        let old = r#"{"client_id":"c9","registration_access_token_hash":"h","client_id_issued_at":5,
+            "redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"none"}"#;
+        let read = serde_json::from_str::<ClientRecord>(old).unwrap();
+        assert_eq!((read.client_id.as_str(), read.client_id_issued_at), ("c9", 5));
+        assert!(read.client_secret_hash.is_none() && read.self_registered.is_none());
+        assert_eq!(read.metadata.redirect_uris, ["https://app.example/cb"]);
+        assert!(!read.is_confidential());
+        for wrong in [
+            r#"{"registration_access_token_hash":"h","client_id_issued_at":5}"#,
+            r#"{"client_id":"c9","registration_access_token_hash":"h","client_id_issued_at":5,"grant_types":"x"}"#,
+        ] {
+            assert!(serde_json::from_str::<ClientRecord>(wrong).is_err(), "{wrong}");
+        }
     }
 
     #[test]

@@ -14,8 +14,10 @@
 
 use crate::protocol::client::{is_loopback, parse_client_metadata, ClientMetadata, ClientRecord, GrantType};
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::object::Tagged;
 use crate::protocol::params::list_setting;
-use serde::Deserialize;
+use serde::de::Error;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use url::{Host, Url};
@@ -184,9 +186,10 @@ pub fn parse_trusted_hosts(text: &str) -> Result<Vec<String>, String> {
     Ok(entries)
 }
 
-/// What the platform fetch saw (`store::client_document`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// What the platform fetch saw (`store::client_document`), as JSON tagged
+/// by `kind` (`{"kind": "answer", "status": 200, …}`), read by hand
+/// (`object::Tagged`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fetched {
     /// An answer, with its body read whole (at most [`MAX_DOCUMENT_BYTES`]).
     Answer {
@@ -201,6 +204,24 @@ pub enum Fetched {
     TimedOut,
     /// The connection failed, or the body was not UTF-8.
     Unreachable,
+}
+
+impl<'de> Deserialize<'de> for Fetched {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let seen = Tagged::internal(d, "kind")?;
+        Ok(match seen.name() {
+            "answer" => Fetched::Answer {
+                status: seen.field("status")?,
+                content_type: seen.field("content_type")?,
+                cache_control: seen.field("cache_control")?,
+                body: seen.field("body")?,
+            },
+            "too_large" => Fetched::TooLarge,
+            "timed_out" => Fetched::TimedOut,
+            "unreachable" => Fetched::Unreachable,
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 /// The client `client_id`'s document makes, and how many seconds to keep

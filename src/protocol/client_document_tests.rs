@@ -273,8 +273,29 @@ fn platform_answers_deserialise() {
             body: "{}".into()
         }
     );
-    let f: Fetched = serde_json::from_str(r#"{"kind":"timed_out"}"#).unwrap();
-    assert_eq!(f, Fetched::TimedOut);
+    let f: Fetched = serde_json::from_str(r#"{"kind":"answer","status":404,"body":""}"#).unwrap();
+    assert!(matches!(
+        f,
+        Fetched::Answer {
+            status: 404,
+            content_type: None,
+            ..
+        }
+    ));
+    for (text, seen) in [
+        (r#"{"kind":"timed_out"}"#, Fetched::TimedOut),
+        (r#"{"kind":"too_large"}"#, Fetched::TooLarge),
+        (r#"{"kind":"unreachable"}"#, Fetched::Unreachable),
+    ] {
+        assert_eq!(serde_json::from_str::<Fetched>(text).unwrap(), seen);
+    }
+    for wrong in [
+        r#"{"kind":"answer","status":200}"#,
+        r#"{"kind":"lost"}"#,
+        r#"{"status":200}"#,
+    ] {
+        assert!(serde_json::from_str::<Fetched>(wrong).is_err(), "{wrong}");
+    }
 }
 
 #[test]

@@ -6,10 +6,11 @@
 
 use super::acr::password_amr;
 use super::encoding::ct_eq;
-use super::object::Machine;
+use super::object::{Machine, Tagged};
 use super::pkce;
 use super::resource::narrow;
-use serde::{Deserialize, Serialize};
+use serde::de::Error;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 /// How many superseded refresh tokens a grant remembers to recognise reuse.
@@ -121,12 +122,12 @@ pub struct RefreshRotation {
     pub access_token_exp: u64,
 }
 
-/// The operations a grant store performs atomically.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The operations a grant store performs atomically. Read by hand
+/// (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum GrantOp {
     Create {
-        #[serde(deserialize_with = "super::object::via_json_text")]
         grant: Box<Grant>,
     },
     RedeemCode(CodeRedemption),
@@ -144,6 +145,30 @@ pub enum GrantOp {
     },
     Get,
     Revoke,
+}
+
+impl<'de> Deserialize<'de> for GrantOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let op = Tagged::internal(d, "op")?;
+        Ok(match op.name() {
+            "create" => GrantOp::Create {
+                grant: op.field("grant")?,
+            },
+            "redeem_code" => GrantOp::RedeemCode(op.fields()?),
+            "rotate_refresh" => GrantOp::RotateRefresh(op.fields()?),
+            "inspect_refresh" => GrantOp::InspectRefresh {
+                presented_hash: op.field("presented_hash")?,
+                idle_ttl: op.field("idle_ttl")?,
+            },
+            "revoke_refresh" => GrantOp::RevokeRefresh {
+                presented_hash: op.field("presented_hash")?,
+                client_id: op.field("client_id")?,
+            },
+            "get" => GrantOp::Get,
+            "revoke" => GrantOp::Revoke,
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 /// Why an operation was refused. Every case is `invalid_grant` on the wire;
@@ -194,11 +219,27 @@ impl Refusal {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Read by hand (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantReply {
     Ok { grant: Box<Grant> },
     Refused { refusal: Refusal },
+}
+
+impl<'de> Deserialize<'de> for GrantReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let reply = Tagged::external(d)?;
+        Ok(match reply.name() {
+            "ok" => GrantReply::Ok {
+                grant: reply.field("grant")?,
+            },
+            "refused" => GrantReply::Refused {
+                refusal: reply.field("refusal")?,
+            },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 impl GrantReply {

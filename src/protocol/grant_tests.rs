@@ -482,7 +482,7 @@ fn a_fired_alarm_moves_on_while_the_grant_has_a_use() {
 
 #[test]
 fn a_create_call_reads_its_grant_whole() {
-    // The grant is read through its JSON text (`object::via_json_text`).
+    // The grant is read through its JSON text (`object::Tagged`).
     let mut made = grant(Some(CHALLENGE)).unwrap();
     made.claims = serde_json::json!({"name": "Zoë", "n": 12345678901234567u64, "x": -1.5, "a": [{"b": null}]})
         .as_object()
@@ -494,4 +494,74 @@ fn a_create_call_reads_its_grant_whole() {
     assert_eq!(serde_json::from_str::<GrantOp>(&text).unwrap(), op);
     let wrong = r#"{"op":"create","grant":{"client_id":1}}"#;
     assert!(serde_json::from_str::<GrantOp>(wrong).is_err());
+}
+
+#[test]
+fn every_operation_reads_back_from_its_wire_form() {
+    let ops = [
+        GrantOp::Create {
+            grant: Box::new(grant(None).unwrap()),
+        },
+        GrantOp::RedeemCode(redemption()),
+        rotation("old", "new"),
+        GrantOp::InspectRefresh {
+            presented_hash: "h".into(),
+            idle_ttl: 60,
+        },
+        GrantOp::RevokeRefresh {
+            presented_hash: "h".into(),
+            client_id: "c".into(),
+        },
+        GrantOp::Get,
+        GrantOp::Revoke,
+    ];
+    for op in ops {
+        let text = serde_json::to_string(&op).unwrap();
+        assert_eq!(serde_json::from_str::<GrantOp>(&text).unwrap(), op, "{text}");
+    }
+    // As objects and workers of earlier releases write them.
+    let inspect = r#"{"op":"inspect_refresh","presented_hash":"h","idle_ttl":60}"#;
+    assert_eq!(
+        serde_json::from_str::<GrantOp>(inspect).unwrap(),
+        GrantOp::InspectRefresh {
+            presented_hash: "h".into(),
+            idle_ttl: 60
+        }
+    );
+    let rotate = r#"{"op":"rotate_refresh","requested_scopes":null,"presented_hash":"p","new_hash":"n",
+        "client_id":"c","idle_ttl":1,"access_token_exp":2}"#;
+    let GrantOp::RotateRefresh(r) = serde_json::from_str::<GrantOp>(rotate).unwrap() else {
+        panic!("not a rotation");
+    };
+    assert_eq!(
+        (r.presented_hash.as_str(), r.resources.len(), r.access_token_exp),
+        ("p", 0, 2)
+    );
+    for reply in [
+        GrantReply::Ok {
+            grant: Box::new(grant(None).unwrap()),
+        },
+        GrantReply::Refused {
+            refusal: Refusal::Replayed,
+        },
+    ] {
+        let text = serde_json::to_string(&reply).unwrap();
+        assert_eq!(serde_json::from_str::<GrantReply>(&text).unwrap(), reply, "{text}");
+    }
+    assert_eq!(
+        serde_json::from_str::<GrantReply>(r#"{"refused":{"refusal":"not_found"}}"#).unwrap(),
+        GrantReply::Refused {
+            refusal: Refusal::NotFound
+        }
+    );
+    assert!(serde_json::from_str::<GrantReply>(r#"{"refused":{"refusal":"bored"}}"#).is_err());
+    for wrong in [
+        r#"{"op":"revoke_everything"}"#,
+        r#"{"idle_ttl":60}"#,
+        r#"{"op":"inspect_refresh","presented_hash":"h"}"#,
+        r#"{"op":"redeem_code","code_hash":"h"}"#,
+        r#"["get"]"#,
+    ] {
+        assert!(serde_json::from_str::<GrantOp>(wrong).is_err(), "{wrong}");
+    }
 }

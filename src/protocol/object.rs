@@ -63,15 +63,87 @@ fn alarm_time(ends_at: u64, now: u64) -> u64 {
     ends_at.max(now) + 1
 }
 
-/// `#[serde(deserialize_with)]` for a large value inside an operation
-/// (an internally tagged enum): reads it back through its JSON text. serde
-/// buffers such an enum's fields before choosing the variant, and a type
-/// read from that buffer is a second copy of its whole parser in the wasm;
-/// through the text, the one that reads stored state serves. For a grant
-/// that copy was 15 KB of the wasm (5 KB gzipped), for a registration token
-/// 2 KB; the price is a second parse of a few hundred bytes once per object
-/// made (about 7 µs natively for a grant).
-pub fn via_json_text<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T, D::Error> {
-    let text = serde_json::Value::deserialize(d)?.to_string();
-    serde_json::from_str(&text).map_err(D::Error::custom)
+/// An operation or reply of one of our enums as it arrives, read by hand:
+/// internally tagged (`{"op": "<name>", ...its fields}`) or externally
+/// (`"<name>"`, `{"<name>": {...its fields}}`). serde's derived reader of an
+/// internally tagged enum buffers every field before choosing the variant,
+/// then holds a second copy of each variant's parser reading from that
+/// buffer; an externally tagged one still has a parser per variant. For our
+/// operations and replies that was about 60 KB of the wasm (20 KB gzipped). Here the value is read once
+/// as JSON, and each field from its own JSON text by the one parser of its
+/// type that reads it anywhere else (a grant: the stored state's). The wire
+/// forms are the derived `Serialize`'s, unchanged, so objects and workers
+/// of releases before and after this read each other's operations. Costs a
+/// second parse of a few hundred bytes per operation.
+pub struct Tagged {
+    name: String,
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Tagged {
+    /// Internally tagged: the variant's name is the string under `tag`.
+    pub fn internal<'de, D: Deserializer<'de>>(d: D, tag: &'static str) -> Result<Self, D::Error> {
+        let mut fields = serde_json::Map::deserialize(d)?;
+        match fields.remove(tag) {
+            Some(serde_json::Value::String(name)) => Ok(Self { name, fields }),
+            _ => Err(D::Error::missing_field(tag)),
+        }
+    }
+
+    /// Externally tagged: a unit variant's name, or an object of one
+    /// member, the variant's name and its fields.
+    pub fn external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (name, fields) = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(name) => (name, serde_json::Map::new()),
+            serde_json::Value::Object(outer) if outer.len() == 1 => match outer.into_iter().next() {
+                Some((name, serde_json::Value::Object(fields))) => (name, fields),
+                _ => return Err(D::Error::custom("a variant's fields are not an object")),
+            },
+            _ => return Err(D::Error::custom("not a variant: neither a name nor an object of one")),
+        };
+        Ok(Self { name, fields })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The field `name` (absent reads as `null`, so an `Option` is `None`).
+    pub fn field<T: DeserializeOwned, E: Error>(&self, name: &str) -> Result<T, E> {
+        let value = self.fields.get(name).unwrap_or(&serde_json::Value::Null);
+        serde_json::from_str(&value.to_string()).map_err(E::custom)
+    }
+
+    /// All the fields as one struct (a newtype variant's).
+    pub fn fields<T: DeserializeOwned, E: Error>(&self) -> Result<T, E> {
+        serde_json::from_str(&serde_json::to_string(&self.fields).map_err(E::custom)?).map_err(E::custom)
+    }
+}
+
+/// A stored record with a `#[serde(flatten)]` member, read by hand the
+/// same way: the derived reader of such a struct buffers every field it
+/// does not know for the flattened one, as an internally tagged enum's
+/// does. Its own fields are taken out one by one; the rest is the
+/// flattened member. Written by the derived `Serialize`, unchanged.
+pub struct Flattened(Tagged);
+
+impl Flattened {
+    pub fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(Tagged {
+            name: String::new(),
+            fields: serde_json::Map::deserialize(d)?,
+        }))
+    }
+
+    /// Takes the field `name` out (absent reads as `null`).
+    pub fn take<T: DeserializeOwned, E: Error>(&mut self, name: &str) -> Result<T, E> {
+        let value = self.0.field(name);
+        self.0.fields.remove(name);
+        value
+    }
+
+    /// What is left: the flattened member.
+    pub fn rest<T: DeserializeOwned, E: Error>(&self) -> Result<T, E> {
+        self.0.fields()
+    }
 }

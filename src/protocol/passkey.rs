@@ -8,9 +8,10 @@
 //! credential brings only the user handle, and KV keys users by name.
 
 use super::encoding::b64url;
-use super::object::Machine;
+use super::object::{Machine, Tagged};
 use super::webauthn::{backup_eligibility_ok, counter_ok, Expected, PublicKey};
-use serde::{Deserialize, Serialize};
+use serde::de::Error;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// At most this many passkeys per account: enough for every device a
 /// person owns, few enough that the page and the object stay small.
@@ -60,10 +61,9 @@ pub struct Passkeys {
 }
 
 /// Externally tagged (`{"add": {…}}`, `"list"`), unlike the older
-/// objects' operations: an internally tagged enum is read by buffering its
-/// fields first, which put a second copy of every parser it holds in the
-/// wasm (a passkey's, a JWK's).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// objects' operations; read by hand (`Tagged`), in the form `Serialize`
+/// writes.
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PasskeyOp {
     Add {
@@ -94,8 +94,37 @@ pub enum PasskeyOp {
     Forget,
 }
 
-/// Externally tagged, as [`PasskeyOp`] is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for PasskeyOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let op = Tagged::external(d)?;
+        Ok(match op.name() {
+            "add" => PasskeyOp::Add {
+                username: op.field("username")?,
+                passkey: op.field("passkey")?,
+            },
+            "list" => PasskeyOp::List,
+            "get" => PasskeyOp::Get { id: op.field("id")? },
+            "used" => PasskeyOp::Used {
+                id: op.field("id")?,
+                sign_count: op.field("sign_count")?,
+                backup_eligible: op.field("backup_eligible")?,
+            },
+            "rename" => PasskeyOp::Rename {
+                id: op.field("id")?,
+                name: op.field("name")?,
+            },
+            "remove" => PasskeyOp::Remove {
+                id: op.field("id")?,
+                keep_one: op.field("keep_one")?,
+            },
+            "forget" => PasskeyOp::Forget,
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
+}
+
+/// Externally tagged and read by hand, as [`PasskeyOp`] is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PasskeyReply {
     Added,
@@ -120,6 +149,30 @@ pub enum PasskeyReply {
     BackupEligibilityChanged,
     /// The last passkey of an account without a password stays.
     LastOne,
+}
+
+impl<'de> Deserialize<'de> for PasskeyReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let reply = Tagged::external(d)?;
+        Ok(match reply.name() {
+            "added" => PasskeyReply::Added,
+            "full" => PasskeyReply::Full,
+            "duplicate" => PasskeyReply::Duplicate,
+            "list" => PasskeyReply::List {
+                passkeys: reply.field("passkeys")?,
+            },
+            "found" => PasskeyReply::Found {
+                username: reply.field("username")?,
+                passkey: reply.field("passkey")?,
+            },
+            "missing" => PasskeyReply::Missing,
+            "done" => PasskeyReply::Done,
+            "counter_went_back" => PasskeyReply::CounterWentBack,
+            "backup_eligibility_changed" => PasskeyReply::BackupEligibilityChanged,
+            "last_one" => PasskeyReply::LastOne,
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 pub struct PasskeyMachine;
@@ -299,6 +352,63 @@ mod tests {
         PasskeyOp::Add {
             username: "ada".into(),
             passkey: passkey(id, false),
+        }
+    }
+
+    #[test]
+    fn operations_read_back_from_their_wire_form() {
+        let json = |op: &PasskeyOp| serde_json::to_string(op).unwrap();
+        let ops = [
+            add_op("a"),
+            PasskeyOp::List,
+            PasskeyOp::Get { id: "a".into() },
+            PasskeyOp::Used {
+                id: "a".into(),
+                sign_count: 3,
+                backup_eligible: true,
+            },
+            PasskeyOp::Rename {
+                id: "a".into(),
+                name: "n".into(),
+            },
+            PasskeyOp::Remove {
+                id: "a".into(),
+                keep_one: true,
+            },
+            PasskeyOp::Forget,
+        ];
+        for op in ops {
+            assert_eq!(json(&serde_json::from_str(&json(&op)).unwrap()), json(&op));
+        }
+        // As earlier releases write them; what is not an operation is refused.
+        let rename = r#"{"rename":{"id":"a","name":"n"}}"#;
+        assert_eq!(json(&serde_json::from_str(rename).unwrap()), rename);
+        assert_eq!(json(&serde_json::from_str(r#""list""#).unwrap()), r#""list""#);
+        let replies = [
+            PasskeyReply::Added,
+            PasskeyReply::List {
+                passkeys: vec![passkey("a", true)],
+            },
+            PasskeyReply::Found {
+                username: "alice".into(),
+                passkey: passkey("a", false),
+            },
+            PasskeyReply::CounterWentBack,
+            PasskeyReply::BackupEligibilityChanged,
+            PasskeyReply::LastOne,
+        ];
+        for reply in replies {
+            let text = serde_json::to_string(&reply).unwrap();
+            assert_eq!(serde_json::from_str::<PasskeyReply>(&text).unwrap(), reply, "{text}");
+        }
+        for wrong in [
+            r#""lists""#,
+            r#"{"rename":{"id":"a"}}"#,
+            r#"{"get":{"id":"a"},"list":{}}"#,
+            r#"{"get":"a"}"#,
+            "3",
+        ] {
+            assert!(serde_json::from_str::<PasskeyOp>(wrong).is_err(), "{wrong}");
         }
     }
 

@@ -9,10 +9,11 @@
 use super::client::{validate_scope, GrantType, MAX_SCOPE_LEN};
 use super::encoding::ct_eq;
 use super::error::{invalid_request, Challenge, ErrorCode, OAuthError, OAuthResult};
-use super::object::Machine;
+use super::object::{Flattened, Machine, Tagged};
 use super::privilege::Privileges;
 use super::scope::allowed_by;
-use serde::{Deserialize, Serialize};
+use serde::de::Error;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 /// One day unless the admin says otherwise; at most 30 days.
@@ -37,14 +38,27 @@ pub struct Terms {
     pub scope: Option<String>,
 }
 
-/// A token as its object stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A token as its object stores it. Read by hand (`object::Flattened`),
+/// in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegistrationToken {
     pub secret_hash: String,
     #[serde(flatten)]
     pub terms: Terms,
     pub uses: u32,
     pub revoked: bool,
+}
+
+impl<'de> Deserialize<'de> for RegistrationToken {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut token = Flattened::read(d)?;
+        Ok(RegistrationToken {
+            secret_hash: token.take("secret_hash")?,
+            uses: token.take("uses")?,
+            revoked: token.take("revoked")?,
+            terms: token.rest()?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -233,12 +247,12 @@ impl RegistrationToken {
     }
 }
 
-/// The operations a token's object performs, one at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The operations a token's object performs, one at a time. Read by hand
+/// (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum TokenOp {
     Create {
-        #[serde(deserialize_with = "super::object::via_json_text")]
         token: RegistrationToken,
     },
     /// The token is valid; nothing is consumed (a registration whose
@@ -255,7 +269,28 @@ pub enum TokenOp {
     Revoke,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for TokenOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let op = Tagged::internal(d, "op")?;
+        Ok(match op.name() {
+            "create" => TokenOp::Create {
+                token: op.field("token")?,
+            },
+            "check" => TokenOp::Check {
+                secret_hash: op.field("secret_hash")?,
+            },
+            "use" => TokenOp::Use {
+                secret_hash: op.field("secret_hash")?,
+                privileges: op.field("privileges")?,
+            },
+            "revoke" => TokenOp::Revoke,
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
+}
+
+/// Read by hand (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenReply {
     /// For `use`: the `scope` to register the client with.
@@ -265,6 +300,21 @@ pub enum TokenReply {
     Refused {
         refusal: Refusal,
     },
+}
+
+impl<'de> Deserialize<'de> for TokenReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let reply = Tagged::external(d)?;
+        Ok(match reply.name() {
+            "ok" => TokenReply::Ok {
+                registered_scope: reply.field("registered_scope")?,
+            },
+            "refused" => TokenReply::Refused {
+                refusal: reply.field("refusal")?,
+            },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 fn found(slot: &mut Option<RegistrationToken>) -> Result<&mut RegistrationToken, Refusal> {

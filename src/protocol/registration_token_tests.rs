@@ -279,6 +279,25 @@ fn calls_and_tokens_round_trip_through_json() {
     let create = TokenOp::Create { token: t };
     let text = serde_json::to_string(&create).unwrap();
     assert_eq!(serde_json::from_str::<TokenOp>(&text).unwrap(), create);
+    for op in [
+        TokenOp::Check {
+            secret_hash: "h".into(),
+        },
+        TokenOp::Revoke,
+    ] {
+        let text = serde_json::to_string(&op).unwrap();
+        assert_eq!(serde_json::from_str::<TokenOp>(&text).unwrap(), op, "{text}");
+    }
+    // As earlier releases write them; what is not an operation is refused.
+    assert_eq!(
+        serde_json::from_str::<TokenOp>(r#"{"op":"check","secret_hash":"h"}"#).unwrap(),
+        TokenOp::Check {
+            secret_hash: "h".into()
+        }
+    );
+    for wrong in [r#"{"op":"check"}"#, r#"{"op":"mint"}"#, r#"{"secret_hash":"h"}"#] {
+        assert!(serde_json::from_str::<TokenOp>(wrong).is_err(), "{wrong}");
+    }
     let r = TokenReply::Refused {
         refusal: Refusal::GrantTypeNotAllowed(GrantType::ClientCredentials),
     };

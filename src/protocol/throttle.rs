@@ -10,8 +10,9 @@
 //! whether it may go: concurrent guesses cannot all slip past one check.
 //! A successful sign-in then takes its own attempt back.
 
-use super::object::Machine;
-use serde::{Deserialize, Serialize};
+use super::object::{Machine, Tagged};
+use serde::de::Error;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::net::IpAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +64,8 @@ pub struct Attempts {
     pub forget_at: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Read by hand (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ThrottleOp {
     /// A password is about to be checked: may it be, and count it.
@@ -73,7 +75,23 @@ pub enum ThrottleOp {
     Succeeded { reset: bool },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for ThrottleOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let op = Tagged::internal(d, "op")?;
+        Ok(match op.name() {
+            "attempt" => ThrottleOp::Attempt {
+                policy: op.field("policy")?,
+            },
+            "succeeded" => ThrottleOp::Succeeded {
+                reset: op.field("reset")?,
+            },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
+}
+
+/// Read by hand (`Tagged`), in the form `Serialize` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum ThrottleReply {
     Go,
@@ -81,6 +99,19 @@ pub enum ThrottleReply {
     Wait {
         retry_after: u64,
     },
+}
+
+impl<'de> Deserialize<'de> for ThrottleReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let reply = Tagged::internal(d, "reply")?;
+        Ok(match reply.name() {
+            "go" => ThrottleReply::Go,
+            "wait" => ThrottleReply::Wait {
+                retry_after: reply.field("retry_after")?,
+            },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 pub struct ThrottleMachine;
@@ -167,6 +198,29 @@ mod tests {
 
     fn attempt(slot: &mut Option<Attempts>, policy: Policy, now: u64) -> ThrottleReply {
         step::<ThrottleMachine>(slot, ThrottleOp::Attempt { policy }, now).reply
+    }
+
+    #[test]
+    fn operations_and_replies_read_back_from_their_wire_form() {
+        let json = |op: &ThrottleOp| serde_json::to_string(op).unwrap();
+        for op in [
+            ThrottleOp::Attempt { policy: PER_ADDRESS },
+            ThrottleOp::Succeeded { reset: true },
+        ] {
+            assert_eq!(json(&serde_json::from_str(&json(&op)).unwrap()), json(&op));
+        }
+        let attempt = r#"{"op":"attempt","policy":{"free":20,"base":1,"cap":900,"forget_after":3600}}"#;
+        assert_eq!(json(&serde_json::from_str(attempt).unwrap()), attempt);
+        for reply in [ThrottleReply::Go, ThrottleReply::Wait { retry_after: 3 }] {
+            let text = serde_json::to_string(&reply).unwrap();
+            assert_eq!(serde_json::from_str::<ThrottleReply>(&text).unwrap(), reply);
+        }
+        let wait = serde_json::from_str::<ThrottleReply>(r#"{"reply":"wait","retry_after":3}"#);
+        assert_eq!(wait.unwrap(), ThrottleReply::Wait { retry_after: 3 });
+        for wrong in [r#"{"op":"attempt"}"#, r#"{"op":"forgive"}"#, r#"{"reset":true}"#] {
+            assert!(serde_json::from_str::<ThrottleOp>(wrong).is_err(), "{wrong}");
+        }
+        assert!(serde_json::from_str::<ThrottleReply>(r#"{"reply":"wait"}"#).is_err());
     }
 
     #[test]

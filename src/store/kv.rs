@@ -31,7 +31,10 @@ impl<R: Record> RecordStore<R> for KvRecords {
     async fn put(&self, record: &R) -> StoreResult<()> {
         let json = serde_json::to_string(record).map_err(kv_err)?;
         let key = kv_key(R::PREFIX, record.key()).ok_or_else(|| kv_err("the key is too long"))?;
-        let mut put = self.0.put(&key, json).map_err(kv_err)?;
+        // The JSON's UTF-8 bytes, which `get(..).text()` reads back as the
+        // same text: `KvStore::put` would first run the string through
+        // serde_wasm_bindgen's serializer to arrive at the same value.
+        let mut put = self.0.put_bytes(&key, json.as_bytes()).map_err(kv_err)?;
         if let Some(at) = record.expires_at() {
             // KV refuses expirations under 60 s away; the record carries its
             // own expiry and is checked on read, so a late purge is harmless.
