@@ -65,7 +65,7 @@ extern "C" {
     async fn upstream_fetch(
         method: &str,
         url: &str,
-        headers: Vec<String>,
+        headers: js_sys::Array,
         body: Option<String>,
         timeout_ms: u32,
         max_bytes: u32,
@@ -120,7 +120,11 @@ impl std::fmt::Display for UpstreamFailure {
 /// issuer's keys from another host (an open redirect on the issuer's site
 /// would be enough to choose them).
 pub async fn send(req: &UpstreamRequest, timeout_ms: u32) -> Result<UpstreamResponse, UpstreamFailure> {
-    let headers = req.headers.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect();
+    let headers = js_sys::Array::new();
+    for (name, value) in &req.headers {
+        headers.push(&JsValue::from_str(name));
+        headers.push(&JsValue::from_str(value));
+    }
     let answer = upstream_fetch(req.method, &req.url, headers, req.body.clone(), timeout_ms, MAX_BODY)
         .await
         .map_err(|e| UpstreamFailure::Unreachable(e.as_string().unwrap_or_else(|| format!("{e:?}"))))?;
@@ -183,7 +187,8 @@ pub async fn cached_json(url: &str, ttl: u64, now: u64, force_refresh: bool) -> 
     if resp.status != 200 {
         return Err(UpstreamFailure::Unreachable(format!("answered {}", resp.status)));
     }
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&resp.body).is_err() {
+    let json = std::str::from_utf8(&resp.body).ok();
+    if json.is_none_or(|j| serde_json::from_str::<serde::de::IgnoredAny>(j).is_err()) {
         return Err(UpstreamFailure::Unreachable(
             "answered something that is not JSON".into(),
         ));
