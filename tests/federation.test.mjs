@@ -367,3 +367,46 @@ test("deleting an account releases its links: the upstream identity then makes a
   const again = await signInThrough("del", remote);
   assert.notEqual(again.claims.sub, first.claims.sub, "never the deleted account");
 });
+
+test("a form_post answer is sent on as a GET of the callback, where the browser's cookies come along", async () => {
+  await addUpstream("posted");
+  const remote = await createUser(up, `ivy${randomBytes(3).toString("hex")}`);
+  const { callback, jars } = await callbackFor("posted", remote);
+  // As the upstream's auto-submitting page would post it (cross-site: no cookies).
+  const posted = await ours.fetch(callback.pathname, form(Object.fromEntries(callback.searchParams)));
+  assert.equal(posted.status, 303);
+  const onward = new URL(posted.headers.get("location"), ours.url);
+  assert.equal(onward.pathname, callback.pathname);
+  assert.deepEqual(Object.fromEntries(onward.searchParams), Object.fromEntries(callback.searchParams));
+  assert.equal(posted.headers.get("set-cookie"), null, "nothing was used or set by the post");
+  const signedIn = await get(ours, jars.ours, onward);
+  assert.ok([200, 302, 303].includes(signedIn.status));
+  assert.ok(jars.ours.cookies.has("oidc_session"));
+});
+
+test("upstream tokens are kept only when the provider says so, sealed, for the admin", async () => {
+  await addUpstream("kept", { keep_tokens: true });
+  await addUpstream("notkept");
+  const remote = await createUser(up, `jo${randomBytes(3).toString("hex")}`);
+  await signInThrough("kept", remote);
+  const path = `/admin/users/kept.${remote.sub}/idp-tokens/kept`;
+  assert.equal((await ours.fetch(path)).status, 401, "admin only");
+  const res = await admin(ours, "GET", path);
+  assert.equal(res.status, 200);
+  const kept = await res.json();
+  assert.equal(kept.token_type.toLowerCase(), "bearer");
+  assert.ok(kept.id_token && kept.obtained_at && kept.expires_at > kept.obtained_at);
+  // It is the upstream's own access token: it works there.
+  const info = await up.fetch("/userinfo", { headers: { authorization: `Bearer ${kept.access_token}` } });
+  assert.equal(info.status, 200);
+  assert.equal((await info.json()).sub, remote.sub);
+  // Stored sealed: the KV value holds no token.
+  const kv = await ours.mf.getKVNamespace("OIDC_KV");
+  const { keys } = await kv.list({ prefix: "idp_tokens:" });
+  assert.ok(keys.length > 0);
+  for (const { name } of keys) assert.ok(!(await kv.get(name)).includes(kept.access_token));
+
+  const other = await createUser(up, `kim${randomBytes(3).toString("hex")}`);
+  await signInThrough("notkept", other);
+  assert.equal((await admin(ours, "GET", `/admin/users/notkept.${other.sub}/idp-tokens/notkept`)).status, 404);
+});

@@ -14,7 +14,7 @@ use super::{
     VERIFIER,
 };
 use crate::endpoints::browser::{first_use, form_secret, page_error, page_params, read_browser, stale_form};
-use crate::endpoints::http::{html, Reply};
+use crate::endpoints::http::{html, redirect, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::Ctx;
 use crate::protocol::encoding::{ct_eq, secret_hash};
@@ -47,7 +47,10 @@ pub async fn handle(req: Request, ctx: &Ctx, idp: &str) -> Reply {
 async fn answer(mut req: Request, ctx: &Ctx, idp: &str) -> Reply {
     let post = req.method() == Method::Post;
     let params = page_params(&mut req).await?;
-    let mut browser = read_browser(&req, ctx, post).await?;
+    if post {
+        return as_get(&params, req.url().path);
+    }
+    let mut browser = read_browser(&req, ctx, false).await?;
     let secret = form_secret(ctx).await?;
     let trip = params
         .get("state")
@@ -90,6 +93,22 @@ async fn answer(mut req: Request, ctx: &Ctx, idp: &str) -> Reply {
         }
         Err(Failed::Here(e)) => Err(e),
     }
+}
+
+/// A `response_mode=form_post` answer, sent on as a GET of the same
+/// callback with the same parameters. The upstream's page posted it
+/// cross-site, and browsers withhold SameSite=Lax cookies (the session's,
+/// the CSRF nonce's) from a cross-site POST, but send them with a top-level
+/// GET: the callback then sees the browser as it is (its session, for
+/// linking from the account page). Nothing is checked or used up here.
+fn as_get(params: &Params, path: &str) -> Reply {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for name in ["code", "state", "iss", "error", "error_description"] {
+        if let Some(value) = params.get(name) {
+            query.append_pair(name, value);
+        }
+    }
+    redirect(true, &format!("{path}?{}", query.finish()), &[])
 }
 
 /// Why a callback did not sign anyone in: the upstream (said on the page
