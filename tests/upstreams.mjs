@@ -5,8 +5,12 @@
 //   edge-oidc in miniflare) that lets a test alter chosen responses.
 // A worker in miniflare reaches both over plain http://127.0.0.1:<port>:
 // workerd's network in miniflare allows loopback (tried with miniflare 5).
+import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
+import * as oidc from "openid-client";
+import { ADMIN_TOKEN } from "./helpers.mjs";
+import { Jar, field, form, REDIRECT_URI } from "./flow.mjs";
 
 const listen = async (server) => {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -177,11 +181,16 @@ export async function startOAuthUpstream({ users = GITHUB_USERS, client = GITHUB
  * back: req = { method, path (pathname), url (path and query), headers, body
  * (text) }, res = { status, headers (lower-case names), body (text) }; the
  * hook alters res in place (Content-Length is set afterwards). Redirects pass
- * through unfollowed.
+ * through unfollowed. `rewriteRequest(req, out)`, before the request goes
+ * on, may alter what is forwarded: out = { headers, body (text) }, copies,
+ * so `requests` keeps what arrived (a token request's client secret
+ * swapped for another, say).
  *
- * Returns { url, stop(), requests (each req as above), setRewrite(fn) }.
+ * Returns { url, fetch(path, init) (a request through the proxy, redirects
+ * not followed: the shape of helpers' workers), stop(), requests (each req
+ * as above), setRewrite(fn) }.
  */
-export async function startProxy(targetUrl, { rewrite = () => {} } = {}) {
+export async function startProxy(targetUrl, { rewrite = () => {}, rewriteRequest = () => {} } = {}) {
   const target = new URL(targetUrl);
   const requests = [];
   let hook = rewrite;
@@ -190,8 +199,19 @@ export async function startProxy(targetUrl, { rewrite = () => {} } = {}) {
     const url = new URL(req.url, "http://proxy");
     const seen = { method: req.method, path: url.pathname, url: req.url, headers: req.headers, body: body.toString("utf8") };
     requests.push(seen);
-    const headers = { ...req.headers };
+    const out = { headers: { ...req.headers }, body: seen.body };
+    try {
+      await rewriteRequest(seen, out);
+    } catch (e) {
+      return send502(res, e);
+    }
+    const headers = { ...out.headers };
     delete headers["accept-encoding"];
+    const altered = out.body !== seen.body;
+    if (altered) {
+      delete headers["transfer-encoding"];
+      headers["content-length"] = String(Buffer.byteLength(out.body));
+    }
     const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers });
     upstream.on("error", (e) => send502(res, e));
     upstream.on("response", async (up) => {
@@ -206,12 +226,118 @@ export async function startProxy(targetUrl, { rewrite = () => {} } = {}) {
         send502(res, e);
       }
     });
-    upstream.end(body);
+    upstream.end(altered ? out.body : body);
   });
   const send502 = (res, e) => {
     res.writeHead(502, { "content-type": "text/plain" });
     res.end(`proxy: ${e.message}`);
   };
   const url = await listen(server);
-  return { url, requests, stop: () => close(server), setRewrite: (fn) => { hook = fn; } };
+  return {
+    url,
+    requests,
+    fetch: (p, init = {}) => fetch(new URL(p, url), { redirect: "manual", ...init }),
+    stop: () => close(server),
+    setRewrite: (fn) => { hook = fn; },
+  };
+}
+
+// A person and a relying party around a federated sign-in, for the
+// federation_*.test.mjs files. A "site" is anything with `url` and
+// `fetch(path, init)` that does not follow redirects: a worker from
+// helpers.mjs, or a proxy above.
+
+/** A call to `site`'s admin API with the admin token; `body` as JSON. */
+export const adminCall = (site, method, path, body) =>
+  site.fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+/** A person: one cookie jar per site, as a browser keeps them. */
+export const person = () => ({ ours: new Jar(), up: new Jar() });
+
+/** GET `url` (absolute, or a path) at `site` as the browser with `jar`. */
+export async function visit(site, jar, url) {
+  const u = new URL(url, site.url);
+  return jar.take(await site.fetch(u.pathname + u.search, { headers: { cookie: jar.header() } }));
+}
+
+/** Posts the form of `html` whose hidden `step` is `step` (its own fields plus `extra`) to its action. */
+export async function postStep(site, jar, html, step, extra = {}) {
+  const chosen = html.split("<form").slice(1).find((f) => f.includes(`name="step" value="${step}"`));
+  assert.ok(chosen, `no ${step} form on the page`);
+  const action = chosen.match(/action="([^"]*)"/)[1];
+  const body = { step, handle: field(chosen, "handle"), csrf: field(chosen, "csrf"), ...extra };
+  return jar.take(await site.fetch(action, form(body, { cookie: jar.header() })));
+}
+
+/**
+ * At an upstream edge-oidc (`up`: a worker, or a proxy in front of one),
+ * from our redirect `res` to it: its login page (as `user`, unless the
+ * session in `jar` is live) and consent page (allowed), up to its redirect
+ * back to our callback. Returns that URL, not followed.
+ */
+export async function throughUpstream(up, jar, res, user) {
+  assert.equal(res.status, 303, `expected the redirect to the upstream, got ${res.status}`);
+  const to = new URL(res.headers.get("location"));
+  assert.equal(to.origin, up.url);
+  let r = await visit(up, jar, to);
+  for (let i = 0; i < 3 && r.status === 200; i++) {
+    const html = await r.text();
+    r = html.includes('name="step" value="login"')
+      ? await postStep(up, jar, html, "login", { username: user.username, password: user.password })
+      : await postStep(up, jar, html, "consent", { decision: "allow" });
+  }
+  assert.ok([302, 303].includes(r.status), `upstream: expected a redirect, got ${r.status}`);
+  return new URL(r.headers.get("location"));
+}
+
+/**
+ * The relying party: the unmodified openid-client, configured against
+ * `ours` ({ url }) as `client`. `start(extra)` gives an authorization URL
+ * and the checks openid-client's authorizationCodeGrant takes for it.
+ */
+export async function openidRp(ours, client, redirectUri = REDIRECT_URI) {
+  const config = await oidc.discovery(new URL(ours.url), client.client_id, { redirect_uris: [redirectUri] },
+    oidc.ClientSecretBasic(client.client_secret), { execute: [oidc.allowInsecureRequests] });
+  oidc.enableNonRepudiationChecks(config);
+  return {
+    config,
+    async start(extra = {}) {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectUri, scope: "openid email profile", state, nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256", ...extra,
+      });
+      return { url, checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true } };
+    },
+  };
+}
+
+/** Ours after the callback: its consent page (allowed) until the redirect to the RP; that URL. */
+export async function backToRp(ours, jar, res, redirectUri = REDIRECT_URI) {
+  for (let i = 0; i < 2 && res.status === 200; i++) {
+    res = await postStep(ours, jar, await res.text(), "consent", { decision: "allow" });
+  }
+  assert.ok([302, 303].includes(res.status), `expected the redirect to the RP, got ${res.status}: ${res.status === 400 ? await res.text() : ""}`);
+  const location = new URL(res.headers.get("location"));
+  assert.equal(`${location.origin}${location.pathname}`, redirectUri);
+  assert.ok(location.searchParams.get("code"), `no code: ${location}`);
+  return location;
+}
+
+/**
+ * Asserts that the browser with `jar` has no session at `ours`: no session
+ * cookie, and `prompt=none` comes back to the RP with login_required.
+ */
+export async function assertSignedOut(ours, rp, jar) {
+  assert.ok(!jar.cookies.has("oidc_session"), "no session cookie");
+  const { url } = await rp.start({ prompt: "none" });
+  const res = await visit(ours, jar, url);
+  assert.equal(res.status, 302, "prompt=none answers with a redirect");
+  assert.equal(new URL(res.headers.get("location")).searchParams.get("error"), "login_required");
 }

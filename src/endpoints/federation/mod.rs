@@ -180,7 +180,12 @@ pub async fn start(
 ) -> OAuthResult<Result<worker::Response, FederationError>> {
     let meta = match metadata(ctx, provider).await {
         Ok(meta) => meta,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => {
+            // The page gives the person only a sentence; the admin needs the
+            // reason (a discovery document naming another issuer, say).
+            worker::console_warn!("federation {}: {}", provider.id, e.log_reason());
+            return Ok(Err(e));
+        }
     };
     let trip = RoundTrip {
         idp: provider.id.clone(),
