@@ -207,7 +207,7 @@ async fn claim(ctx: &Ctx, key: &str, user: UserRecord, idp: &str) -> OAuthResult
     match winner {
         Some(w) if w.sub != user.sub => {
             let other: Option<UserRecord> = ctx.records()?.get(&w.username).await?;
-            other.filter(|u| u.sub == w.sub).ok_or_else(|| not_ready())
+            other.filter(|u| u.sub == w.sub).ok_or_else(not_ready)
         }
         _ => note_link(ctx, user, idp, key).await,
     }

@@ -67,7 +67,7 @@ async fn answer(mut req: Request, ctx: &Ctx, idp: &str) -> Reply {
     let bound = browser
         .federation
         .as_deref()
-        .is_some_and(|value| ct_eq(secret_hash(&value).as_bytes(), trip.data.binding.as_bytes()));
+        .is_some_and(|value| ct_eq(secret_hash(value).as_bytes(), trip.data.binding.as_bytes()));
     if !bound || !first_use(ctx, &format!("federation:{}", trip.id), trip.expires_at).await? {
         return stale_form(&browser);
     }
