@@ -16,7 +16,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as oidc from "openid-client";
 import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
-import { Jar, field, form, registerClient, createUser, decodeJwt, REDIRECT_URI } from "./flow.mjs";
+import { Jar, field, form, registerClient, createUser } from "./flow.mjs";
+import { adminCall, person, visit, postStep, throughUpstream, openidRp, backToRp } from "./upstreams.mjs";
 
 let up, ours, rp;
 before(async () => {
@@ -27,12 +28,15 @@ after(async () => {
   await Promise.all([up?.stop(), ours?.stop()]);
 });
 
-const admin = (worker, method, path, body) =>
-  worker.fetch(path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const admin = adminCall;
+const get = visit;
+const post = postStep;
+
+/** The RP's side: openid-client configured against ours ({ config, start }). */
+const rpConfig = () => openidRp(ours, rp);
+const rpStart = (relyingParty, extra) => relyingParty.start(extra);
+const atUpstream = (res, jars, user) => throughUpstream(up, jars.up, res, user);
+const toRp = (res, jars) => backToRp(ours, jars.ours, res);
 
 /** Makes the upstream instance provider `id` of ours: a client there whose redirect URI is our callback. */
 async function addUpstream(id, extra = {}) {
@@ -45,78 +49,10 @@ async function addUpstream(id, extra = {}) {
   return client;
 }
 
-const get = async (worker, jar, url) => {
-  const u = new URL(url, worker.url);
-  return jar.take(await worker.fetch(u.pathname + u.search, { headers: { cookie: jar.header() } }));
-};
-
-/** Posts the form of `html` whose hidden `step` is `step`, with `extra`. */
-async function post(worker, jar, html, step, extra, action) {
-  const forms = html.split("<form").slice(1);
-  const chosen = forms.find((f) => f.includes(`name="step" value="${step}"`));
-  assert.ok(chosen, `no ${step} form on the page`);
-  const to = action ?? chosen.match(/action="([^"]*)"/)[1];
-  const body = { step, handle: field(chosen, "handle"), csrf: field(chosen, "csrf"), ...extra };
-  return jar.take(await worker.fetch(to, form(body, { cookie: jar.header() })));
-}
-
-/** A person: a jar for each site. */
-const person = () => ({ ours: new Jar(), up: new Jar() });
-
-/** The RP's side: openid-client configured against ours. */
-async function rpConfig() {
-  const config = await oidc.discovery(new URL(ours.url), rp.client_id, { redirect_uris: [REDIRECT_URI] },
-    oidc.ClientSecretBasic(rp.client_secret), { execute: [oidc.allowInsecureRequests] });
-  oidc.enableNonRepudiationChecks(config);
-  return config;
-}
-
-async function rpStart(config, extra = {}) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI, scope: "openid email profile", state, nonce,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256", ...extra,
-  });
-  return { url, checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true } };
-}
-
-/**
- * From ours' redirect to the upstream: the upstream's login (as `user`,
- * unless its session is live) and consent pages, up to its redirect back
- * to our callback. Returns that callback URL (not yet followed).
- */
-async function atUpstream(res, jars, user) {
-  assert.equal(res.status, 303, `expected the redirect to the upstream, got ${res.status}`);
-  const to = new URL(res.headers.get("location"));
-  assert.equal(to.origin, up.url);
-  let r = await get(up, jars.up, to);
-  for (let i = 0; i < 3 && r.status === 200; i++) {
-    const html = await r.text();
-    r = html.includes('value="login"')
-      ? await post(up, jars.up, html, "login", { username: user.username, password: user.password })
-      : await post(up, jars.up, html, "consent", { decision: "allow" });
-  }
-  assert.ok([302, 303].includes(r.status), `upstream: expected a redirect, got ${r.status}`);
-  return new URL(r.headers.get("location"));
-}
-
-/** Ours' pages after the callback: its consent page (allowed) until the redirect to the RP. */
-async function toRp(res, jars) {
-  for (let i = 0; i < 2 && res.status === 200; i++) {
-    res = await post(ours, jars.ours, await res.text(), "consent", { decision: "allow" });
-  }
-  assert.ok([302, 303].includes(res.status), `expected the redirect to the RP, got ${res.status}: ${res.status === 400 ? await res.text() : ""}`);
-  const location = new URL(res.headers.get("location"));
-  assert.equal(`${location.origin}${location.pathname}`, REDIRECT_URI);
-  return location;
-}
-
 /** The whole sign-in through provider `idp` as `user`, from the RP's URL to its tokens. */
 async function signInThrough(idp, user, jars = person()) {
-  const config = await rpConfig();
-  const { url, checks } = await rpStart(config);
+  const { config, start } = await rpConfig();
+  const { url, checks } = await start();
   const page = await get(ours, jars.ours, url);
   assert.equal(page.status, 200);
   const html = await page.text();
@@ -249,7 +185,8 @@ test("an account with the same e-mail is linked only once the person proves it",
   const local = await createUser(ours, `${name}-here`, { email: `${name}@example.com` });
   const remote = await createUser(up, name, { email: `${name}@example.com`, email_verified: true });
   const jars = person();
-  const { url, checks } = await rpStart(await rpConfig());
+  const relyingParty = await rpConfig();
+  const { url, checks } = await relyingParty.start();
   const html = await (await get(ours, jars.ours, url)).text();
   const callback = await atUpstream(await post(ours, jars.ours, html, "federation", { idp: "prove" }), jars, remote);
   const page = await get(ours, jars.ours, callback);
@@ -259,7 +196,7 @@ test("an account with the same e-mail is linked only once the person proves it",
   assert.ok(!login.includes(local.username), "the page does not say which account");
   const signedIn = await post(ours, jars.ours, login, "login", { username: local.username, password: local.password });
   const back = await toRp(signedIn, jars);
-  const tokens = await oidc.authorizationCodeGrant(await rpConfig(), back, checks);
+  const tokens = await oidc.authorizationCodeGrant(relyingParty.config, back, checks);
   assert.equal(tokens.claims().sub, local.sub);
   // From now on the upstream signs in to that account directly.
   const next = await signInThrough("prove", remote, { ours: new Jar(), up: jars.up });
