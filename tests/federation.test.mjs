@@ -204,7 +204,7 @@ test("an account with the same e-mail is linked only once the person proves it",
   assert.equal(next.claims.idp, "prove");
 });
 
-test("link_by_verified_email links a verified address at once, never an unverified one", async () => {
+test("link_by_verified_email links a verified address to a verified one at once, never otherwise", async () => {
   await addUpstream("auto", { link_by_verified_email: true });
   const name = `dave${randomBytes(3).toString("hex")}`;
   const local = await createUser(ours, `${name}-here`, { email: `${name}@example.com` });
@@ -222,6 +222,18 @@ test("link_by_verified_email links a verified address at once, never an unverifi
   const page = await get(ours, jars.ours, callback);
   assert.equal(page.status, 400);
   assert.match(await page.text(), /already uses the e-mail address/);
+
+  // Nor when the account's own address is unverified: whoever signed up
+  // with someone's address first must not receive their later sign-ins.
+  const third = `fay${randomBytes(3).toString("hex")}`;
+  await createUser(ours, `${third}-here`, { email: `${third}@example.com`, email_verified: false });
+  const owner = await createUser(up, third, { email: `${third}@example.com`, email_verified: true });
+  const jars3 = person();
+  const { url: url3 } = await rpStart(await rpConfig());
+  const html3 = await (await get(ours, jars3.ours, url3)).text();
+  const back3 = await get(ours, jars3.ours, await atUpstream(await post(ours, jars3.ours, html3, "federation", { idp: "auto" }), jars3, owner));
+  assert.equal(back3.status, 400);
+  assert.match(await back3.text(), /already uses the e-mail address/);
 });
 
 test("an unreachable provider gives the login page again, never a 5xx", async () => {

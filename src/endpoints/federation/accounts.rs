@@ -3,8 +3,9 @@
 //! `iss` + `sub`, `protocol::federation::link`), never by e-mail alone. A
 //! first sign-in makes a new account, unless an account here already has
 //! the identity's e-mail address: then the link is made at once only when
-//! the upstream says the address is verified and the admin allowed it for
-//! the provider (`link_by_verified_email`); otherwise the person first
+//! the upstream says the address is verified, the account's own address is
+//! verified too, and the admin allowed it for the provider
+//! (`link_by_verified_email`); otherwise the person first
 //! signs in to that account (password, passkey, or a provider already
 //! linked to it), which makes the link.
 
@@ -18,7 +19,9 @@ use crate::endpoints::users::reindex_email;
 use crate::endpoints::Ctx;
 use crate::protocol::encoding::b64url;
 use crate::protocol::error::{OAuthError, OAuthResult};
-use crate::protocol::federation::identity::{federated_username, link_key, UpstreamIdentity};
+use crate::protocol::federation::identity::{
+    copy_upstream_claims, email_verified, federated_username, link_key, UpstreamIdentity,
+};
 use crate::protocol::federation::link::{LinkMachine, LinkOp, Linked};
 use crate::protocol::federation::provider::{ProviderRecord, StoredSecret};
 use crate::protocol::federation::request::{apple_client_secret_input, pem_to_pkcs8_der};
@@ -91,7 +94,9 @@ pub async fn arrive(
     let user = match linked {
         Some(linked) => account_of(ctx, &linked, &identity).await?,
         None => match email_owner(ctx, &identity).await? {
-            Some(owner) if provider.link_by_verified_email && identity.email_verified => {
+            Some(owner)
+                if provider.link_by_verified_email && identity.email_verified && email_verified(&owner.claims) =>
+            {
                 claim(ctx, &key, owner, &provider.id).await?
             }
             Some(_) => return prove(ctx, browser, provider, identity, resume).await,
@@ -294,9 +299,7 @@ async fn note_link(ctx: &Ctx, mut user: UserRecord, idp: &str, key: &str) -> OAu
 /// the provider's mapping names); written only when something changed.
 async fn copy_claims(ctx: &Ctx, mut user: UserRecord, claims: &Map<String, Value>) -> OAuthResult<UserRecord> {
     let before = user.clone();
-    for (name, value) in claims {
-        user.claims.insert(name.clone(), value.clone());
-    }
+    copy_upstream_claims(&mut user.claims, claims);
     if user.claims == before.claims {
         return Ok(user);
     }

@@ -165,3 +165,31 @@ pub fn identity(
         amr,
     })
 }
+
+/// The verification flag of each claim that has one (OIDC Core §5.1).
+const VERIFIED_BY: [(&str, &str); 2] = [("email", "email_verified"), ("phone_number", "phone_number_verified")];
+
+/// An account's claims with an upstream's mapped `claims` copied over
+/// them, as at each federated sign-in. An address or number that changes
+/// without the upstream saying it is verified is not: its flag becomes
+/// `false`, so that a flag set for the old value never vouches for the new
+/// one.
+pub fn copy_upstream_claims(account: &mut Map<String, Value>, claims: &Map<String, Value>) {
+    for (claim, flag) in VERIFIED_BY {
+        let changed = claims.get(claim).is_some_and(|new| account.get(claim) != Some(new));
+        if changed && !claims.contains_key(flag) {
+            account.insert(flag.into(), Value::Bool(false));
+        }
+    }
+    for (name, value) in claims {
+        account.insert(name.clone(), value.clone());
+    }
+}
+
+/// Whether an account's own `email` claim is verified (`email_verified`
+/// `true`): linking to it by address needs both sides verified, or anyone
+/// who signed up elsewhere with someone's address first would receive the
+/// real owner's later sign-ins.
+pub fn email_verified(claims: &Map<String, Value>) -> bool {
+    claims.get("email_verified") == Some(&Value::Bool(true))
+}

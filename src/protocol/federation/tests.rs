@@ -467,3 +467,31 @@ fn federated_usernames_are_the_provider_and_the_upstream_subject() {
     assert_eq!(federated_username("x", "has space"), None);
     assert_eq!(federated_username("x", &"9".repeat(64)), None);
 }
+
+#[test]
+fn a_changed_address_is_unverified_unless_the_upstream_says_otherwise() {
+    use super::identity::{copy_upstream_claims, email_verified};
+    let obj = |v: Value| v.as_object().unwrap().clone();
+    let mut account = obj(json!({"email": "a@x.example", "email_verified": true, "name": "A"}));
+    assert!(email_verified(&account));
+    // The same address again: its flag stands.
+    copy_upstream_claims(&mut account, &obj(json!({"email": "a@x.example", "name": "Ann"})));
+    assert_eq!(
+        account,
+        obj(json!({"email": "a@x.example", "email_verified": true, "name": "Ann"}))
+    );
+    // Another address, unsaid: unverified.
+    copy_upstream_claims(&mut account, &obj(json!({"email": "b@x.example"})));
+    assert_eq!(account["email_verified"], json!(false));
+    assert!(!email_verified(&account));
+    // Another address the upstream says is verified: verified.
+    copy_upstream_claims(
+        &mut account,
+        &obj(json!({"email": "c@x.example", "email_verified": true})),
+    );
+    assert!(email_verified(&account));
+    // A phone number likewise.
+    let mut phone = obj(json!({"phone_number": "+1 555", "phone_number_verified": true}));
+    copy_upstream_claims(&mut phone, &obj(json!({"phone_number": "+1 556"})));
+    assert_eq!(phone["phone_number_verified"], json!(false));
+}
