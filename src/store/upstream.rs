@@ -18,6 +18,37 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(inline_js = r#"
+// The body of `resp`, read whole unless it is over `maxBytes` (declared or
+// counted while streaming): then null, the rest cancelled.
+async function readCapped(resp, maxBytes) {
+  if (Number(resp.headers.get("content-length")) > maxBytes) {
+    await resp.body?.cancel();
+    return null;
+  }
+  const chunks = [];
+  let total = 0;
+  if (resp.body) {
+    const reader = resp.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel();
+        return null;
+      }
+      chunks.push(value);
+    }
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return all;
+}
+
 // [status, body bytes], or null when the time-out fired, while connecting or
 // while the body was read. Any other failure rejects with its message.
 export async function upstream_fetch(method, url, headers, body, timeoutMs, maxBytes) {
@@ -27,40 +58,40 @@ export async function upstream_fetch(method, url, headers, body, timeoutMs, maxB
     const resp = await fetch(url, {
       method, headers: h, body: body ?? undefined, redirect: "manual", signal: AbortSignal.timeout(timeoutMs),
     });
-    const tooLarge = "the response body is over " + maxBytes + " bytes";
-    if (Number(resp.headers.get("content-length")) > maxBytes) {
-      await resp.body?.cancel();
-      throw new Error(tooLarge);
-    }
-    const chunks = [];
-    let total = 0;
-    if (resp.body) {
-      const reader = resp.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.byteLength;
-        if (total > maxBytes) {
-          await reader.cancel();
-          throw new Error(tooLarge);
-        }
-        chunks.push(value);
-      }
-    }
-    const all = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.byteLength;
-    }
+    const all = await readCapped(resp, maxBytes);
+    if (all === null) throw new Error("the response body is over " + maxBytes + " bytes");
     return [resp.status, all];
   } catch (e) {
     if (e && e.name === "TimeoutError") return null;
     throw String((e && e.message) || e);
   }
 }
+
+// A Client ID Metadata Document's GET, answered as the JSON of
+// `client_document::Fetched` (store/client_document.rs).
+export async function fetch_document(url, timeoutMs, maxBytes) {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await fetch(url, { redirect: "manual", signal, headers: { accept: "application/json" } });
+    const bytes = await readCapped(res, maxBytes);
+    if (bytes === null) return JSON.stringify({ kind: "too_large" });
+    return JSON.stringify({
+      kind: "answer",
+      status: res.status,
+      content_type: res.headers.get("content-type"),
+      cache_control: res.headers.get("cache-control"),
+      body: new TextDecoder("utf-8", { fatal: true }).decode(bytes),
+    });
+  } catch (e) {
+    console.warn(`client document ${url}: ${e}`);
+    return JSON.stringify({ kind: signal.aborted ? "timed_out" : "unreachable" });
+  }
+}
 "#)]
 extern "C" {
+    /// A Client ID Metadata Document's GET (store/client_document.rs).
+    pub(super) async fn fetch_document(url: &str, timeout_ms: u32, max_bytes: u32) -> JsValue;
+
     #[wasm_bindgen(catch)]
     async fn upstream_fetch(
         method: &str,
