@@ -7,11 +7,13 @@ mod parse;
 
 pub use parse::parse_provider;
 
-use serde::{Deserialize, Serialize};
+use crate::protocol::object::{read_name, Tagged, WireName};
+use serde::de::Error;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     /// OpenID Connect: discovery from the issuer, an ID token.
@@ -24,7 +26,7 @@ pub enum ProviderKind {
 /// How the upstream returns the authorization response: in the redirect's
 /// query (RFC 6749 §4.1.2) or posted as a form (OAuth 2.0 Form Post
 /// Response Mode; Apple requires it when it is asked for `name` or `email`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     #[default]
@@ -33,7 +35,7 @@ pub enum ResponseMode {
 }
 
 /// How we authenticate to the upstream's token endpoint (RFC 6749 §2.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpstreamAuthMethod {
     #[default]
@@ -41,11 +43,47 @@ pub enum UpstreamAuthMethod {
     ClientSecretPost,
 }
 
+// The three enums above are read by their wire names (`WireName`): serde's
+// derived reader of each was about 1.6 KB of the wasm. The names are the
+// derived `Serialize`'s (a test holds them to it).
+impl WireName for ProviderKind {
+    const NAMES: &'static [(&'static str, Self)] = &[("oidc", Self::Oidc), ("oauth2", Self::OAuth2)];
+}
+
+impl WireName for ResponseMode {
+    const NAMES: &'static [(&'static str, Self)] = &[("query", Self::Query), ("form_post", Self::FormPost)];
+}
+
+impl WireName for UpstreamAuthMethod {
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("client_secret_basic", Self::ClientSecretBasic),
+        ("client_secret_post", Self::ClientSecretPost),
+    ];
+}
+
+impl<'de> Deserialize<'de> for ProviderKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_name(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_name(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for UpstreamAuthMethod {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_name(d)
+    }
+}
+
 /// The upstream client credential, as stored: ciphertexts the platform
 /// made (opaque strings here).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-// Externally tagged (serde's default): an internally tagged enum's reader
-// buffers every field first and costs a second parser in the wasm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+// Externally tagged (serde's default), and read by hand (`Tagged`): serde's
+// derived reader has a parser per variant.
 #[serde(rename_all = "snake_case")]
 pub enum StoredSecret {
     /// Only in a [`ProviderDraft`] of a new provider, before it is sealed.
@@ -60,6 +98,24 @@ pub enum StoredSecret {
         key_id: String,
         sealed_key: String,
     },
+}
+
+impl<'de> Deserialize<'de> for StoredSecret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let secret = Tagged::external(d)?;
+        Ok(match secret.name() {
+            "none" => Self::None,
+            "client_secret" => Self::ClientSecret {
+                sealed: secret.field("sealed")?,
+            },
+            "apple" => Self::Apple {
+                team_id: secret.field("team_id")?,
+                key_id: secret.field("key_id")?,
+                sealed_key: secret.field("sealed_key")?,
+            },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
