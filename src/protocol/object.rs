@@ -124,7 +124,9 @@ impl Tagged {
 /// same way: the derived reader of such a struct buffers every field it
 /// does not know for the flattened one, as an internally tagged enum's
 /// does. Its own fields are taken out one by one; the rest is the
-/// flattened member. Written by the derived `Serialize`, unchanged.
+/// flattened member. Written by the derived `Serialize`, unchanged. Also
+/// for a record of many members whose derived reader would be large (each
+/// member's parser inlined into it): `take` reuses the one parser per type.
 pub struct Flattened(Tagged);
 
 impl Flattened {

@@ -361,6 +361,19 @@ fn stored_providers_read_back_as_written() {
         json!({"client_secret": {"sealed": "sealed-ciphertext"}})
     );
     assert_eq!(serde_json::to_value(&set.providers[3].secret).unwrap(), json!("none"));
+    // Every member but the optional ones is required; others are ignored.
+    let mut record = serde_json::to_value(&set.providers[0]).unwrap();
+    assert!(record.get("token_endpoint").is_none());
+    record["later"] = json!(1);
+    assert_eq!(
+        serde_json::from_value::<ProviderRecord>(record.clone()).unwrap(),
+        set.providers[0]
+    );
+    for member in ["id", "secret", "enabled", "claims", "updated_at"] {
+        let mut without = record.clone();
+        without.as_object_mut().unwrap().remove(member);
+        assert!(serde_json::from_value::<ProviderRecord>(without).is_err(), "{member}");
+    }
     fn names_round_trip<
         T: crate::protocol::object::WireName
             + serde::Serialize

@@ -7,7 +7,7 @@ mod parse;
 
 pub use parse::parse_provider;
 
-use crate::protocol::object::{read_name, Tagged, WireName};
+use crate::protocol::object::{read_name, Flattened, Tagged, WireName};
 use serde::de::Error;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
@@ -118,7 +118,10 @@ impl<'de> Deserialize<'de> for StoredSecret {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Read by hand (`object::Flattened`), in the form `Serialize` writes:
+/// serde's derived reader of its 19 members, inlined into the reader of
+/// the provider list, was about 8 KB of the wasm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProviderRecord {
     pub id: String,
     pub name: String,
@@ -150,6 +153,33 @@ pub struct ProviderRecord {
     pub domains: Vec<String>,
     pub created_at: u64,
     pub updated_at: u64,
+}
+
+impl<'de> Deserialize<'de> for ProviderRecord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut r = Flattened::read(d)?;
+        Ok(ProviderRecord {
+            id: r.take("id")?,
+            name: r.take("name")?,
+            kind: r.take("kind")?,
+            issuer: r.take("issuer")?,
+            authorization_endpoint: r.take("authorization_endpoint")?,
+            token_endpoint: r.take("token_endpoint")?,
+            userinfo_endpoint: r.take("userinfo_endpoint")?,
+            client_id: r.take("client_id")?,
+            secret: r.take("secret")?,
+            token_endpoint_auth_method: r.take("token_endpoint_auth_method")?,
+            scopes: r.take("scopes")?,
+            claims: r.take("claims")?,
+            response_mode: r.take("response_mode")?,
+            link_by_verified_email: r.take("link_by_verified_email")?,
+            keep_tokens: r.take("keep_tokens")?,
+            enabled: r.take("enabled")?,
+            domains: r.take("domains")?,
+            created_at: r.take("created_at")?,
+            updated_at: r.take("updated_at")?,
+        })
+    }
 }
 
 /// Every configured provider: one KV record (`config:idps`), so that the
