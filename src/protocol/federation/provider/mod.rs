@@ -259,10 +259,13 @@ impl ProviderRecord {
     /// secret, which shows only as `client_secret_set`, or as
     /// `apple_client_secret` with its ids.
     pub fn public_view(&self) -> Value {
-        let mut view = match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
+        // Through the JSON text KV stores: the record's one serializer and
+        // a map reader the wasm has anyway, not a second serializer into a
+        // `Value` for the record's 19 members.
+        let mut view: Map<String, Value> = serde_json::to_string(self)
+            .ok()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
         view.remove("secret");
         match &self.secret {
             StoredSecret::Apple { team_id, key_id, .. } => {
