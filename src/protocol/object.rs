@@ -124,7 +124,9 @@ impl Tagged {
 /// same way: the derived reader of such a struct buffers every field it
 /// does not know for the flattened one, as an internally tagged enum's
 /// does. Its own fields are taken out one by one; the rest is the
-/// flattened member. Written by the derived `Serialize`, unchanged.
+/// flattened member. Written by the derived `Serialize`, unchanged. Also
+/// for a record of many members whose derived reader would be large (each
+/// member's parser inlined into it): `take` reuses the one parser per type.
 pub struct Flattened(Tagged);
 
 impl Flattened {
@@ -146,4 +148,28 @@ impl Flattened {
     pub fn rest<T: DeserializeOwned, E: Error>(&self) -> Result<T, E> {
         self.0.fields()
     }
+}
+
+/// A unit-only enum of ours as its wire name (a JSON string), read by
+/// hand: serde's derived reader is about 1.6 KB of the wasm per enum
+/// (a field visitor and an enum visitor). `NAMES` must be the derived
+/// `Serialize`'s names; each implementor's tests hold it to them.
+pub trait WireName: Copy + 'static {
+    const NAMES: &'static [(&'static str, Self)];
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// The names, quoted, for a message: `"a", "b"`.
+    fn listed() -> String {
+        let quoted: Vec<String> = Self::NAMES.iter().map(|(n, _)| format!("{n:?}")).collect();
+        quoted.join(", ")
+    }
+}
+
+/// A [`WireName`] enum's `Deserialize`.
+pub fn read_name<'de, D: Deserializer<'de>, T: WireName>(d: D) -> Result<T, D::Error> {
+    let name = String::deserialize(d)?;
+    T::from_name(&name).ok_or_else(|| D::Error::custom(format!("unknown variant {name:?}")))
 }

@@ -39,11 +39,15 @@ extern "C" {
 
 async fn call<M: Machine>(stub: Stub, op: M::Op, now: u64) -> StoreResult<M::Reply> {
     let body = serde_json::to_string(&ObjectCall { op, now }).map_err(do_err)?;
-    let text = call_object(&stub.into_rpc::<JsValue>(), &body)
+    serde_json::from_str(&call_text(stub, &body).await?).map_err(do_err)
+}
+
+/// The RPC itself, once for every kind of object: only the JSON is per kind.
+async fn call_text(stub: Stub, body: &str) -> StoreResult<String> {
+    let text = call_object(&stub.into_rpc::<JsValue>(), body)
         .await
         .map_err(|e| do_err(format!("{e:?}")))?;
-    let text = text.as_string().ok_or_else(|| do_err("the answer is not text"))?;
-    serde_json::from_str(&text).map_err(do_err)
+    text.as_string().ok_or_else(|| do_err("the answer is not text"))
 }
 
 pub struct DurableGrants(pub ObjectNamespace);

@@ -5,8 +5,9 @@
 //! every later one finds the account at once, which KV (eventually
 //! consistent) could not promise.
 
-use crate::protocol::object::Machine;
-use serde::{Deserialize, Serialize};
+use crate::protocol::object::{Machine, Tagged};
+use serde::de::Error;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Links stay until unlinked: an account is found by its link for good.
 const NEVER: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
@@ -32,7 +33,9 @@ pub struct LinkState {
     pub released_at: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Externally tagged, and read by hand (`Tagged`) as the other objects'
+/// operations are.
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkOp {
     /// The account, if linked.
@@ -42,6 +45,18 @@ pub enum LinkOp {
     Claim(Linked),
     /// Unlinks it, if it is linked to the account `sub`.
     Release { sub: String },
+}
+
+impl<'de> Deserialize<'de> for LinkOp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let op = Tagged::external(d)?;
+        Ok(match op.name() {
+            "find" => LinkOp::Find,
+            "claim" => LinkOp::Claim(op.fields()?),
+            "release" => LinkOp::Release { sub: op.field("sub")? },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
 }
 
 pub struct LinkMachine;
@@ -110,6 +125,23 @@ mod tests {
         );
         assert!(!second.changed);
         assert_eq!(step::<LinkMachine>(&mut slot, LinkOp::Find, 4).reply, Some(linked("a")));
+    }
+
+    #[test]
+    fn operations_read_back_as_written() {
+        for op in [
+            LinkOp::Find,
+            LinkOp::Claim(linked("a")),
+            LinkOp::Release { sub: "a".into() },
+        ] {
+            let json = serde_json::to_string(&op).unwrap();
+            let back: LinkOp = serde_json::from_str(&json).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{op:?}"), "{json}");
+        }
+        assert_eq!(serde_json::to_string(&LinkOp::Find).unwrap(), r#""find""#);
+        for bad in [r#""lose""#, r#"{"claim": {"sub": "a"}}"#, r#"{"release": {}}"#, "1"] {
+            assert!(serde_json::from_str::<LinkOp>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

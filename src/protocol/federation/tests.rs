@@ -332,6 +332,75 @@ fn the_public_view_never_shows_a_secret() {
     assert!(!format!("{:?}", parse_provider(&apple_body(), None, None, NOW).unwrap()).contains("BEGIN"));
 }
 
+/// The stored form: what the derived `Serialize` writes, the hand-written
+/// readers (`StoredSecret`, the `WireName` enums) read back.
+#[test]
+fn stored_providers_read_back_as_written() {
+    let oauth2 = with(
+        github(),
+        json!({"token_endpoint_auth_method": "client_secret_post", "response_mode": "form_post"}),
+    );
+    let mut none = stored(&google());
+    none.secret = StoredSecret::None;
+    let set = ProviderSet {
+        providers: vec![stored(&google()), stored(&oauth2), stored(&apple_body()), none],
+    };
+    let json = serde_json::to_string(&set).unwrap();
+    assert_eq!(serde_json::from_str::<ProviderSet>(&json).unwrap(), set);
+    let written = serde_json::to_value(&set.providers[1]).unwrap();
+    assert_eq!(
+        (
+            &written["kind"],
+            &written["token_endpoint_auth_method"],
+            &written["response_mode"]
+        ),
+        (&json!("oauth2"), &json!("client_secret_post"), &json!("form_post"))
+    );
+    assert_eq!(
+        written["secret"],
+        json!({"client_secret": {"sealed": "sealed-ciphertext"}})
+    );
+    assert_eq!(serde_json::to_value(&set.providers[3].secret).unwrap(), json!("none"));
+    // Every member but the optional ones is required; others are ignored.
+    let mut record = serde_json::to_value(&set.providers[0]).unwrap();
+    assert!(record.get("token_endpoint").is_none());
+    record["later"] = json!(1);
+    assert_eq!(
+        serde_json::from_value::<ProviderRecord>(record.clone()).unwrap(),
+        set.providers[0]
+    );
+    for member in ["id", "secret", "enabled", "claims", "updated_at"] {
+        let mut without = record.clone();
+        without.as_object_mut().unwrap().remove(member);
+        assert!(serde_json::from_value::<ProviderRecord>(without).is_err(), "{member}");
+    }
+    fn names_round_trip<
+        T: crate::protocol::object::WireName
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + PartialEq
+            + std::fmt::Debug,
+    >() {
+        for (name, value) in T::NAMES {
+            assert_eq!(serde_json::to_value(value).unwrap(), json!(name));
+            assert_eq!(serde_json::from_value::<T>(json!(name)).unwrap(), *value);
+        }
+        assert!(serde_json::from_value::<T>(json!("other")).is_err());
+        assert!(serde_json::from_value::<T>(json!(1)).is_err());
+    }
+    names_round_trip::<ProviderKind>();
+    names_round_trip::<ResponseMode>();
+    names_round_trip::<UpstreamAuthMethod>();
+    for bad in [
+        json!("sealed"),
+        json!({"client_secret": "x"}),
+        json!({"apple": {"team_id": "T"}}),
+        json!(3),
+    ] {
+        assert!(serde_json::from_value::<StoredSecret>(bad.clone()).is_err(), "{bad}");
+    }
+}
+
 #[test]
 fn login_hints_match_domains_by_their_address() {
     let p = stored(&with(google(), json!({"domains": ["example.com", "corp.example"]})));

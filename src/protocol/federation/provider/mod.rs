@@ -7,11 +7,13 @@ mod parse;
 
 pub use parse::parse_provider;
 
-use serde::{Deserialize, Serialize};
+use crate::protocol::object::{read_name, Flattened, Tagged, WireName};
+use serde::de::Error;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     /// OpenID Connect: discovery from the issuer, an ID token.
@@ -24,7 +26,7 @@ pub enum ProviderKind {
 /// How the upstream returns the authorization response: in the redirect's
 /// query (RFC 6749 §4.1.2) or posted as a form (OAuth 2.0 Form Post
 /// Response Mode; Apple requires it when it is asked for `name` or `email`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     #[default]
@@ -33,7 +35,7 @@ pub enum ResponseMode {
 }
 
 /// How we authenticate to the upstream's token endpoint (RFC 6749 §2.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UpstreamAuthMethod {
     #[default]
@@ -41,11 +43,47 @@ pub enum UpstreamAuthMethod {
     ClientSecretPost,
 }
 
+// The three enums above are read by their wire names (`WireName`): serde's
+// derived reader of each was about 1.6 KB of the wasm. The names are the
+// derived `Serialize`'s (a test holds them to it).
+impl WireName for ProviderKind {
+    const NAMES: &'static [(&'static str, Self)] = &[("oidc", Self::Oidc), ("oauth2", Self::OAuth2)];
+}
+
+impl WireName for ResponseMode {
+    const NAMES: &'static [(&'static str, Self)] = &[("query", Self::Query), ("form_post", Self::FormPost)];
+}
+
+impl WireName for UpstreamAuthMethod {
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("client_secret_basic", Self::ClientSecretBasic),
+        ("client_secret_post", Self::ClientSecretPost),
+    ];
+}
+
+impl<'de> Deserialize<'de> for ProviderKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_name(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_name(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for UpstreamAuthMethod {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        read_name(d)
+    }
+}
+
 /// The upstream client credential, as stored: ciphertexts the platform
 /// made (opaque strings here).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-// Externally tagged (serde's default): an internally tagged enum's reader
-// buffers every field first and costs a second parser in the wasm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+// Externally tagged (serde's default), and read by hand (`Tagged`): serde's
+// derived reader has a parser per variant.
 #[serde(rename_all = "snake_case")]
 pub enum StoredSecret {
     /// Only in a [`ProviderDraft`] of a new provider, before it is sealed.
@@ -62,7 +100,28 @@ pub enum StoredSecret {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl<'de> Deserialize<'de> for StoredSecret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let secret = Tagged::external(d)?;
+        Ok(match secret.name() {
+            "none" => Self::None,
+            "client_secret" => Self::ClientSecret {
+                sealed: secret.field("sealed")?,
+            },
+            "apple" => Self::Apple {
+                team_id: secret.field("team_id")?,
+                key_id: secret.field("key_id")?,
+                sealed_key: secret.field("sealed_key")?,
+            },
+            other => return Err(D::Error::unknown_variant(other, &[])),
+        })
+    }
+}
+
+/// Read by hand (`object::Flattened`), in the form `Serialize` writes:
+/// serde's derived reader of its 19 members, inlined into the reader of
+/// the provider list, was about 8 KB of the wasm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProviderRecord {
     pub id: String,
     pub name: String,
@@ -94,6 +153,33 @@ pub struct ProviderRecord {
     pub domains: Vec<String>,
     pub created_at: u64,
     pub updated_at: u64,
+}
+
+impl<'de> Deserialize<'de> for ProviderRecord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut r = Flattened::read(d)?;
+        Ok(ProviderRecord {
+            id: r.take("id")?,
+            name: r.take("name")?,
+            kind: r.take("kind")?,
+            issuer: r.take("issuer")?,
+            authorization_endpoint: r.take("authorization_endpoint")?,
+            token_endpoint: r.take("token_endpoint")?,
+            userinfo_endpoint: r.take("userinfo_endpoint")?,
+            client_id: r.take("client_id")?,
+            secret: r.take("secret")?,
+            token_endpoint_auth_method: r.take("token_endpoint_auth_method")?,
+            scopes: r.take("scopes")?,
+            claims: r.take("claims")?,
+            response_mode: r.take("response_mode")?,
+            link_by_verified_email: r.take("link_by_verified_email")?,
+            keep_tokens: r.take("keep_tokens")?,
+            enabled: r.take("enabled")?,
+            domains: r.take("domains")?,
+            created_at: r.take("created_at")?,
+            updated_at: r.take("updated_at")?,
+        })
+    }
 }
 
 /// Every configured provider: one KV record (`config:idps`), so that the
@@ -173,10 +259,13 @@ impl ProviderRecord {
     /// secret, which shows only as `client_secret_set`, or as
     /// `apple_client_secret` with its ids.
     pub fn public_view(&self) -> Value {
-        let mut view = match serde_json::to_value(self) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
+        // Through the JSON text KV stores: the record's one serializer and
+        // a map reader the wasm has anyway, not a second serializer into a
+        // `Value` for the record's 19 members.
+        let mut view: Map<String, Value> = serde_json::to_string(self)
+            .ok()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
         view.remove("secret");
         match &self.secret {
             StoredSecret::Apple { team_id, key_id, .. } => {

@@ -4,9 +4,9 @@
 use super::{NewSecret, ProviderDraft, ProviderKind, ProviderRecord, StoredSecret};
 use crate::protocol::error::{invalid_request, OAuthResult};
 use crate::protocol::federation::check_endpoint;
+use crate::protocol::object::WireName;
 use crate::protocol::scope::is_scope_token;
 use crate::protocol::user::standard_claim_names;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -80,12 +80,14 @@ fn flag(obj: &Map<String, Value>, name: &str, default: bool) -> OAuthResult<bool
 }
 
 /// One of an enum's wire names.
-fn choice<T: DeserializeOwned>(obj: &Map<String, Value>, name: &str, allowed: &str) -> OAuthResult<Option<T>> {
+fn choice<T: WireName>(obj: &Map<String, Value>, name: &str) -> OAuthResult<Option<T>> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v.clone())
+        Some(v) => v
+            .as_str()
+            .and_then(T::from_name)
             .map(Some)
-            .map_err(|_| invalid_request(format!("{name} must be one of {allowed}"))),
+            .ok_or_else(|| invalid_request(format!("{name} must be one of {}", T::listed()))),
     }
 }
 
@@ -297,7 +299,7 @@ pub fn parse_provider(
     if name.trim().is_empty() {
         return Err(invalid_request("name must not be blank"));
     }
-    let kind = choice(obj, "kind", "\"oidc\", \"oauth2\"")?.ok_or_else(|| invalid_request("kind is required"))?;
+    let kind = choice(obj, "kind")?.ok_or_else(|| invalid_request("kind is required"))?;
     let (issuer, endpoints) = (
         endpoint(obj, "issuer")?,
         [
@@ -348,15 +350,10 @@ pub fn parse_provider(
         userinfo_endpoint,
         client_id: required(obj, "client_id", CLIENT_ID_MAX, "")?.to_owned(),
         secret: existing_secret,
-        token_endpoint_auth_method: choice(
-            obj,
-            "token_endpoint_auth_method",
-            "\"client_secret_basic\", \"client_secret_post\"",
-        )?
-        .unwrap_or_default(),
+        token_endpoint_auth_method: choice(obj, "token_endpoint_auth_method")?.unwrap_or_default(),
         scopes,
         claims: claim_map(obj, kind)?,
-        response_mode: choice(obj, "response_mode", "\"query\", \"form_post\"")?.unwrap_or_default(),
+        response_mode: choice(obj, "response_mode")?.unwrap_or_default(),
         link_by_verified_email: flag(obj, "link_by_verified_email", false)?,
         keep_tokens: flag(obj, "keep_tokens", false)?,
         enabled: flag(obj, "enabled", true)?,
