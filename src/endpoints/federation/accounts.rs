@@ -92,7 +92,7 @@ pub async fn arrive(
         return link_signed_in(ctx, browser, provider, &identity, linked, sub, kept).await;
     }
     let user = match linked {
-        Some(linked) => account_of(ctx, &linked, &identity).await?,
+        Some(linked) => account_of(ctx, &linked, &identity, &key).await?,
         None => match email_owner(ctx, &identity).await? {
             Some(owner)
                 if provider.link_by_verified_email && identity.email_verified && email_verified(&owner.claims) =>
@@ -152,14 +152,7 @@ async fn prove(
         "An account here already uses the e-mail address of your {} account. Sign in to it once, and {} will sign you in to it from then on.",
         provider.name, provider.name
     );
-    match resume {
-        Resume::Authorize(mut pending) => {
-            pending.link = Some(link);
-            login::again(pending, ctx, browser, &alert).await
-        }
-        Resume::Account(_) => crate::endpoints::account::login_again(ctx, browser, Some(link), &alert).await,
-        Resume::Link { .. } => page_error(browser, &alert),
-    }
+    failed(ctx, browser, resume.with_link(link), &alert).await
 }
 
 /// The account of a link. A link whose account KV does not show (yet: the
@@ -167,22 +160,11 @@ async fn prove(
 /// failed after the link was claimed) is the account the link names, made
 /// again: links are released before an account is deleted, so this is
 /// never a deleted account coming back.
-async fn account_of(ctx: &Ctx, linked: &Linked, identity: &UpstreamIdentity) -> OAuthResult<UserRecord> {
+async fn account_of(ctx: &Ctx, linked: &Linked, identity: &UpstreamIdentity, key: &str) -> OAuthResult<UserRecord> {
     let user: Option<UserRecord> = ctx.records()?.get(&linked.username).await?;
     match user.filter(|u| u.sub == linked.sub) {
         Some(user) => Ok(user),
-        None => {
-            save_new(
-                ctx,
-                new_user(
-                    linked,
-                    identity,
-                    &link_key(&identity.issuer, &identity.subject),
-                    ctx.now,
-                ),
-            )
-            .await
-        }
+        None => save_new(ctx, new_user(linked, identity, key, ctx.now)).await,
     }
 }
 
@@ -233,14 +215,14 @@ async fn create(
     identity: &UpstreamIdentity,
     key: &str,
 ) -> OAuthResult<UserRecord> {
-    let taken: Option<UserRecord> = match federated_username(&provider.id, &identity.subject) {
-        Some(name) => ctx.records()?.get(&name).await?,
+    let free = match federated_username(&provider.id, &identity.subject) {
+        Some(name) => RecordStore::<UserRecord>::get(&ctx.records()?, &name)
+            .await?
+            .is_none()
+            .then_some(name),
         None => None,
     };
-    let username = match federated_username(&provider.id, &identity.subject) {
-        Some(name) if taken.is_none() => name,
-        _ => format!("{}.{}", provider.id, random::id()),
-    };
+    let username = free.unwrap_or_else(|| format!("{}.{}", provider.id, random::id()));
     let linked = Linked {
         sub: random::id(),
         username,
@@ -252,7 +234,7 @@ async fn create(
         .await?
         .unwrap_or_else(|| linked.clone());
     if winner != linked {
-        return account_of(ctx, &winner, identity).await;
+        return account_of(ctx, &winner, identity, key).await;
     }
     save_new(ctx, new_user(&linked, identity, key, ctx.now)).await
 }
@@ -389,14 +371,11 @@ pub async fn unlink(ctx: &Ctx, mut user: UserRecord, idp: &str) -> OAuthResult<b
     }
     let links = link_objects(ctx)?;
     for link in user.links.iter().filter(|l| l.idp == idp) {
-        links
-            .apply(&link.key, LinkOp::Release { sub: user.sub.clone() }, ctx.now)
-            .await?;
+        release(ctx, &links, &user.sub, link).await?;
     }
     user.links.retain(|l| l.idp != idp);
     user.updated_at = ctx.now;
     ctx.records()?.put(&user).await?;
-    forget_tokens(ctx, &user.sub, idp).await?;
     Ok(true)
 }
 
@@ -405,10 +384,15 @@ pub async fn unlink(ctx: &Ctx, mut user: UserRecord, idp: &str) -> OAuthResult<b
 pub async fn unlink_all(ctx: &Ctx, user: &UserRecord) -> OAuthResult<()> {
     let links = link_objects(ctx)?;
     for link in &user.links {
-        links
-            .apply(&link.key, LinkOp::Release { sub: user.sub.clone() }, ctx.now)
-            .await?;
-        forget_tokens(ctx, &user.sub, &link.idp).await?;
+        release(ctx, &links, &user.sub, link).await?;
     }
     Ok(())
+}
+
+/// Releases one link of the account `sub` and forgets the tokens kept
+/// from its provider.
+async fn release(ctx: &Ctx, links: &DurableObjects<LinkMachine>, sub: &str, link: &UserLink) -> OAuthResult<()> {
+    let op = LinkOp::Release { sub: sub.to_owned() };
+    links.apply(&link.key, op, ctx.now).await?;
+    forget_tokens(ctx, sub, &link.idp).await
 }

@@ -63,6 +63,20 @@ pub enum Resume {
 }
 
 impl Resume {
+    /// The same page to go back to, now carrying `link` to make once the
+    /// person has signed in there (the account page's link needs none: its
+    /// person is signed in).
+    fn with_link(self, link: PendingLink) -> Self {
+        match self {
+            Resume::Authorize(mut pending) => {
+                pending.link = Some(link);
+                Resume::Authorize(pending)
+            }
+            Resume::Account(_) => Resume::Account(Some(link)),
+            Resume::Link { sub } => Resume::Link { sub },
+        }
+    }
+
     fn pending_link(&self) -> Option<&PendingLink> {
         match self {
             Resume::Authorize(p) => p.link.as_ref(),
