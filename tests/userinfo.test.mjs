@@ -100,15 +100,17 @@ test("garbage, tampered, ID and foreign tokens: 401 invalid_token", async () => 
 });
 
 test("an expired access token: 401 invalid_token (ACCESS_TOKEN_TTL)", async () => {
-  const w = await startWorker({ vars: { ACCESS_TOKEN_TTL: "1" } });
+  // 2 s, not 1: times are whole seconds, so a 1 s token issued late in one
+  // second has expired at the next, before the first check below can run.
+  const w = await startWorker({ vars: { ACCESS_TOKEN_TTL: "2" } });
   try {
     const c = await registerClient(w);
     const u = await createUser(w, "ttl-frank");
     const t = await exchange(w, c, await obtainCode(w, c, u));
-    assert.equal(t.expires_in, 1);
+    assert.equal(t.expires_in, 2);
     // Verified once while valid (the isolate remembers verified tokens): expiry still counts.
     assert.equal((await w.fetch("/userinfo", { headers: bearer(t.access_token) })).status, 200);
-    await sleep(2100);
+    await sleep(3100);
     const res = await w.fetch("/userinfo", { headers: bearer(t.access_token) });
     assert.equal(res.status, 401);
     assert.match(res.headers.get("www-authenticate") ?? "", /error="invalid_token"/);
