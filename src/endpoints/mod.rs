@@ -20,6 +20,7 @@ pub mod request;
 pub mod revoke;
 pub mod sign_in;
 pub mod token;
+pub mod user_changes;
 pub mod userinfo;
 pub mod users;
 

@@ -10,14 +10,15 @@ use super::{done, refuse, Done};
 use crate::endpoints::authorize::display_name;
 use crate::endpoints::browser::Browser;
 use crate::endpoints::http::Reply;
+use crate::endpoints::user_changes::withdraw_consent;
 use crate::endpoints::Ctx;
 use crate::protocol::authorize::scope_descriptions;
 use crate::protocol::client_document::{document_host, is_document_url};
 use crate::protocol::error::OAuthResult;
 use crate::protocol::params::Params;
 use crate::protocol::session::ConsentRecord;
-use crate::protocol::user::{UserRecord, UserRevocation};
-use crate::store::{find, RecordStore};
+use crate::protocol::user::UserRecord;
+use crate::store::find;
 use crate::ui::ConsentView;
 
 /// The most apps the page lists (each costs a KV read).
@@ -54,22 +55,11 @@ pub async fn list(ctx: &Ctx, sub: &str) -> OAuthResult<(Vec<ConsentView>, bool)>
     Ok((views, more))
 }
 
-/// Withdraws the consent to the posted `client_id`. The revocation is
-/// written first: should forgetting the consent then fail, a retry finds
-/// it again, rather than a consent gone whose grants still work.
+/// Withdraws the consent to the posted `client_id` (`withdraw_consent`).
 pub async fn withdraw(params: &Params, ctx: &Ctx, browser: &mut Browser, user: &UserRecord) -> Reply {
     let client_id = params.get("client_id").unwrap_or_default();
-    let store = ctx.records()?;
-    let key = ConsentRecord::key_for(&user.sub, client_id);
-    let consent: Option<ConsentRecord> = store.get(&key).await?;
-    if consent.is_none() {
+    if !withdraw_consent(ctx, &user.sub, client_id).await? {
         return refuse(ctx, browser, "That app does not have your consent (any more).", 400).await;
     }
-    let (now, lifetime) = (ctx.now, ctx.revocation_lifetime());
-    ctx.withdraw(&user.sub, |r| {
-        UserRevocation::withdraw(r, &user.sub, client_id, now, lifetime)
-    })
-    .await?;
-    RecordStore::<ConsentRecord>::delete(&store, &key).await?;
     done(browser, Done::Withdrawn)
 }

@@ -10,13 +10,12 @@ use super::{done, refuse, Done};
 use crate::endpoints::browser::Browser;
 use crate::endpoints::http::Reply;
 use crate::endpoints::sign_in::{confirm_password, renew_session};
-use crate::endpoints::users::new_hash;
+use crate::endpoints::user_changes::update_user;
 use crate::endpoints::Ctx;
 use crate::protocol::params::Params;
-use crate::protocol::user::{validate_password, UserRecord};
-use crate::store::RecordStore;
+use crate::protocol::user::{validate_password, UserRecord, UserUpdate};
 
-pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, mut user: UserRecord) -> Reply {
+pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, user: UserRecord) -> Reply {
     let current = params.get("current_password").unwrap_or_default();
     let new = params.get("new_password").unwrap_or_default();
     // What cannot succeed is refused before any password work.
@@ -32,10 +31,11 @@ pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, mut user: U
             return again.finish(resp);
         }
     }
-    user.password = Some(new_hash(ctx, new).await?);
-    user.end_sessions();
-    user.updated_at = ctx.now;
-    ctx.records()?.put(&user).await?;
+    let update = UserUpdate {
+        password: Some(new.to_owned()),
+        ..UserUpdate::default()
+    };
+    let user = update_user(ctx, user, update).await?;
     renew_session(ctx, browser, user).await?;
     done(browser, Done::Password)
 }

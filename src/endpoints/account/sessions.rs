@@ -5,15 +5,13 @@
 
 use crate::endpoints::browser::{end_session, Browser};
 use crate::endpoints::http::{html, Reply};
+use crate::endpoints::user_changes::end_sessions;
 use crate::endpoints::Ctx;
 use crate::protocol::user::UserRecord;
-use crate::store::RecordStore;
 use crate::ui::logged_out_page;
 
-pub async fn end_all(ctx: &Ctx, browser: &mut Browser, mut user: UserRecord) -> Reply {
-    user.end_sessions();
-    user.updated_at = ctx.now;
-    ctx.records()?.put(&user).await?;
+pub async fn end_all(ctx: &Ctx, browser: &mut Browser, user: UserRecord) -> Reply {
+    end_sessions(ctx, user).await?;
     end_session(ctx, browser).await?;
     html(200, logged_out_page(), &browser.cookies)
 }

@@ -15,7 +15,7 @@ use crate::endpoints::authorize::login;
 use crate::endpoints::browser::{page_error, Browser};
 use crate::endpoints::http::{redirect, Reply};
 use crate::endpoints::sign_in::start_federated_session;
-use crate::endpoints::users::reindex_email;
+use crate::endpoints::user_changes::reindex_email;
 use crate::endpoints::Ctx;
 use crate::protocol::encoding::b64url;
 use crate::protocol::error::{OAuthError, OAuthResult};
