@@ -88,10 +88,11 @@ pub async fn page_params(req: &mut Request) -> OAuthResult<Params> {
     parse_form_lenient(utf8(&read_body(req).await?)?)
 }
 
-/// Ends the browser's session: its record, and its cookie.
+/// Ends the browser's session: its record (and its entry in its user's
+/// list), and its cookie.
 pub async fn end_session(ctx: &Ctx, browser: &mut Browser) -> OAuthResult<()> {
     if let Some(session) = browser.session.take() {
-        RecordStore::<SessionRecord>::delete(&ctx.records()?, &session.key).await?;
+        super::sessions::forget(ctx, &session.sub, &session.key).await?;
     }
     browser.user = None;
     browser.cookies.push(set_cookie(SESSION_COOKIE, "", 0, secure(ctx)));

@@ -18,6 +18,7 @@ pub mod register;
 pub mod registration_tokens;
 pub mod request;
 pub mod revoke;
+pub mod sessions;
 pub mod sign_in;
 pub mod token;
 pub mod user_changes;

@@ -8,6 +8,7 @@
 use super::account::passkeys::{expected, passkey_objects};
 use super::browser::{secure, use_form, Browser, SESSION_COOKIE};
 use super::http::Reply;
+use super::sessions;
 use super::Ctx;
 use crate::grants::passkey::{authenticate, PasskeyStores, Refused};
 use crate::grants::sign_in::{admit, check, Attempt, SignInStores};
@@ -259,9 +260,8 @@ async fn begin(
     expires_at: u64,
     (amr, idp): (Vec<String>, Option<String>),
 ) -> OAuthResult<()> {
-    let store = ctx.records()?;
     if let Some(old) = browser.session.take() {
-        RecordStore::<SessionRecord>::delete(&store, &old.key).await?;
+        sessions::forget(ctx, &old.sub, &old.key).await?;
     }
     let sid = random::token();
     let session = SessionRecord {
@@ -274,7 +274,7 @@ async fn begin(
         amr,
         idp,
     };
-    store.put(&session).await?;
+    sessions::save(ctx, &session).await?;
     let max_age = expires_at.saturating_sub(ctx.now);
     browser
         .cookies

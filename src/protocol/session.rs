@@ -52,6 +52,63 @@ impl SessionRecord {
     }
 }
 
+/// A login session as its user's list of sessions knows it
+/// (`user_session:<sub>:<session key>` in KV, kept as long as the session):
+/// written where the session begins, deleted where it ends. KV has no index
+/// of its own, and sessions are keyed by the hash of their id, so this is
+/// how an administrator finds a user's sessions. An entry may outlive its
+/// session ended by a password change or "sign out everywhere" (which move
+/// the user's `session_epoch` on and delete nothing): [`UserSession::live`]
+/// leaves those out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSession {
+    /// `<sub>:<session key>` ([`UserSession::key_for`]).
+    pub key: String,
+    pub auth_time: u64,
+    pub expires_at: u64,
+    /// The user's `session_epoch` when the session began.
+    pub epoch: u32,
+    pub amr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
+}
+
+impl UserSession {
+    /// The entry of `session`.
+    pub fn of(session: &SessionRecord) -> Self {
+        UserSession {
+            key: Self::key_for(&session.sub, &session.key),
+            auth_time: session.auth_time,
+            expires_at: session.expires_at,
+            epoch: session.epoch,
+            amr: session.amr.clone(),
+            idp: session.idp.clone(),
+        }
+    }
+
+    /// The key of the entry of the session keyed `session_key` of `sub`.
+    pub fn key_for(sub: &str, session_key: &str) -> String {
+        format!("{sub}:{session_key}")
+    }
+
+    /// How the keys of `sub`'s entries begin (`sub` never contains `:`).
+    pub fn keys_of(sub: &str) -> String {
+        format!("{sub}:")
+    }
+
+    /// The key of the session record this entry is of.
+    pub fn session_key(&self) -> &str {
+        self.key.split_once(':').map_or("", |(_, session)| session)
+    }
+
+    /// Whether the session still signs `user` in at `now`: not expired,
+    /// and begun under the user's current `session_epoch` (the entry is
+    /// found under the user's `sub`, so the account is the same).
+    pub fn live(&self, user: &UserRecord, now: u64) -> bool {
+        now < self.expires_at && self.epoch == user.session_epoch
+    }
+}
+
 /// The scopes a person has allowed a client, remembered so that a later
 /// request for no more than these needs no consent page (and `prompt=none`
 /// can succeed).
@@ -100,6 +157,39 @@ mod tests {
         };
         let back: SessionRecord = serde_json::from_value(serde_json::to_value(&passkey).unwrap()).unwrap();
         assert_eq!(back.amr, ["hwk", "user"]);
+    }
+
+    #[test]
+    fn a_session_entry_names_its_session_and_ends_with_it() {
+        let session = SessionRecord {
+            key: "h4sh".into(),
+            username: "alice".into(),
+            sub: "s1".into(),
+            auth_time: 10,
+            expires_at: 100,
+            epoch: 3,
+            amr: vec!["pwd".into()],
+            idp: None,
+        };
+        let entry = UserSession::of(&session);
+        assert_eq!(entry.key, "s1:h4sh");
+        assert!(entry.key.starts_with(&UserSession::keys_of("s1")));
+        assert_eq!(entry.session_key(), "h4sh");
+        assert_eq!((entry.auth_time, entry.expires_at, entry.epoch), (10, 100, 3));
+        let mut user = crate::grants::testing::user();
+        user.sub = "s1".into();
+        user.session_epoch = 3;
+        assert!(entry.live(&user, 99));
+        assert!(!entry.live(&user, 100), "expired");
+        user.end_sessions();
+        assert!(!entry.live(&user, 99), "ended by a new epoch");
+        // Small: no username, no sub beyond the key; idp only when there is one.
+        let stored = serde_json::to_value(&entry).unwrap();
+        assert_eq!(
+            stored,
+            json!({"key": "s1:h4sh", "auth_time": 10, "expires_at": 100, "epoch": 3, "amr": ["pwd"]})
+        );
+        assert_eq!(serde_json::from_value::<UserSession>(stored).unwrap(), entry);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::protocol::client::ClientRecord;
 use crate::protocol::federation::provider::ProviderSet;
 use crate::protocol::federation::request::KeptTokensRecord;
 use crate::protocol::grant::{Grant, GrantOp, GrantReply};
-use crate::protocol::session::{ConsentRecord, SessionRecord};
+use crate::protocol::session::{ConsentRecord, SessionRecord, UserSession};
 use crate::protocol::token::RevokedAccessToken;
 use crate::protocol::user::{EmailIndex, UserRecord, UserRevocation};
 use async_trait::async_trait;
@@ -67,6 +67,16 @@ pub trait Record: Clone + serde::Serialize + serde::de::DeserializeOwned {
 
 impl Record for SessionRecord {
     const PREFIX: &'static str = "session:";
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
+impl Record for UserSession {
+    const PREFIX: &'static str = "user_session:";
     fn key(&self) -> &str {
         &self.key
     }
