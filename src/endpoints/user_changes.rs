@@ -40,6 +40,7 @@ pub async fn create_user(ctx: &Ctx, new: NewUser) -> OAuthResult<UserRecord> {
         updated_at: ctx.now,
         session_epoch: 0,
         links: Vec::new(),
+        admin: new.admin,
     };
     store.put(&user).await?;
     reindex_email(ctx, None, Some(&user)).await?;
@@ -56,6 +57,9 @@ pub async fn update_user(ctx: &Ctx, mut user: UserRecord, update: UserUpdate) ->
     }
     if let Some(claims) = update.claims {
         user.claims = claims;
+    }
+    if let Some(admin) = update.admin {
+        user.admin = admin;
     }
     if update.password.is_some() || update.revoke_grants {
         user.end_sessions();
