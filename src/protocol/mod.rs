@@ -34,6 +34,7 @@ pub mod session;
 pub mod throttle;
 pub mod token;
 pub mod user;
+pub mod user_form;
 pub mod webauthn;
 
 pub use error::{ErrorCode, OAuthError, OAuthResult};

@@ -143,6 +143,11 @@ impl Record for UserRecord {
     fn key(&self) -> &str {
         &self.username
     }
+    /// The console's list of users shows, and searches, these.
+    fn metadata(&self) -> Option<serde_json::Value> {
+        let email = self.claims.get("email").and_then(serde_json::Value::as_str);
+        labels(&[("name", self.name()), ("email", email)])
+    }
 }
 
 impl Record for EmailIndex {
