@@ -9,7 +9,7 @@
 //! person signed in now; and every error a person meets is a page, never
 //! JSON.
 
-mod consents;
+pub mod consents;
 pub mod enroll;
 mod links;
 mod login;
