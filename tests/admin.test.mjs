@@ -96,7 +96,11 @@ test("an ordinary user is refused with 403 and shown nothing", async () => {
   const console_ = new Console(worker);
   await console_.signIn(admin);
   const rows = auditRows(await console_.open(`/admin/audit?q=${user.username}`));
-  assert.deepEqual(rows.map((r) => [r.who, r.what, r.detail, r.from]), [[user.username, "admin.sign_in", "refused: not an administrator", "198.51.100.66"]]);
+  // Newest first: the refused sign-in, then the user's creation with the JSON API.
+  assert.deepEqual(rows.map((r) => [r.who, r.what, r.detail, r.from]), [
+    [user.username, "admin.sign_in", "refused: not an administrator", "198.51.100.66"],
+    ["ADMIN_TOKEN", "user.create", "", "127.0.0.1"],
+  ]);
 });
 
 test("every form needs its CSRF token, its own purpose, this administrator and one use", async () => {

@@ -145,8 +145,9 @@ test("GET returns the account without its password hash", async () => {
   const created = await answer(await createUser(worker, { username: "reader", password: PASSWORD, claims: { name: "R" } }), 201);
   const got = await answer(await user(worker, "GET", "reader"), 200);
   assert.deepEqual(got, created);
-  assert.deepEqual(Object.keys(got).sort(), ["claims", "created_at", "has_password", "links", "sub", "updated_at", "username"]);
+  assert.deepEqual(Object.keys(got).sort(), ["admin", "claims", "created_at", "has_password", "links", "sub", "updated_at", "username"]);
   assert.equal(got.has_password, true);
+  assert.equal(got.admin, false, "no administrator unless made one");
   assert.deepEqual(got.links, [], "no upstream identity linked");
   // Trailing slash variant.
   assert.deepEqual(await answer(await user(worker, "GET", "reader/"), 200), created);

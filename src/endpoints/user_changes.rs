@@ -5,7 +5,9 @@
 //! signing out everywhere). Each takes what was asked, already validated
 //! (`protocol::user`), and does all of it: a caller only answers.
 
+use super::account::enroll::link;
 use super::account::passkeys::passkey_objects;
+use super::admin::audit::{record, Actor};
 use super::federation::unlink_all;
 use super::Ctx;
 use crate::grants::password::hash_password;
@@ -21,7 +23,9 @@ use crate::store::{ObjectStore, RecordStore};
 pub const TAKEN: &str = "a user with this username already exists";
 
 /// Creates the account `new` describes; 409 when its username is taken.
-pub async fn create_user(ctx: &Ctx, new: NewUser) -> OAuthResult<UserRecord> {
+/// Without a password it is passkey-only: give the person an enrollment
+/// link ([`enrollment_link`], or the one made with it here).
+pub async fn create_user(ctx: &Ctx, by: &Actor, new: NewUser) -> OAuthResult<UserRecord> {
     let store = ctx.records()?;
     let existing: Option<UserRecord> = store.get(&new.username).await?;
     if existing.is_some() {
@@ -44,13 +48,32 @@ pub async fn create_user(ctx: &Ctx, new: NewUser) -> OAuthResult<UserRecord> {
     };
     store.put(&user).await?;
     reindex_email(ctx, None, Some(&user)).await?;
+    let detail = user.password.is_none().then_some("without a password");
+    record(ctx, by, "user.create", &user.username, detail).await;
     Ok(user)
+}
+
+/// A new one-time enrollment link for `user` (a first passkey, or one to
+/// replace a lost one) and when it expires. Links handed out before stay
+/// good until used or expired.
+pub async fn enrollment_link(ctx: &Ctx, by: &Actor, user: &UserRecord) -> OAuthResult<(String, u64)> {
+    let made = link(ctx, user).await?;
+    record(ctx, by, "user.enrollment", &user.username, None).await;
+    Ok(made)
 }
 
 /// Applies `update` to `user` and stores it. A new password, or revoked
 /// grants, end every session the user has; revoked grants also void every
-/// token of every grant they have given until now.
-pub async fn update_user(ctx: &Ctx, mut user: UserRecord, update: UserUpdate) -> OAuthResult<UserRecord> {
+/// token of every grant they have given until now. An administrator's
+/// update (`by`) goes to the audit log, a change of each kind an entry
+/// ([`UserUpdate::audit_actions`]); the person's own does not.
+pub async fn update_user(
+    ctx: &Ctx,
+    by: Option<&Actor>,
+    mut user: UserRecord,
+    update: UserUpdate,
+) -> OAuthResult<UserRecord> {
+    let actions = update.audit_actions();
     let before = user.clone();
     if let Some(password) = &update.password {
         user.password = Some(new_hash(ctx, password).await?);
@@ -72,12 +95,17 @@ pub async fn update_user(ctx: &Ctx, mut user: UserRecord, update: UserUpdate) ->
     user.updated_at = ctx.now;
     ctx.records()?.put(&user).await?;
     reindex_email(ctx, Some(&before), Some(&user)).await?;
+    if let Some(actor) = by {
+        for (action, detail) in actions {
+            record(ctx, actor, action, &user.username, detail).await;
+        }
+    }
     Ok(user)
 }
 
 /// Deletes `user`: everything issued to them stops working, their
 /// upstream links and passkeys go, the username is free again.
-pub async fn delete_user(ctx: &Ctx, user: &UserRecord) -> OAuthResult<()> {
+pub async fn delete_user(ctx: &Ctx, by: &Actor, user: &UserRecord) -> OAuthResult<()> {
     // The tombstone outlives everything issued to the user. It is written
     // first: should the deletion then fail, the admin's retry finds the
     // user again, rather than a user gone whose tokens still work.
@@ -93,6 +121,7 @@ pub async fn delete_user(ctx: &Ctx, user: &UserRecord) -> OAuthResult<()> {
     passkey_objects(ctx)?
         .apply(&user.sub, PasskeyOp::Forget, ctx.now)
         .await?;
+    record(ctx, by, "user.delete", &user.username, None).await;
     Ok(())
 }
 

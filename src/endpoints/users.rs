@@ -5,12 +5,13 @@
 //! the person registers their first passkey.
 
 use super::account::enroll::link;
+use super::admin::audit::Actor;
 use super::federation::kept_tokens;
 use super::http::{json, json_body, no_content, Reply};
-use super::user_changes::{create_user, delete_user, update_user};
+use super::user_changes::{create_user, delete_user, enrollment_link, update_user};
 use super::Ctx;
 use crate::endpoints::request::Request;
-use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::user::{parse_new_user, parse_user_update, UserRecord};
 use crate::store::RecordStore;
 use worker::Method;
@@ -22,10 +23,11 @@ fn not_found() -> OAuthError {
 pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
     ctx.require_admin(&req)?;
     let new = parse_new_user(&json_body(&mut req).await?)?;
-    let user = create_user(ctx, new).await?;
+    let user = create_user(ctx, &Actor::token(&req), new).await?;
     let mut view = user.public_view();
     if user.password.is_none() {
-        add_enrollment(ctx, &user, &mut view).await?;
+        // Part of the creation: not logged as an enrollment of its own.
+        add_enrollment(&mut view, link(ctx, &user).await?);
     }
     json(201, &view)
 }
@@ -37,15 +39,13 @@ pub async fn enrollment(req: &Request, ctx: &Ctx, username: &str) -> Reply {
     ctx.require_admin(req)?;
     let user: UserRecord = ctx.records()?.get(username).await?.ok_or_else(not_found)?;
     let mut view = serde_json::json!({ "username": user.username });
-    add_enrollment(ctx, &user, &mut view).await?;
+    add_enrollment(&mut view, enrollment_link(ctx, &Actor::token(req), &user).await?);
     json(201, &view)
 }
 
-async fn add_enrollment(ctx: &Ctx, user: &UserRecord, view: &mut serde_json::Value) -> OAuthResult<()> {
-    let (url, expires_at) = link(ctx, user).await?;
+fn add_enrollment(view: &mut serde_json::Value, (url, expires_at): (String, u64)) {
     view["enrollment_url"] = url.into();
     view["enrollment_expires_at"] = expires_at.into();
-    Ok(())
 }
 
 pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
@@ -54,12 +54,13 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
     match req.method() {
         Method::Get => json(200, &user.public_view()),
         Method::Delete => {
-            delete_user(ctx, &user).await?;
+            delete_user(ctx, &Actor::token(&req), &user).await?;
             no_content()
         }
         _ => {
             let update = parse_user_update(username, &json_body(&mut req).await?)?;
-            json(200, &update_user(ctx, user, update).await?.public_view())
+            let user = update_user(ctx, Some(&Actor::token(&req)), user, update).await?;
+            json(200, &user.public_view())
         }
     }
 }

@@ -140,6 +140,28 @@ pub struct UserUpdate {
     pub admin: Option<bool>,
 }
 
+impl UserUpdate {
+    /// What the update changes, as the audit log names it (with its
+    /// detail): `user.password`, `user.update` (the claims), `user.admin`
+    /// ("granted" / "revoked"), `user.grants` (every grant revoked).
+    pub fn audit_actions(&self) -> Vec<(&'static str, Option<&'static str>)> {
+        let mut actions = Vec::new();
+        if self.password.is_some() {
+            actions.push(("user.password", None));
+        }
+        if self.claims.is_some() {
+            actions.push(("user.update", Some("claims")));
+        }
+        if let Some(admin) = self.admin {
+            actions.push(("user.admin", Some(if admin { "granted" } else { "revoked" })));
+        }
+        if self.revoke_grants {
+            actions.push(("user.grants", None));
+        }
+        actions
+    }
+}
+
 impl std::fmt::Debug for NewUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewUser")
@@ -806,6 +828,31 @@ mod tests {
         assert_eq!(r.expires_at, 200);
         let r = UserRevocation::withdraw(Some(r), "u", "app-b", 160, 50);
         assert_eq!(r.clients["app-b"], 160, "withdrawn again: the later moment");
+    }
+
+    #[test]
+    fn an_update_names_each_change_for_the_audit_log() {
+        assert!(UserUpdate::default().audit_actions().is_empty());
+        let all = UserUpdate {
+            password: Some("x".repeat(8)),
+            claims: Some(Map::new()),
+            revoke_grants: true,
+            admin: Some(false),
+        };
+        assert_eq!(
+            all.audit_actions(),
+            [
+                ("user.password", None),
+                ("user.update", Some("claims")),
+                ("user.admin", Some("revoked")),
+                ("user.grants", None)
+            ]
+        );
+        let grant = UserUpdate {
+            admin: Some(true),
+            ..UserUpdate::default()
+        };
+        assert_eq!(grant.audit_actions(), [("user.admin", Some("granted"))]);
     }
 
     #[test]

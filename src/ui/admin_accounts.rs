@@ -7,7 +7,7 @@
 use askama::Template;
 
 use super::account::ConsentView;
-use super::admin::Shell;
+use super::admin::{Notice, Shell};
 use super::{render, FormContext, Page, PageTemplate};
 use crate::protocol::params::decode_path_segment;
 use crate::protocol::user_form::{other_claims_text, FieldErrors, CLAIM_FIELDS, EMAIL_VERIFIED, OTHER_CLAIMS};
@@ -43,13 +43,19 @@ pub fn split_user_path(rest: &str) -> Option<(String, &str)> {
 const DONE: [(&str, &str); 10] = [
     ("created", "The user has been created."),
     ("claims", "The claims have been saved."),
-    ("password", "The password has been reset: every session of the user has ended."),
+    (
+        "password",
+        "The password has been reset: every session of the user has ended.",
+    ),
     ("admin-granted", "The administrator role has been granted."),
     ("admin-revoked", "The administrator role has been revoked."),
     ("session", "The session has ended."),
     ("sessions", "Every session of the user has ended."),
     ("consent", "The app's access has been revoked."),
-    ("grants", "Every grant of the user has been revoked, and their sessions have ended."),
+    (
+        "grants",
+        "Every grant of the user has been revoked, and their sessions have ended.",
+    ),
     ("deleted", "The user has been deleted."),
 ];
 

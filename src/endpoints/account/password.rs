@@ -35,7 +35,7 @@ pub async fn post(params: &Params, ctx: &Ctx, browser: &mut Browser, user: UserR
         password: Some(new.to_owned()),
         ..UserUpdate::default()
     };
-    let user = update_user(ctx, user, update).await?;
+    let user = update_user(ctx, None, user, update).await?;
     renew_session(ctx, browser, user).await?;
     done(browser, Done::Password)
 }

@@ -8,6 +8,7 @@
 //! (`user_changes`).
 
 mod actions;
+mod destructive;
 
 use super::{not_allowed, not_found, Admin, ConsolePage, Fields};
 use crate::endpoints::account::consents;
@@ -211,7 +212,13 @@ async fn view(
 }
 
 /// `n` forms for `purpose` on `target`, each its own single-use handle.
-async fn forms(ctx: &Ctx, admin: &mut Admin, purpose: &'static str, target: &str, n: usize) -> OAuthResult<Vec<Fields>> {
+async fn forms(
+    ctx: &Ctx,
+    admin: &mut Admin,
+    purpose: &'static str,
+    target: &str,
+    n: usize,
+) -> OAuthResult<Vec<Fields>> {
     let mut each = Vec::with_capacity(n);
     for _ in 0..n {
         each.push(admin.form(ctx, purpose, target).await?);

@@ -11,6 +11,7 @@
 //! a sign-in of the last five minutes ([`Admin::recent`]); every error is a
 //! page; every action goes to the audit log.
 
+mod accounts;
 pub mod audit;
 mod keys;
 mod login;
@@ -180,6 +181,9 @@ async fn answer(mut req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/admin/logout" if post => return login::sign_out(ctx, admin, &page).await,
         "/admin" | "/admin/logout" => return Err(not_allowed()),
         _ => {}
+    }
+    if let Some(rest) = under(path, "/admin/accounts") {
+        return accounts::handle(ctx, &mut admin, &page, rest).await;
     }
     if let Some(rest) = under(path, "/admin/signing-keys") {
         return keys::handle(ctx, &mut admin, &page, rest).await;
