@@ -111,36 +111,94 @@ impl ClaimValues {
     }
 }
 
-/// One of the claims form's text fields, for the template.
-pub struct ClaimInput<'a> {
+/// One field of the section's forms: its label, input, hint and error
+/// (tied to it), rendered by one function wherever a form has one.
+#[derive(Template)]
+#[template(path = "admin_accounts_field.html")]
+pub struct Field<'a> {
+    pub id: &'static str,
     pub name: &'static str,
     pub label: &'static str,
-    pub id: &'static str,
+    /// The input's type.
     pub kind: &'static str,
     pub value: &'a str,
+    /// Said under it; empty for nothing.
+    pub hint: &'static str,
     pub error: Option<&'a str>,
+    /// More of the input's attributes, written in this file (never a value).
+    pub attributes: &'static str,
 }
 
-/// The claims part of a form, with its errors.
+impl<'a> Field<'a> {
+    /// The new-user form's username.
+    pub fn username(value: &'a str, errors: &'a FieldErrors) -> Self {
+        Field {
+            id: "username",
+            name: "username",
+            label: "Username",
+            kind: "text",
+            value,
+            hint: "Letters, digits and . _ @ + - (up to 64). It cannot be changed later.",
+            error: errors.get("username"),
+            attributes: " required maxlength=\"64\" autocomplete=\"off\"",
+        }
+    }
+
+    /// A password field (never filled in again): optional on the new-user
+    /// form, required on the reset form.
+    pub fn password(required: bool, error: Option<&'a str>) -> Self {
+        let (label, hint, attributes) = if required {
+            (
+                "New password",
+                "At least 8 characters.",
+                " required minlength=\"8\" maxlength=\"1024\" autocomplete=\"new-password\"",
+            )
+        } else {
+            (
+                "Password (optional)",
+                "At least 8 characters. Without one the account signs in with a passkey only: \
+                 you get a one-time link with which the person adds their first passkey.",
+                " maxlength=\"1024\" autocomplete=\"new-password\"",
+            )
+        };
+        Field {
+            id: "password",
+            name: "password",
+            label,
+            kind: "password",
+            value: "",
+            hint,
+            error,
+            attributes,
+        }
+    }
+}
+
+/// The claims part of a form: the named claims' fields, `email_verified`,
+/// the JSON of the others, with the errors.
+#[derive(Template)]
+#[template(path = "admin_accounts_claims.html")]
 pub struct ClaimsForm<'a> {
     pub values: &'a ClaimValues,
     pub errors: &'a FieldErrors,
 }
 
 impl<'a> ClaimsForm<'a> {
-    pub fn inputs(&self) -> Vec<ClaimInput<'a>> {
+    pub fn inputs(&self) -> Vec<Field<'a>> {
         let (values, errors) = (self.values, self.errors);
         CLAIM_FIELDS
             .iter()
             .zip(CLAIM_INPUTS)
             .zip(&values.named)
-            .map(|((name, (label, id, kind)), value)| ClaimInput {
+            .map(|((name, (label, id, kind)), value)| Field {
+                id,
                 name,
                 label,
-                id,
                 kind,
                 value,
+                hint: "",
                 error: errors.get(name),
+                attributes: " autocomplete=\"off\"",
             })
             .collect()
     }
@@ -152,9 +210,9 @@ impl<'a> ClaimsForm<'a> {
 
 pub struct NewUserView<'a> {
     pub form: FormContext<'a>,
-    pub username: &'a str,
+    pub username: Field<'a>,
+    pub password: Field<'a>,
     pub claims: ClaimsForm<'a>,
-    pub errors: &'a FieldErrors,
 }
 
 /// One of the user's sessions, with the form that ends it.
@@ -224,7 +282,7 @@ pub struct PasswordView<'a> {
     pub username: &'a str,
     pub path: &'a str,
     pub form: FormContext<'a>,
-    pub error: Option<&'a str>,
+    pub password: Field<'a>,
     pub revoke_grants: bool,
 }
 
@@ -239,65 +297,77 @@ pub struct LinkView<'a> {
     pub created: bool,
 }
 
+/// A form's opening tag and hidden fields (forms.html's `form_start`),
+/// rendered by one function for every form of the section's pages.
+#[derive(Template)]
+#[template(
+    source = "{% import \"forms.html\" as forms %}{{ forms::form_start(form, step) }}",
+    ext = "html"
+)]
+pub struct Start<'a> {
+    form: FormContext<'a>,
+    step: &'static str,
+}
+
+/// The opening of `form`, posting `step` (for the templates).
+pub fn start<'a>(form: &FormContext<'a>, step: &'static str) -> Start<'a> {
+    Start { form: *form, step }
+}
+
+/// What a page of the section shows (each in a file of its own, included
+/// by the one page template, so that the console's layout is compiled
+/// once for the section, not once a page).
+enum Body<'a> {
+    List(&'a UserList<'a>),
+    New(&'a NewUserView<'a>),
+    User(&'a UserView<'a>),
+    Password(&'a PasswordView<'a>),
+    Link(&'a LinkView<'a>),
+}
+
+impl Body<'_> {
+    fn title(&self) -> &str {
+        match self {
+            Body::List(_) => "Users",
+            Body::New(_) => "New user",
+            Body::User(page) => page.username,
+            Body::Password(_) => "Reset password",
+            Body::Link(_) => "Enrollment link",
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin_accounts.html")]
-struct List<'a> {
+struct Users<'a> {
     shell: Shell<'a>,
-    page: &'a UserList<'a>,
+    body: Body<'a>,
 }
 
-#[derive(Template)]
-#[template(path = "admin_accounts_new.html")]
-struct New<'a> {
-    shell: Shell<'a>,
-    page: &'a NewUserView<'a>,
-}
+impl PageTemplate for Users<'_> {}
 
-#[derive(Template)]
-#[template(path = "admin_accounts_user.html")]
-struct User<'a> {
-    shell: Shell<'a>,
-    page: &'a UserView<'a>,
+fn page(shell: Shell, body: Body) -> Page {
+    render(&Users { shell, body })
 }
-
-#[derive(Template)]
-#[template(path = "admin_accounts_password.html")]
-struct Password<'a> {
-    shell: Shell<'a>,
-    page: &'a PasswordView<'a>,
-}
-
-#[derive(Template)]
-#[template(path = "admin_accounts_link.html")]
-struct Link<'a> {
-    shell: Shell<'a>,
-    page: &'a LinkView<'a>,
-}
-
-impl PageTemplate for List<'_> {}
-impl PageTemplate for New<'_> {}
-impl PageTemplate for User<'_> {}
-impl PageTemplate for Password<'_> {}
-impl PageTemplate for Link<'_> {}
 
 pub fn users_page(shell: Shell, page: &UserList) -> Page {
-    render(&List { shell, page })
+    self::page(shell, Body::List(page))
 }
 
 pub fn new_user_page(shell: Shell, page: &NewUserView) -> Page {
-    render(&New { shell, page })
+    self::page(shell, Body::New(page))
 }
 
 pub fn user_page(shell: Shell, page: &UserView) -> Page {
-    render(&User { shell, page })
+    self::page(shell, Body::User(page))
 }
 
 pub fn password_page(shell: Shell, page: &PasswordView) -> Page {
-    render(&Password { shell, page })
+    self::page(shell, Body::Password(page))
 }
 
 pub fn link_page(shell: Shell, page: &LinkView) -> Page {
-    render(&Link { shell, page })
+    self::page(shell, Body::Link(page))
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use crate::store::listing;
 use crate::store::RecordStore;
 use crate::ui::admin::Notice;
 use crate::ui::admin_accounts::{
-    done_words, new_user_page, split_user_path, user_page, user_path, users_page, ClaimValues, ClaimsForm, GrantRow,
-    NewUserView, SessionRow, UserList, UserRow, UserView,
+    done_words, new_user_page, split_user_path, user_page, user_path, users_page, ClaimValues, ClaimsForm, Field,
+    GrantRow, NewUserView, SessionRow, UserList, UserRow, UserView,
 };
 use crate::ui::{date, date_time};
 
@@ -116,12 +116,12 @@ async fn new_form(
     let values = ClaimValues::posted(|n| params.get(n));
     let view = NewUserView {
         form: fields.context("/admin/accounts/new"),
-        username: params.get("username").unwrap_or_default(),
+        username: Field::username(params.get("username").unwrap_or_default(), errors),
+        password: Field::password(false, errors.get("password")),
         claims: ClaimsForm {
             values: &values,
             errors,
         },
-        errors,
     };
     let page = new_user_page(admin.shell(SECTION, &sign_out, alert.map(Notice::Failed)), &view);
     html(status, page, &admin.browser.cookies)
@@ -153,16 +153,18 @@ async fn view(
     ];
     let (live, more_sessions) = sessions::of_user(ctx, user).await?;
     let (apps, more_grants) = consents::list(ctx, &user.sub).await?;
-    let claims_fields = admin.form(ctx, purpose::CLAIMS, name).await?;
-    let session_fields = forms(ctx, admin, purpose::SESSION, name, live.len()).await?;
-    let end_all = admin.form(ctx, purpose::SESSIONS, name).await?;
-    let grant_fields = forms(ctx, admin, purpose::CONSENT, name, apps.len()).await?;
-    let revoke_all = admin.form(ctx, purpose::GRANTS, name).await?;
-    let enrollment = admin.form(ctx, purpose::ENROLLMENT, name).await?;
+    // Every form of the page, each its own single-use handle: the page's
+    // own four, then an "End" per session and a "Revoke" per app.
+    let mut purposes = vec![purpose::CLAIMS, purpose::SESSIONS, purpose::GRANTS, purpose::ENROLLMENT];
+    purposes.extend(live.iter().map(|_| purpose::SESSION));
+    purposes.extend(apps.iter().map(|_| purpose::CONSENT));
+    let fields = forms(ctx, admin, &purposes, name).await?;
+    let [claims_fields, end_all, revoke_all, enrollment] = [0, 1, 2, 3].map(|i| &fields[i]);
+    let (session_fields, grant_fields) = fields[4..].split_at(live.len());
     let sign_out = admin.sign_out_form(ctx).await?;
     let session_rows: Vec<SessionRow> = live
         .iter()
-        .zip(&session_fields)
+        .zip(session_fields)
         .map(|(s, f)| SessionRow {
             key: s.session_key(),
             signed_in: date_time(s.auth_time),
@@ -173,7 +175,7 @@ async fn view(
         .collect();
     let grant_rows: Vec<GrantRow> = apps
         .iter()
-        .zip(&grant_fields)
+        .zip(grant_fields)
         .map(|(consent, f)| GrantRow {
             consent,
             revoke: f.context(&paths[2]),
@@ -211,16 +213,10 @@ async fn view(
     html(status, page, &admin.browser.cookies)
 }
 
-/// `n` forms for `purpose` on `target`, each its own single-use handle.
-async fn forms(
-    ctx: &Ctx,
-    admin: &mut Admin,
-    purpose: &'static str,
-    target: &str,
-    n: usize,
-) -> OAuthResult<Vec<Fields>> {
-    let mut each = Vec::with_capacity(n);
-    for _ in 0..n {
+/// A form for each of `purposes` on `target`, each its own single-use handle.
+async fn forms(ctx: &Ctx, admin: &mut Admin, purposes: &[&'static str], target: &str) -> OAuthResult<Vec<Fields>> {
+    let mut each = Vec::with_capacity(purposes.len());
+    for purpose in purposes {
         each.push(admin.form(ctx, purpose, target).await?);
     }
     Ok(each)

@@ -34,12 +34,12 @@ fn pages() -> Vec<(&'static str, String)> {
     let none = FieldErrors::default();
     let new = NewUserView {
         form: form(),
-        username: HOSTILE,
+        username: Field::username(HOSTILE, &none),
+        password: Field::password(false, None),
         claims: ClaimsForm {
             values: &values,
             errors: &none,
         },
-        errors: &none,
     };
     let consent = consent();
     let sessions = [SessionRow {
@@ -81,7 +81,7 @@ fn pages() -> Vec<(&'static str, String)> {
         username: "ada",
         path: "/admin/accounts/ada",
         form: form(),
-        error: Some(HOSTILE),
+        password: Field::password(true, Some(HOSTILE)),
         revoke_grants: true,
     };
     let link = LinkView {
@@ -140,12 +140,12 @@ fn field_errors_are_shown_at_their_fields_and_tied_to_them() {
     let values = ClaimValues::posted(|n| params.get(n));
     let view = NewUserView {
         form: form(),
-        username: params.get("username").unwrap(),
+        username: Field::username(params.get("username").unwrap(), &errors),
+        password: Field::password(false, errors.get("password")),
         claims: ClaimsForm {
             values: &values,
             errors: &errors,
         },
-        errors: &errors,
     };
     let html = new_user_page(shell(None), &view).html;
     assert_hidden_fields(&html, "create");

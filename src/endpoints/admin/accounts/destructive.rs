@@ -16,7 +16,7 @@ use crate::protocol::params::Params;
 use crate::protocol::user::{UserRecord, UserUpdate};
 use crate::protocol::user_form::{password_from_form, FieldErrors};
 use crate::ui::admin::{confirm_page, Confirm, Notice};
-use crate::ui::admin_accounts::{password_page, PasswordView};
+use crate::ui::admin_accounts::{password_page, Field, PasswordView};
 
 /// The password form as shown again: why, and what was posted.
 #[derive(Default)]
@@ -45,7 +45,7 @@ pub(super) async fn password_form(
         username: &user.username,
         path: &path,
         form: fields.context(&action),
-        error: shown.error,
+        password: Field::password(true, shown.error),
         revoke_grants: shown.revoke_grants,
     };
     let notice = shown.alert.map(Notice::Failed);
