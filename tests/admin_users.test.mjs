@@ -320,3 +320,30 @@ test("refusals: no session, an ordinary user, a missing CSRF token, a replayed f
   await page(await con.get("/admin/accounts/untouched/nothing-here"), 404);
   await page(await con.get("/admin/accounts/nobody-at-all"), 404);
 });
+
+test("resetting a password, changing the role and deleting need a recent sign-in, and come back to their page", async () => {
+  const brief = await startWorker({ vars: { ADMIN_REAUTH_TTL: "2" } });
+  try {
+    const chief = await createAdmin(brief, "brief-admin");
+    await createUser(brief, "kept-user");
+    const browser = new Console(brief, { address: "198.51.100.40" });
+    await browser.signIn(chief);
+    const confirm = await browser.open("/admin/accounts/kept-user/delete", /Delete kept-user/);
+    await sleep(2500);
+    for (const action of ["password", "admin", "delete"]) {
+      const back = `/admin/accounts/kept-user/${action}`;
+      goesTo(await browser.get(back), `/admin/login?return_to=${encodeURIComponent(back)}`, 302);
+    }
+    // The confirmation shown in time is not enough once the sign-in is old.
+    goesTo(await browser.postForm(confirm, "/admin/accounts/kept-user/delete"),
+      `/admin/login?return_to=${encodeURIComponent("/admin/accounts/kept-user/delete")}`);
+    const stillThere = await brief.fetch("/admin/users/kept-user", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(stillThere.status, 200, "nothing deleted");
+    // Signing in again leads back to the confirmation.
+    const again = await browser.signInResponse(chief, `/admin/login?return_to=${encodeURIComponent("/admin/accounts/kept-user/delete")}`);
+    goesTo(again, "/admin/accounts/kept-user/delete");
+    await browser.open("/admin/accounts/kept-user/delete", /Delete kept-user/);
+  } finally {
+    await brief.stop();
+  }
+});
