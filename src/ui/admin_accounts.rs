@@ -6,7 +6,7 @@
 
 use askama::Template;
 
-use super::account::ConsentView;
+use super::account::ConsentRow;
 use super::admin::{Notice, Shell};
 use super::{render, FormContext, Page, PageTemplate};
 use crate::protocol::params::decode_path_segment;
@@ -225,12 +225,6 @@ pub struct SessionRow<'a> {
     pub end: FormContext<'a>,
 }
 
-/// An app the user has allowed, with the form that revokes it.
-pub struct GrantRow<'a> {
-    pub consent: &'a ConsentView,
-    pub revoke: FormContext<'a>,
-}
-
 /// Everything a user's page shows.
 pub struct UserView<'a> {
     pub username: &'a str,
@@ -251,7 +245,9 @@ pub struct UserView<'a> {
     pub sessions: &'a [SessionRow<'a>],
     pub more_sessions: bool,
     pub end_all: FormContext<'a>,
-    pub grants: &'a [GrantRow<'a>],
+    /// The apps allowed, each with the form that revokes its consent (as the
+    /// account page's rows, whose form withdraws it).
+    pub grants: &'a [ConsentRow<'a>],
     pub more_grants: bool,
     pub revoke_all: FormContext<'a>,
     pub enrollment: FormContext<'a>,

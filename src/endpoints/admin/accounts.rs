@@ -24,9 +24,9 @@ use crate::store::RecordStore;
 use crate::ui::admin::Notice;
 use crate::ui::admin_accounts::{
     done_words, new_user_page, split_user_path, user_page, user_path, users_page, ClaimValues, ClaimsForm, Field,
-    GrantRow, NewUserView, SessionRow, UserList, UserRow, UserView,
+    NewUserView, SessionRow, UserList, UserRow, UserView,
 };
-use crate::ui::{date, date_time};
+use crate::ui::{date, date_time, ConsentRow};
 
 /// The section's name in the console's navigation (`ui::admin::SECTIONS`).
 const SECTION: &str = "users";
@@ -173,12 +173,12 @@ async fn view(
             end: f.context(&paths[1]),
         })
         .collect();
-    let grant_rows: Vec<GrantRow> = apps
+    let grant_rows: Vec<ConsentRow> = apps
         .iter()
         .zip(grant_fields)
-        .map(|(consent, f)| GrantRow {
+        .map(|(consent, f)| ConsentRow {
             consent,
-            revoke: f.context(&paths[2]),
+            withdraw: f.context(&paths[2]),
         })
         .collect();
     let no_errors = FieldErrors::default();

@@ -4,6 +4,7 @@ use super::super::test_support::*;
 use super::*;
 use crate::protocol::params::parse_form;
 use crate::protocol::user_form::new_user_from_form;
+use crate::ui::ConsentView;
 use serde_json::json;
 
 fn consent() -> ConsentView {
@@ -49,9 +50,9 @@ fn pages() -> Vec<(&'static str, String)> {
         ends: "2026-12-03 06:13:04 UTC".into(),
         end: form(),
     }];
-    let grants = [GrantRow {
+    let grants = [ConsentRow {
         consent: &consent,
-        revoke: form(),
+        withdraw: form(),
     }];
     let stored = ClaimValues::of(json!({"name": HOSTILE, "locale": HOSTILE}).as_object().unwrap());
     let user = UserView {
