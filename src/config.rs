@@ -75,6 +75,11 @@ pub struct Config {
     /// `PASSWORD_ITERATIONS`: the PBKDF2-HMAC-SHA256 iterations of the
     /// password hashes made from now on (each stored hash keeps its own).
     pub password_iterations: u32,
+    /// `ADMIN_SESSION_IDLE_TTL`: an admin console session unused this long
+    /// ends.
+    pub admin_session_idle_ttl: u64,
+    /// `AUDIT_LOG_TTL`: how long the audit log keeps an entry.
+    pub audit_log_ttl: u64,
 }
 
 /// The defaults, documented in the README's configuration table.
@@ -99,6 +104,8 @@ pub const DEFAULTS: Config = Config {
     open_registration: false,
     open_registration_unused_ttl: 86_400,
     password_iterations: PASSWORD_ITERATIONS_MAX,
+    admin_session_idle_ttl: 1800,
+    audit_log_ttl: 90 * 86_400,
 };
 
 impl Default for Config {
@@ -182,6 +189,8 @@ impl Config {
             open_registration: switch("OPEN_REGISTRATION", "off", "on")?,
             open_registration_unused_ttl: secs("OPEN_REGISTRATION_UNUSED_TTL", d.open_registration_unused_ttl)?,
             password_iterations,
+            admin_session_idle_ttl: secs("ADMIN_SESSION_IDLE_TTL", d.admin_session_idle_ttl)?,
+            audit_log_ttl: secs("AUDIT_LOG_TTL", d.audit_log_ttl)?,
         })
     }
 
@@ -280,6 +289,18 @@ mod tests {
             "{}",
             e.description
         );
+    }
+
+    #[test]
+    fn admin_console_times() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!((c.admin_session_idle_ttl, c.audit_log_ttl), (1800, 7_776_000));
+        let c = cfg(&[("ADMIN_SESSION_IDLE_TTL", "2"), ("AUDIT_LOG_TTL", "86400")]).unwrap();
+        assert_eq!((c.admin_session_idle_ttl, c.audit_log_ttl), (2, 86_400));
+        for bad in ["0", "-1", "30m"] {
+            assert!(cfg(&[("ADMIN_SESSION_IDLE_TTL", bad)]).is_err(), "{bad}");
+            assert!(cfg(&[("AUDIT_LOG_TTL", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

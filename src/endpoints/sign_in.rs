@@ -45,6 +45,16 @@ pub enum SignIn<T> {
     Stale,
 }
 
+/// The credentials of a sign-in form, checked (the form used up), before
+/// any session begins: [`method`] begins a person's session, the admin
+/// console one of its own.
+pub enum Checked<T> {
+    /// The account, and how it signed in (RFC 8176 `amr`).
+    Verified(T, UserRecord, Vec<String>),
+    Again(T, Again),
+    Stale,
+}
+
 /// Why a sign-in form is shown again: its status, its alert, and for a
 /// throttled attempt how long to wait.
 pub struct Again {
@@ -124,9 +134,28 @@ pub async fn method<T>(
     ctx: &Ctx,
     browser: &mut Browser,
 ) -> OAuthResult<Option<SignIn<T>>> {
+    Ok(match verify(form, params, ctx, browser).await? {
+        Some(Checked::Verified(data, user, amr)) => {
+            start_session(ctx, browser, user, amr).await?;
+            Some(SignIn::Done(data))
+        }
+        Some(Checked::Again(data, again)) => Some(SignIn::Again(data, again)),
+        Some(Checked::Stale) => Some(SignIn::Stale),
+        None => None,
+    })
+}
+
+/// Checks the credentials of the method the form's `step` names, as
+/// [`method`] does, without beginning a session.
+pub async fn verify<T>(
+    form: Opened<T>,
+    params: &Params,
+    ctx: &Ctx,
+    browser: &Browser,
+) -> OAuthResult<Option<Checked<T>>> {
     Ok(match params.get("step") {
         Some("login") => Some(password(form, params, ctx, browser).await?),
-        Some("passkey") => Some(passkey(form, params, ctx, browser).await?),
+        Some("passkey") => Some(passkey(form, params, ctx).await?),
         _ => None,
     })
 }
@@ -145,13 +174,16 @@ pub fn passkey_request(ctx: &Ctx, handle: &str) -> Option<PasskeyRequest> {
 /// challenge of this form). The form is used up first: whatever a second
 /// post of it carries, its challenge has been used. A passkey cannot be
 /// guessed, so no throttle counts it; each try costs a new form.
-async fn passkey<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut Browser) -> OAuthResult<SignIn<T>> {
+async fn passkey<T>(form: Opened<T>, params: &Params, ctx: &Ctx) -> OAuthResult<Checked<T>> {
     let expected = expected(ctx, &form.id);
     let Some(data) = use_form(ctx, form).await? else {
-        return Ok(SignIn::Stale);
+        return Ok(Checked::Stale);
     };
     let Some(expected) = expected else {
-        return Ok(SignIn::Again(data, Again::new(400, "Passkeys are not available here.")));
+        return Ok(Checked::Again(
+            data,
+            Again::new(400, "Passkeys are not available here."),
+        ));
     };
     let objects = passkey_objects(ctx)?;
     let stores = PasskeyStores {
@@ -161,22 +193,21 @@ async fn passkey<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut B
     let credential = params.get("credential").unwrap_or_default();
     let signed_in = match authenticate(&stores, &expected, credential, ctx.now).await? {
         Ok(signed_in) => signed_in,
-        Err(refused) => return Ok(SignIn::Again(data, Again::new(401, refused.message()))),
+        Err(refused) => return Ok(Checked::Again(data, Again::new(401, refused.message()))),
     };
     // The account must still be the one the passkey was registered to.
     let user: Option<UserRecord> = ctx.records()?.get(&signed_in.username).await?;
     let Some(user) = user.filter(|u| u.sub == signed_in.sub) else {
-        return Ok(SignIn::Again(data, Again::new(401, Refused::Unknown.message())));
+        return Ok(Checked::Again(data, Again::new(401, Refused::Unknown.message())));
     };
-    start_session(ctx, browser, user, signed_in.passkey.amr()).await?;
-    Ok(SignIn::Done(data))
+    Ok(Checked::Verified(data, user, signed_in.passkey.amr()))
 }
 
 /// Password sign-in (`username`, `password`) on an opened form. The
 /// throttles are asked before the form is used up: a refused attempt then
 /// costs no more than its two small counts (no single-use record, no
 /// PBKDF2), and the same form works after the wait.
-async fn password<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut Browser) -> OAuthResult<SignIn<T>> {
+async fn password<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &Browser) -> OAuthResult<Checked<T>> {
     let attempt = Attempt {
         username: params.get("username").unwrap_or_default(),
         password: params.get("password").unwrap_or_default(),
@@ -185,16 +216,15 @@ async fn password<T>(form: Opened<T>, params: &Params, ctx: &Ctx, browser: &mut 
     let throttled = Throttled::bind(ctx)?;
     let stores = throttled.stores();
     if let Some(retry_after) = admit(&stores, &attempt, ctx.now).await? {
-        return Ok(SignIn::Again(form.data, Again::wait(retry_after)));
+        return Ok(Checked::Again(form.data, Again::wait(retry_after)));
     }
     let Some(data) = use_form(ctx, form).await? else {
-        return Ok(SignIn::Stale);
+        return Ok(Checked::Stale);
     };
     let Some(user) = check(&stores, &attempt, ctx.now).await? else {
-        return Ok(SignIn::Again(data, Again::new(401, WRONG)));
+        return Ok(Checked::Again(data, Again::new(401, WRONG)));
     };
-    start_session(ctx, browser, user, password_amr()).await?;
-    Ok(SignIn::Done(data))
+    Ok(Checked::Verified(data, user, password_amr()))
 }
 
 /// Checks the password a signed-in person types to confirm a change, behind

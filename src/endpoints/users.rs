@@ -45,6 +45,7 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         updated_at: ctx.now,
         session_epoch: 0,
         links: Vec::new(),
+        admin: new.admin,
     };
     store.put(&user).await?;
     reindex_email(ctx, None, Some(&user)).await?;
@@ -106,6 +107,9 @@ pub async fn manage(mut req: Request, ctx: &Ctx, username: &str) -> Reply {
             }
             if let Some(claims) = update.claims {
                 user.claims = claims;
+            }
+            if let Some(admin) = update.admin {
+                user.admin = admin;
             }
             // A new password, or revoked grants, end every session the user has.
             if update.password.is_some() || update.revoke_grants {

@@ -64,6 +64,7 @@ pub fn user() -> UserRecord {
         updated_at: 0,
         session_epoch: 0,
         links: Vec::new(),
+        admin: false,
     }
 }
 

@@ -3,6 +3,8 @@
 //! keeps every rule here testable with plain `cargo test`.
 
 pub mod acr;
+pub mod admin_session;
+pub mod audit;
 pub mod authorize;
 pub mod client;
 pub mod client_auth;

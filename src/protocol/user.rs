@@ -123,6 +123,8 @@ pub struct NewUser {
     pub username: String,
     pub password: Option<String>,
     pub claims: Map<String, Value>,
+    /// `"admin": true`: an administrator of the console.
+    pub admin: bool,
 }
 
 /// `PUT /admin/users/{username}` body, validated: each `Some` replaces the
@@ -134,6 +136,8 @@ pub struct UserUpdate {
     /// `"revoke_grants": true`: also revoke every grant the user has given
     /// (their refresh tokens and access tokens stop working).
     pub revoke_grants: bool,
+    /// `"admin"`: grants (`true`) or revokes (`false`) the administrator role.
+    pub admin: Option<bool>,
 }
 
 impl std::fmt::Debug for NewUser {
@@ -142,6 +146,7 @@ impl std::fmt::Debug for NewUser {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
             .field("claims", &self.claims)
+            .field("admin", &self.admin)
             .finish()
     }
 }
@@ -185,6 +190,10 @@ pub struct UserRecord {
     /// sign-in), each with the key of its link record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<UserLink>,
+    /// An administrator: may sign in to the admin console (`/admin`). Set
+    /// only with the admin token or by another administrator.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 /// An upstream identity linked to an account: the provider's id and the
@@ -358,6 +367,7 @@ impl UserRecord {
             "username": self.username,
             "sub": self.sub,
             "has_password": self.password.is_some(),
+            "admin": self.admin,
             "claims": self.claims,
             "links": self.links.iter().map(|l| serde_json::json!({"idp": l.idp, "linked_at": l.linked_at})).collect::<Vec<_>>(),
             "created_at": self.created_at,
@@ -490,7 +500,17 @@ pub fn parse_new_user(body: &Value) -> OAuthResult<NewUser> {
         username: username.to_owned(),
         password: password.map(str::to_owned),
         claims: claims_field(obj)?.unwrap_or_default(),
+        admin: bool_field(obj, "admin")?.unwrap_or(false),
     })
+}
+
+/// An optional boolean member (`null` is absent).
+fn bool_field(obj: &Map<String, Value>, name: &'static str) -> OAuthResult<Option<bool>> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(invalid_request(format!("{name} must be a boolean"))),
+    }
 }
 
 /// Parses `PUT /admin/users/{username}`. A `username` in the body must equal
@@ -507,15 +527,11 @@ pub fn parse_user_update(path_username: &str, body: &Value) -> OAuthResult<UserU
     if let Some(p) = password {
         validate_password(p)?;
     }
-    let revoke_grants = match obj.get("revoke_grants") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(invalid_request("revoke_grants must be a boolean")),
-    };
     Ok(UserUpdate {
         password: password.map(str::to_owned),
         claims: claims_field(obj)?,
-        revoke_grants,
+        revoke_grants: bool_field(obj, "revoke_grants")?.unwrap_or(false),
+        admin: bool_field(obj, "admin")?,
     })
 }
 
@@ -571,6 +587,7 @@ mod tests {
             updated_at: 2,
             session_epoch: 0,
             links: Vec::new(),
+            admin: false,
         }
     }
 

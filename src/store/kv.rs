@@ -1,6 +1,6 @@
 //! Workers KV implementation of [`RecordStore`].
 
-use super::{kv_key, Record, RecordList, RecordStore, StoreError, StoreResult};
+use super::{kv_key, Listed, Record, RecordList, RecordStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use worker::kv::KvStore;
 use worker::Env;
@@ -28,7 +28,14 @@ impl KvRecords {
         self.0.get(&key).text().await.map_err(kv_err)
     }
 
-    async fn put_json(&self, prefix: &str, key: &str, json: &str, expires_at: Option<u64>) -> StoreResult<()> {
+    async fn put_json(
+        &self,
+        prefix: &str,
+        key: &str,
+        json: &str,
+        expires_at: Option<u64>,
+        metadata: Option<serde_json::Value>,
+    ) -> StoreResult<()> {
         let key = kv_key(prefix, key).ok_or_else(|| kv_err("the key is too long"))?;
         // The JSON's UTF-8 bytes, which `get(..).text()` reads back as the
         // same text: `KvStore::put` would first run the string through
@@ -38,6 +45,9 @@ impl KvRecords {
             // KV refuses expirations under 60 s away; the record carries its
             // own expiry and is checked on read, so a late purge is harmless.
             put = put.expiration(at.max(crate::platform::now_secs() + 120));
+        }
+        if let Some(metadata) = metadata {
+            put = put.metadata(metadata).map_err(kv_err)?;
         }
         put.execute().await.map_err(kv_err)
     }
@@ -55,7 +65,7 @@ impl KvRecords {
         start: &str,
         cursor: Option<String>,
         limit: usize,
-    ) -> StoreResult<(Vec<String>, Option<String>)> {
+    ) -> StoreResult<(Vec<Listed>, Option<String>)> {
         let mut list = self
             .0
             .list()
@@ -68,7 +78,12 @@ impl KvRecords {
         let keys = page
             .keys
             .into_iter()
-            .filter_map(|k| k.name.strip_prefix(prefix).map(str::to_owned))
+            .filter_map(|k| {
+                Some(Listed {
+                    key: k.name.strip_prefix(prefix)?.to_owned(),
+                    metadata: k.metadata,
+                })
+            })
             .collect();
         Ok((keys, page.cursor.filter(|_| !page.list_complete)))
     }
@@ -83,7 +98,8 @@ impl<R: Record> RecordStore<R> for KvRecords {
 
     async fn put(&self, record: &R) -> StoreResult<()> {
         let json = serde_json::to_string(record).map_err(kv_err)?;
-        self.put_json(R::PREFIX, record.key(), &json, record.expires_at()).await
+        self.put_json(R::PREFIX, record.key(), &json, record.expires_at(), record.metadata())
+            .await
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
@@ -101,7 +117,7 @@ impl<R: Record> RecordList<R> for KvRecords {
         start: &str,
         cursor: Option<String>,
         limit: usize,
-    ) -> StoreResult<(Vec<String>, Option<String>)> {
+    ) -> StoreResult<(Vec<Listed>, Option<String>)> {
         self.list_keys(R::PREFIX, start, cursor, limit).await
     }
 }

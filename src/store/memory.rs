@@ -2,7 +2,7 @@
 //! matter to callers: values are copies (no shared mutation), and a deleted
 //! key reads as absent.
 
-use super::{GrantStore, ObjectStore, Record, RecordList, RecordStore, StoreResult};
+use super::{GrantStore, Listed, ObjectStore, Record, RecordList, RecordStore, StoreResult};
 use crate::protocol::grant::{apply, Grant, GrantOp, GrantReply};
 use crate::protocol::object::Machine;
 use async_trait::async_trait;
@@ -42,12 +42,19 @@ impl<R: Record> RecordList<R> for MemoryStore<R> {
         start: &str,
         cursor: Option<String>,
         limit: usize,
-    ) -> StoreResult<(Vec<String>, Option<String>)> {
+    ) -> StoreResult<(Vec<Listed>, Option<String>)> {
         let records = self.0.borrow();
-        let after = |k: &&String| cursor.as_ref().is_none_or(|c| *k > c);
-        let mut matching = records.keys().filter(|k| k.starts_with(start)).filter(after);
-        let page: Vec<String> = matching.by_ref().take(limit.min(2)).cloned().collect();
-        let next = matching.next().and(page.last().cloned());
+        let after = |(k, _): &(&String, &R)| cursor.as_ref().is_none_or(|c| *k > c);
+        let mut matching = records.iter().filter(|(k, _)| k.starts_with(start)).filter(after);
+        let page: Vec<Listed> = matching
+            .by_ref()
+            .take(limit.min(2))
+            .map(|(k, r)| Listed {
+                key: k.clone(),
+                metadata: r.metadata(),
+            })
+            .collect();
+        let next = matching.next().and(page.last().map(|l| l.key.clone()));
         Ok((page, next))
     }
 }

@@ -63,6 +63,31 @@ pub trait Record: Clone + serde::Serialize + serde::de::DeserializeOwned {
     fn expires_at(&self) -> Option<u64> {
         None
     }
+    /// What a listing shows of the record without reading it (KV metadata,
+    /// written with every put): short labels only, see [`labels`].
+    fn metadata(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// KV metadata of at most 1024 bytes: each label cut to this many
+/// characters leaves room for a few.
+const LABEL_MAX: usize = 120;
+
+/// The metadata object of `pairs` (the absent ones left out), each value
+/// cut to [`LABEL_MAX`] characters so that the whole stays within KV's
+/// 1024-byte limit.
+pub fn labels(pairs: &[(&str, Option<&str>)]) -> Option<serde_json::Value> {
+    let map: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                (*k).to_owned(),
+                (*v)?.chars().take(LABEL_MAX).collect::<String>().into(),
+            ))
+        })
+        .collect();
+    Some(map.into())
 }
 
 impl Record for SessionRecord {
@@ -134,6 +159,21 @@ impl Record for KeptTokensRecord {
     }
 }
 
+impl Record for crate::protocol::audit::AuditEntry {
+    const PREFIX: &'static str = "audit:";
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+    fn metadata(&self) -> Option<serde_json::Value> {
+        let fields = self.labels();
+        let pairs: Vec<(&str, Option<&str>)> = fields.iter().map(|(k, v)| (*k, v.as_deref())).collect();
+        labels(&pairs)
+    }
+}
+
 /// Every upstream provider, in one record: the login page shows them all.
 impl Record for ProviderSet {
     const PREFIX: &'static str = "config:";
@@ -159,6 +199,14 @@ pub trait RecordStore<R: Record> {
     async fn delete(&self, key: &str) -> StoreResult<()>;
 }
 
+/// A key as a listing finds it, with the metadata stored with it (absent
+/// for records written before they had any).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub key: String,
+    pub metadata: Option<serde_json::Value>,
+}
+
 /// Records found by how their keys begin (KV `list`: keys in order, a page
 /// at a time, each page ending with a cursor when more may follow).
 #[async_trait(?Send)]
@@ -171,8 +219,10 @@ pub trait RecordList<R: Record>: RecordStore<R> {
         start: &str,
         cursor: Option<String>,
         limit: usize,
-    ) -> StoreResult<(Vec<String>, Option<String>)>;
+    ) -> StoreResult<(Vec<Listed>, Option<String>)>;
 }
+
+pub mod listing;
 
 /// The first `max` records whose keys begin with `start`, following the
 /// pages; `true` when there are more than that.
@@ -182,7 +232,7 @@ pub async fn find<R: Record>(store: &dyn RecordList<R>, start: &str, max: usize)
     loop {
         // One more than wanted tells whether there are more.
         let (keys, next) = store.keys(start, cursor, max + 1 - found.len()).await?;
-        for key in keys {
+        for Listed { key, .. } in keys {
             if found.len() == max {
                 return Ok((found, true));
             }

@@ -253,6 +253,7 @@ fn new_user(linked: &Linked, identity: &UpstreamIdentity, key: &str, now: u64) -
             key: key.to_owned(),
             linked_at: linked.linked_at,
         }],
+        admin: false,
     }
 }
 
