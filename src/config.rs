@@ -78,6 +78,9 @@ pub struct Config {
     /// `ADMIN_SESSION_IDLE_TTL`: an admin console session unused this long
     /// ends.
     pub admin_session_idle_ttl: u64,
+    /// `ADMIN_REAUTH_TTL`: how long a console sign-in counts as recent
+    /// enough for destructive actions.
+    pub admin_reauth_ttl: u64,
     /// `AUDIT_LOG_TTL`: how long the audit log keeps an entry.
     pub audit_log_ttl: u64,
 }
@@ -105,6 +108,7 @@ pub const DEFAULTS: Config = Config {
     open_registration_unused_ttl: 86_400,
     password_iterations: PASSWORD_ITERATIONS_MAX,
     admin_session_idle_ttl: 1800,
+    admin_reauth_ttl: 300,
     audit_log_ttl: 90 * 86_400,
 };
 
@@ -190,6 +194,7 @@ impl Config {
             open_registration_unused_ttl: secs("OPEN_REGISTRATION_UNUSED_TTL", d.open_registration_unused_ttl)?,
             password_iterations,
             admin_session_idle_ttl: secs("ADMIN_SESSION_IDLE_TTL", d.admin_session_idle_ttl)?,
+            admin_reauth_ttl: secs("ADMIN_REAUTH_TTL", d.admin_reauth_ttl)?,
             audit_log_ttl: secs("AUDIT_LOG_TTL", d.audit_log_ttl)?,
         })
     }
@@ -294,12 +299,24 @@ mod tests {
     #[test]
     fn admin_console_times() {
         let c = cfg(&[]).unwrap();
-        assert_eq!((c.admin_session_idle_ttl, c.audit_log_ttl), (1800, 7_776_000));
-        let c = cfg(&[("ADMIN_SESSION_IDLE_TTL", "2"), ("AUDIT_LOG_TTL", "86400")]).unwrap();
-        assert_eq!((c.admin_session_idle_ttl, c.audit_log_ttl), (2, 86_400));
+        assert_eq!(
+            (c.admin_session_idle_ttl, c.admin_reauth_ttl, c.audit_log_ttl),
+            (1800, 300, 7_776_000)
+        );
+        let c = cfg(&[
+            ("ADMIN_SESSION_IDLE_TTL", "2"),
+            ("ADMIN_REAUTH_TTL", "1"),
+            ("AUDIT_LOG_TTL", "86400"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.admin_session_idle_ttl, c.admin_reauth_ttl, c.audit_log_ttl),
+            (2, 1, 86_400)
+        );
         for bad in ["0", "-1", "30m"] {
-            assert!(cfg(&[("ADMIN_SESSION_IDLE_TTL", bad)]).is_err(), "{bad}");
-            assert!(cfg(&[("AUDIT_LOG_TTL", bad)]).is_err(), "{bad}");
+            for name in ["ADMIN_SESSION_IDLE_TTL", "ADMIN_REAUTH_TTL", "AUDIT_LOG_TTL"] {
+                assert!(cfg(&[(name, bad)]).is_err(), "{name}={bad}");
+            }
         }
     }
 

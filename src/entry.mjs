@@ -6,7 +6,7 @@
 // single-use record (one per posted form) and the registration token (one
 // per initial access token the admin mints) and the passkeys of an account
 // (one per account) and the account an upstream identity is linked to (one
-// per upstream identity). scripts/setup.sh copies this
+// per upstream identity) and the admin console's sessions (one per session). scripts/setup.sh copies this
 // file into build/.
 //
 // JavaScript because each object's whole job is one storage read, one pure
@@ -14,7 +14,7 @@
 // own glue, and only a JavaScript class can take RPC calls, which skip the
 // Request and Response a fetch would build.
 import { DurableObject } from "cloudflare:workers";
-import { GrantStep, LinkStep, OnceStep, PasskeyStep, RegistrationTokenStep, ThrottleStep } from "./index.js";
+import { AdminSessionStep, GrantStep, LinkStep, OnceStep, PasskeyStep, RegistrationTokenStep, ThrottleStep } from "./index.js";
 
 export * from "./index.js";
 export { default } from "./index.js";
@@ -74,3 +74,4 @@ export class OnceObject extends machineObject(OnceStep, "used") {}
 export class RegistrationTokenObject extends machineObject(RegistrationTokenStep, "token") {}
 export class PasskeyObject extends machineObject(PasskeyStep, "passkeys") {}
 export class LinkObject extends machineObject(LinkStep, "link") {}
+export class AdminSessionObject extends machineObject(AdminSessionStep, "session") {}

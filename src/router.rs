@@ -5,7 +5,7 @@
 use crate::endpoints::http::{error_response, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::{
-    account, assets, authorize, cors, discovery, federation, idps, introspect, jwks, logout, register,
+    account, admin, assets, authorize, cors, discovery, federation, idps, introspect, jwks, logout, register,
     registration_tokens, revoke, token, userinfo, users, Ctx,
 };
 use crate::protocol::error::{ErrorCode, OAuthError};
@@ -82,6 +82,7 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/admin/idps" => not_allowed("GET, POST"),
         "/account" => account::handle(req, ctx, path).await,
         p if p.starts_with("/account/") => account::handle(req, ctx, path).await,
+        p if admin::is_console(p) => admin::handle(req, ctx, path).await,
         _ => {
             if let Some(client_id) = tail(path, "/register/") {
                 return match m {

@@ -108,6 +108,7 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
       ONCE: { className: "OnceObject", useSQLite: true },
       PASSKEYS: { className: "PasskeyObject", useSQLite: true },
       LINKS: { className: "LinkObject", useSQLite: true },
+      ADMIN_SESSIONS: { className: "AdminSessionObject", useSQLite: true },
       REGISTRATION_TOKENS: { className: "RegistrationTokenObject", useSQLite: true },
     },
     bindings: { ADMIN_TOKEN, ...vars },

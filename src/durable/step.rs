@@ -12,6 +12,7 @@
 //! of the worker's default entrypoint, which other workers could call.
 
 use crate::platform::now_secs;
+use crate::protocol::admin_session::AdminSessionMachine;
 use crate::protocol::federation::link::LinkMachine;
 use crate::protocol::grant::{Grant, GrantMachine};
 use crate::protocol::object::{next_alarm, step, Machine};
@@ -114,3 +115,4 @@ export_machine!(OnceStep, OnceMachine);
 export_machine!(RegistrationTokenStep, RegistrationTokenMachine);
 export_machine!(PasskeyStep, PasskeyMachine);
 export_machine!(LinkStep, LinkMachine);
+export_machine!(AdminSessionStep, AdminSessionMachine);

@@ -8,6 +8,7 @@
 //! one read): each change reads and rewrites it, so make changes one at a
 //! time. Reads here go to KV, not the isolate's cache.
 
+use super::admin::audit::{self, Actor};
 use super::federation::{accounts_secret_context, save_providers};
 use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
@@ -43,6 +44,7 @@ pub async fn collection(mut req: Request, ctx: &Ctx) -> Reply {
     let record = sealed(ctx, draft).await?;
     set.providers.push(record.clone());
     save_providers(ctx, &set).await?;
+    audit::record(ctx, &Actor::token(&req), "idp.create", &record.id, None).await;
     json(201, &record.public_view())
 }
 
@@ -58,6 +60,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, id: &str) -> Reply {
         Method::Delete => {
             set.providers.remove(at);
             save_providers(ctx, &set).await?;
+            audit::record(ctx, &Actor::token(&req), "idp.delete", id, None).await;
             no_content()
         }
         _ => {
@@ -66,6 +69,7 @@ pub async fn manage(mut req: Request, ctx: &Ctx, id: &str) -> Reply {
             let record = sealed(ctx, draft).await?;
             set.providers[at] = record.clone();
             save_providers(ctx, &set).await?;
+            audit::record(ctx, &Actor::token(&req), "idp.update", id, None).await;
             json(200, &record.public_view())
         }
     }

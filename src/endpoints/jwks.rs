@@ -4,6 +4,7 @@
 //! grace period) or for a suspected compromise (they are unpublished at
 //! once, and the form secret is replaced).
 
+use super::admin::audit::{record, Actor};
 use super::http::{content_type, json, json_body, json_public, read_body, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
@@ -38,6 +39,8 @@ pub async fn rotate(mut req: Request, ctx: &Ctx) -> Reply {
     }
     let compromised = compromised(&mut req).await?;
     let ring = keys::rotate(&ctx.env, &ctx.config, ctx.now, compromised).await?;
+    let reason = if compromised { "compromise" } else { "scheduled" };
+    record(ctx, &Actor::token(&req), "keys.rotate", "", Some(reason)).await;
     let kids: Vec<_> = ring
         .keys
         .iter()

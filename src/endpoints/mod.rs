@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod account;
+pub mod admin;
 pub mod assets;
 pub mod authorize;
 pub mod browser;

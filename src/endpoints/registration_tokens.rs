@@ -3,6 +3,7 @@
 //! mints one (shown once, only its hash kept), `DELETE
 //! /admin/registration-tokens/{id}` revokes it. Both need the admin token.
 
+use super::admin::audit::{record, Actor};
 use super::http::{json, json_body, no_content, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
@@ -28,6 +29,7 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
     ctx.registration_tokens()?
         .apply(&id, TokenOp::Create { token }, ctx.now)
         .await?;
+    record(ctx, &Actor::token(&req), "registration_token.create", &id, None).await;
     json(201, &build_minted(&id, &format!("{id}.{secret}"), &terms))
 }
 
@@ -39,7 +41,10 @@ pub async fn revoke(req: &Request, ctx: &Ctx, id: &str) -> Reply {
         return Err(not_found());
     }
     match ctx.registration_tokens()?.apply(id, TokenOp::Revoke, ctx.now).await? {
-        TokenReply::Ok { .. } => no_content(),
+        TokenReply::Ok { .. } => {
+            record(ctx, &Actor::token(req), "registration_token.revoke", id, None).await;
+            no_content()
+        }
         TokenReply::Refused { .. } => Err(not_found()),
     }
 }

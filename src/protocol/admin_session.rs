@@ -11,8 +11,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// However busy, a console session ends this long after its sign-in.
 pub const ABSOLUTE_TTL: u64 = 8 * 3600;
-/// Destructive actions need a sign-in (or a re-authentication) this recent.
-pub const REAUTH_WINDOW: u64 = 300;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminSession {
@@ -58,10 +56,23 @@ impl AdminSession {
         }
     }
 
-    /// Whether destructive actions may go ahead without signing in again.
-    pub fn recent(&self, now: u64) -> bool {
-        now.saturating_sub(self.auth_time) <= REAUTH_WINDOW
+    /// Whether destructive actions may go ahead without signing in again:
+    /// the last sign-in is at most `window` seconds old.
+    pub fn recent(&self, now: u64, window: u64) -> bool {
+        now.saturating_sub(self.auth_time) <= window
     }
+}
+
+/// Where a sign-in may send the administrator back to: a path of the
+/// console's own (`/admin` or beneath it), nothing that a browser could
+/// read as another site (`//host`, `/\\host`) or another path (`..`), no
+/// query or fragment beyond what a console path has (`?` … is allowed,
+/// `#` is not), only URL-safe characters.
+pub fn return_path(path: &str) -> Option<&str> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/-._~%@+=&?".contains(c);
+    let console = path == "/admin" || path.starts_with("/admin/") || path.starts_with("/admin?");
+    (console && path.len() <= 512 && path.chars().all(safe) && !path.contains("//") && !path.contains(".."))
+        .then_some(path)
 }
 
 /// Externally tagged, read by hand (`Tagged`) as the other objects'
@@ -189,13 +200,42 @@ mod tests {
     #[test]
     fn only_its_own_administrator_renews_the_sign_in() {
         let mut slot = begun(0);
-        assert!(!slot.as_ref().unwrap().recent(REAUTH_WINDOW + 1));
+        assert!(!slot.as_ref().unwrap().recent(301, 300));
         let other = step::<AdminSessionMachine>(&mut slot, AdminSessionOp::Reauth { sub: "s-2".into() }, 400);
         assert_eq!(other.reply, None);
         let own = step::<AdminSessionMachine>(&mut slot, AdminSessionOp::Reauth { sub: "s-1".into() }, 400);
         let s = own.reply.unwrap();
         assert_eq!(s.auth_time, 400);
-        assert!(s.recent(400 + REAUTH_WINDOW) && !s.recent(401 + REAUTH_WINDOW));
+        assert!(s.recent(700, 300) && !s.recent(701, 300));
+    }
+
+    #[test]
+    fn only_console_paths_are_returned_to() {
+        for ok in [
+            "/admin",
+            "/admin/clients/abc/delete",
+            "/admin/accounts/a%40b.c?x=1&y=2",
+            "/admin?q=1",
+        ] {
+            assert_eq!(return_path(ok), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/",
+            "https://evil.example/admin",
+            "//evil.example/admin",
+            "/admin//evil.example",
+            "/admin/\\evil",
+            "/administrator",
+            "/admin/../token",
+            "/admin/x#frag",
+            "/admin/<script>",
+            "/admin/a b",
+            "admin",
+        ] {
+            assert_eq!(return_path(bad), None, "{bad}");
+        }
+        assert_eq!(return_path(&format!("/admin/{}", "a".repeat(600))), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! [`html_headers`] lets exactly those run.
 
 mod account;
+pub mod admin;
 mod consent;
 mod error;
 mod login;
@@ -147,6 +148,27 @@ impl askama::filters::Escaper for HtmlEscaper {
 }
 
 const PRODUCT: &str = "edge-oidc";
+
+/// A day as `2026-12-02` (UTC), from unix seconds.
+pub fn date(secs: u64) -> String {
+    // Howard Hinnant's days-to-civil, for days since 1970-01-01.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// A moment as `2026-12-02 06:13:04 UTC`, from unix seconds.
+pub fn date_time(secs: u64) -> String {
+    let s = secs % 86_400;
+    format!("{} {:02}:{:02}:{:02} UTC", date(secs), s / 3600, s / 60 % 60, s % 60)
+}
 
 /// Helpers shared by the page tests.
 #[cfg(test)]
