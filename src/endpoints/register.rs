@@ -12,6 +12,7 @@
 //! registration access token (RFC 7592 §3 requires one in the response,
 //! and only its hash is kept), so the previous one stops working.
 
+use super::admin::audit::{self, Actor};
 use super::http::{error_response, json, json_body, no_content, Reply};
 use super::{bearer_error, http, Ctx};
 use crate::endpoints::request::Request;
@@ -148,7 +149,7 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
     }
     let body = json_body(&mut req).await;
     let issued = match access {
-        InitialAccess::Admin => register_as_admin(ctx, &body?).await?,
+        InitialAccess::Admin => register_as_admin(ctx, &Actor::token(&req), &body?).await??,
         InitialAccess::Open => {
             let self_registered = SelfRegistered::new(ctx.now, ctx.config.open_registration_unused_ttl);
             issue(ctx, open_metadata(body)?, Some(self_registered)).await?
@@ -198,11 +199,27 @@ async fn issue(ctx: &Ctx, metadata: ClientMetadata, self_registered: Option<Self
 }
 
 /// A registration by the administrator (`ADMIN_TOKEN` at `POST /register`,
-/// or the console): any valid metadata, privileges too. Invalid metadata
-/// answers every member's error.
-pub async fn register_as_admin(ctx: &Ctx, body: &Value) -> Result<Issued, FieldErrors> {
-    let metadata = parse_metadata_fields(body)?;
-    Ok(issue(ctx, metadata, None).await?)
+/// or the console), logged as `actor`'s: any valid metadata, privileges
+/// too. Metadata that is not valid is refused (`Ok(Err)`) with every
+/// member's error.
+pub async fn register_as_admin(ctx: &Ctx, actor: &Actor, body: &Value) -> OAuthResult<Result<Issued, FieldErrors>> {
+    let metadata = match parse_metadata_fields(body) {
+        Ok(metadata) => metadata,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let issued = issue(ctx, metadata, None).await?;
+    let record = &issued.record;
+    let name = record.metadata.client_name.as_deref();
+    audit::record(ctx, actor, "client.create", &record.client_id, name).await;
+    Ok(Ok(issued))
+}
+
+/// The administrator's deletion (`DELETE /register/{id}` with
+/// `ADMIN_TOKEN`, or the console), logged as `actor`'s.
+pub async fn delete_as_admin(ctx: &Ctx, actor: &Actor, client_id: &str) -> OAuthResult<()> {
+    ctx.delete_client(client_id).await?;
+    audit::record(ctx, actor, "client.delete", client_id, None).await;
+    Ok(())
 }
 
 /// RFC 7592 §2.2: `record` with its metadata replaced by `body`'s, as
@@ -250,17 +267,25 @@ async fn authorized_client(req: &Request, ctx: &Ctx, client_id: &str) -> OAuthRe
 
 pub async fn manage(mut req: Request, ctx: &Ctx, client_id: &str) -> Reply {
     let (mut record, manager) = authorized_client(&req, ctx, client_id).await?;
+    let admin = (manager == Manager::Admin).then(|| Actor::token(&req));
     if req.method() == Method::Delete {
-        ctx.delete_client(client_id).await?;
+        match &admin {
+            Some(actor) => delete_as_admin(ctx, actor, client_id).await?,
+            None => ctx.delete_client(client_id).await?,
+        }
         return no_content();
     }
+    let put = req.method() == Method::Put;
     let mut secret = None;
-    if req.method() == Method::Put {
+    if put {
         secret = update(&mut record, &json_body(&mut req).await?, manager)?;
     }
     let registration_token = random::token();
     record.registration_access_token_hash = secret_hash(&registration_token);
     ctx.save_client(&record).await?;
+    if let Some(actor) = admin.as_ref().filter(|_| put) {
+        audit::record(ctx, actor, "client.update", client_id, None).await;
+    }
     json(
         200,
         &build_client_information(
