@@ -11,6 +11,7 @@
 
 mod account;
 pub mod admin;
+pub mod admin_clients;
 mod consent;
 mod error;
 mod login;

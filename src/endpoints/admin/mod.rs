@@ -12,6 +12,7 @@
 //! page; every action goes to the audit log.
 
 pub mod audit;
+mod clients;
 mod keys;
 mod login;
 
@@ -180,6 +181,9 @@ async fn answer(mut req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/admin/logout" if post => return login::sign_out(ctx, admin, &page).await,
         "/admin" | "/admin/logout" => return Err(not_allowed()),
         _ => {}
+    }
+    if let Some(rest) = under(path, "/admin/clients") {
+        return clients::handle(ctx, &mut admin, &page, rest).await;
     }
     if let Some(rest) = under(path, "/admin/signing-keys") {
         return keys::handle(ctx, &mut admin, &page, rest).await;
