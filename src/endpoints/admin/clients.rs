@@ -36,9 +36,11 @@ const DELETE: &str = "admin:clients:delete";
 
 const NEW_PATH: &str = "/admin/clients/new";
 
-/// Why a post was refused without looking at it.
+/// Why a post was refused without looking at it: on the form's page
+/// again, or on a page of its own.
 const REFUSED: &str = "This form has expired, was already sent, or did not come from this page. \
                        Nothing was changed; try again below.";
+const STALE: &str = "This form has expired, was already sent, or did not come from this page. Nothing was changed.";
 
 pub async fn handle(ctx: &Ctx, admin: &mut Admin, page: &ConsolePage, rest: &str) -> Reply {
     match (rest, page.post) {
@@ -329,7 +331,7 @@ async fn confirmed(
         return Ok(Err(sign_in));
     }
     if !accepted(ctx, admin, page, purpose, record).await? {
-        return Err(invalid_request(REFUSED));
+        return Err(invalid_request(STALE));
     }
     Ok(Ok(()))
 }
