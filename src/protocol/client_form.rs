@@ -157,6 +157,16 @@ impl ClientForm {
         self.grant_types.contains(grant)
     }
 
+    /// Whether the checkbox `name` is checked.
+    pub fn is_checked(&self, name: &str) -> bool {
+        match name {
+            "response_type_code" => self.response_code,
+            "resource_server" => self.resource_server,
+            "limit_resources" => self.limit_resources,
+            _ => self.grant_types.iter().any(|g| grant_box(*g) == name),
+        }
+    }
+
     /// The registration request the form stands for, with `client_id`
     /// when it updates that client (RFC 7592 §2.2 asks for it).
     pub fn to_json(&self, client_id: Option<&str>) -> Value {
