@@ -33,7 +33,7 @@ const adminApi = (path, method, body, address = "203.0.113.9") => worker.fetch(p
 /** The audit log's rows on a page. */
 function auditRows(html) {
   return [...html.matchAll(/<tr><td data-label="When">(.*?)<\/td><td data-label="Who">(.*?)<\/td><td data-label="What"><code>(.*?)<\/code>(.*?)<\/td><td data-label="Target" class="mono">(.*?)<\/td><td data-label="From" class="mono">(.*?)<\/td><\/tr>/g)]
-    .map(([, when, who, what, detail, target, from]) => ({ when, who, what, detail: detail.trim(), target, from }));
+    .map(([, when, who, what, detail, target, from]) => ({ when, who, what, detail: detail.trim(), target: target === "—" ? "" : target, from }));
 }
 
 test("an administrator signs in to a console session of its own", async () => {

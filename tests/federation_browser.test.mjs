@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import * as oidc from "openid-client";
-import { startWorker, startRp, launchChromium, CHROMIUM } from "./helpers.mjs";
+import { startWorker, startRp, launchChromium, CHROMIUM, focused, tabTo } from "./helpers.mjs";
 import { registerClient, createUser } from "./flow.mjs";
 import { adminCall, openidRp } from "./upstreams.mjs";
 
@@ -44,24 +44,6 @@ after(async () => {
   await rpServer?.close();
   await Promise.all([up?.stop(), ours?.stop()]);
 });
-
-/** What has the keyboard focus: "TAG#id" or "TAG:its text". */
-const focused = (page) => page.evaluate(() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return "BODY";
-  return el.id ? `${el.tagName}#${el.id}` : `${el.tagName}:${el.textContent.trim()}`;
-});
-
-/** Presses `key` until `want` has the focus (at most `max` presses); the focus path. */
-async function tabTo(page, want, { key = "Tab", max = 8 } = {}) {
-  const path = [];
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press(key);
-    path.push(await focused(page));
-    if (path.at(-1) === want) return path;
-  }
-  assert.fail(`${key} never reached ${want}: ${path.join(" → ")}`);
-}
 
 test("keyboard only: Continue with the upstream, sign in there, allow, back at the RP with a code", { skip }, async (t) => {
   const user = await createUser(up, `kb${randomBytes(3).toString("hex")}`, { name: "Kay Board" });

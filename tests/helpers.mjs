@@ -130,3 +130,21 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
     stop: () => mf.dispose(),
   };
 }
+
+/** What has the keyboard focus in a playwright page: "TAG#id" or "TAG:its text". */
+export const focused = (page) => page.evaluate(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "BODY";
+  return el.id ? `${el.tagName}#${el.id}` : `${el.tagName}:${el.textContent.trim()}`;
+});
+
+/** Presses `key` until `want` has the focus (at most `max` presses); the focus path. */
+export async function tabTo(page, want, { key = "Tab", max = 8 } = {}) {
+  const path = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(key);
+    path.push(await focused(page));
+    if (path.at(-1) === want) return path;
+  }
+  throw new Error(`${key} never reached ${want}: ${path.join(" → ")}`);
+}

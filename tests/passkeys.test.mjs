@@ -199,3 +199,35 @@ test("an enrollment link: single use, refused when altered or its account was re
   await createUser(worker, user.username);
   assert.match((await open(old)).html, /cannot be used/);
 });
+
+test("an administrator signs in to the admin console with a passkey, and re-authenticates with it", async () => {
+  const person = await passkeyPerson();
+  const put = await worker.fetch(`/admin/users/${person.username}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ admin: true }),
+  });
+  assert.equal(put.status, 200);
+  const jar = new Jar();
+  const get = async (path) => jar.take(await worker.fetch(path, { headers: { cookie: jar.header() } }));
+  const login = await (await get("/admin/login")).text();
+  assert.match(login, /<script src="\/assets\/passkey\.js" nonce="[^"]+" defer><\/script>/);
+  const signedIn = await submit(worker, jar, login,
+    { step: "passkey", credential: JSON.stringify(person.authenticator.get({ challenge: dataAttr(login, "challenge") })) }, "/admin/login");
+  assert.equal(signedIn.status, 303, await signedIn.clone().text());
+  assert.equal(signedIn.headers.get("location"), "/admin");
+  assert.ok(!jar.cookies.has("oidc_session"), "a console session only");
+  assert.equal((await get("/admin")).status, 200);
+  // Re-authentication: the same page, the same passkey, back to the page asked for.
+  const back = "/admin/signing-keys/rotate?reason=scheduled";
+  const again = await (await get(`/admin/login?return_to=${encodeURIComponent(back)}`)).text();
+  assert.match(again, /Sign in again to confirm it is you/);
+  const renewed = await submit(worker, jar, again,
+    { step: "passkey", credential: JSON.stringify(person.authenticator.get({ challenge: dataAttr(again, "challenge") })) }, "/admin/login");
+  assert.equal(renewed.status, 303);
+  assert.equal(renewed.headers.get("location"), back);
+  // A replayed assertion (same challenge) signs no one in.
+  const replay = await submit(worker, jar, again,
+    { step: "passkey", credential: JSON.stringify(person.authenticator.get({ challenge: dataAttr(again, "challenge") })) }, "/admin/login");
+  assert.equal(replay.status, 400);
+});

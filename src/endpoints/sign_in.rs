@@ -6,8 +6,8 @@
 //! [`SignIn`] it gets. Sessions begin here too.
 
 use super::account::passkeys::{expected, passkey_objects};
-use super::browser::{secure, use_form, Browser, SESSION_COOKIE};
-use super::http::Reply;
+use super::browser::{form_fields, secure, use_form, Browser, SESSION_COOKIE};
+use super::http::{html, Reply};
 use super::Ctx;
 use crate::grants::passkey::{authenticate, PasskeyStores, Refused};
 use crate::grants::sign_in::{admit, check, Attempt, SignInStores};
@@ -28,7 +28,7 @@ use crate::store::kv::KvRecords;
 use crate::store::webcrypto::WebCryptoHasher;
 use crate::store::webcrypto::WebCryptoVerifier;
 use crate::store::RecordStore;
-use crate::ui::PasskeyRequest;
+use crate::ui::{login_page, FormContext, LoginView, PasskeyRequest};
 use std::borrow::Cow;
 use worker::Response;
 
@@ -158,6 +158,41 @@ pub async fn verify<T>(
         Some("passkey") => Some(passkey(form, params, ctx).await?),
         _ => None,
     })
+}
+
+/// A sign-in page of our own, for no client (the account page's, the
+/// admin console's): to `whom` it signs in, a new form posting to `action`
+/// sealed for `purpose` with `data`, the upstream `providers`' buttons, and
+/// `again`: why it is shown again, if it is.
+pub async fn own_page(
+    ctx: &Ctx,
+    browser: &mut Browser,
+    (action, purpose, data): (&str, &str, &impl serde::Serialize),
+    whom: &str,
+    hint: Option<&str>,
+    again: Option<Again>,
+    providers: &[(String, String)],
+) -> Reply {
+    let (handle, csrf) = form_fields(ctx, browser, purpose, data).await?;
+    let form = FormContext {
+        action,
+        handle: &handle,
+        csrf: &csrf,
+    };
+    let body = login_page(&LoginView {
+        form: &form,
+        client_name: whom,
+        login_hint: hint,
+        error: again.as_ref().map(|a| a.alert.as_ref()),
+        passkey: passkey_request(ctx, &handle),
+        passkey_required: false,
+        providers,
+    });
+    let resp = html(again.as_ref().map_or(200, |a| a.status), body, &browser.cookies)?;
+    match again {
+        Some(a) => a.finish(resp),
+        None => Ok(resp),
+    }
 }
 
 /// The passkey sign-in a page offers with the form `handle` (its challenge

@@ -3,14 +3,13 @@
 //! sign-in ([`sign_in`]): throttled, each form used once, with the same
 //! provider buttons. Signed in, the person goes (303) to `/account`.
 
-use crate::endpoints::browser::{form_fields, page_params, read_browser, read_form, use_form, Browser};
+use crate::endpoints::browser::{page_params, read_browser, read_form, use_form, Browser};
 use crate::endpoints::federation::{self, PendingLink, Resume};
-use crate::endpoints::http::{html, redirect, Reply};
+use crate::endpoints::http::{redirect, Reply};
 use crate::endpoints::request::Request;
-use crate::endpoints::sign_in::{self, passkey_request, typed_username, Again, SignIn};
+use crate::endpoints::sign_in::{self, own_page, typed_username, Again, SignIn};
 use crate::endpoints::Ctx;
 use crate::protocol::error::invalid_request;
-use crate::ui::{login_page, FormContext, LoginView};
 use worker::Method;
 
 /// What the form is sealed for. It carries the upstream identity to link
@@ -81,26 +80,7 @@ async fn show(
     again: Option<Again>,
     link: Option<PendingLink>,
 ) -> Reply {
-    let (handle, csrf) = form_fields(ctx, browser, PURPOSE, &link).await?;
-    let form = FormContext {
-        action: "/account/login",
-        handle: &handle,
-        csrf: &csrf,
-    };
-    let alert = again.as_ref().map(|a| a.alert.as_ref());
     let providers = federation::buttons(ctx).await?;
-    let body = login_page(&LoginView {
-        form: &form,
-        client_name: "your account",
-        login_hint: hint,
-        error: alert,
-        passkey: passkey_request(ctx, &handle),
-        passkey_required: false,
-        providers: &providers,
-    });
-    let resp = html(again.as_ref().map_or(200, |a| a.status), body, &browser.cookies)?;
-    match again {
-        Some(a) => a.finish(resp),
-        None => Ok(resp),
-    }
+    let form = ("/account/login", PURPOSE, &link);
+    own_page(ctx, browser, form, "your account", hint, again, &providers).await
 }

@@ -8,10 +8,10 @@
 
 use super::audit::{self, Actor};
 use super::{forbidden, live_session, sessions, Admin, ConsolePage, ADMIN_COOKIE, SIGN_OUT};
-use crate::endpoints::browser::{form_fields, read_browser, read_form, secure, Browser};
-use crate::endpoints::http::{html, redirect, Reply};
+use crate::endpoints::browser::{read_browser, read_form, secure, Browser};
+use crate::endpoints::http::{redirect, Reply};
 use crate::endpoints::request::Request;
-use crate::endpoints::sign_in::{passkey_request, typed_username, verify, Again, Checked};
+use crate::endpoints::sign_in::{own_page, typed_username, verify, Again, Checked};
 use crate::endpoints::Ctx;
 use crate::protocol::admin_session::{return_path, AdminSession, AdminSessionOp};
 use crate::protocol::cookie::set_strict_cookie;
@@ -20,7 +20,6 @@ use crate::protocol::error::{invalid_request, OAuthResult};
 use crate::protocol::user::UserRecord;
 use crate::random;
 use crate::store::ObjectStore;
-use crate::ui::{login_page, FormContext, LoginView};
 
 /// What the sign-in form is sealed for; it carries where to go after.
 const PURPOSE: &str = "admin:login";
@@ -124,26 +123,8 @@ async fn show(
     back: Option<String>,
     again: Option<Again>,
 ) -> Reply {
-    let (handle, csrf) = form_fields(ctx, browser, PURPOSE, &back).await?;
-    let form = FormContext {
-        action: "/admin/login",
-        handle: &handle,
-        csrf: &csrf,
-    };
-    let body = login_page(&LoginView {
-        form: &form,
-        client_name: "the admin console",
-        login_hint: hint,
-        error: again.as_ref().map(|a| a.alert.as_ref()),
-        passkey: passkey_request(ctx, &handle),
-        passkey_required: false,
-        providers: &[],
-    });
-    let resp = html(again.as_ref().map_or(200, |a| a.status), body, &browser.cookies)?;
-    match again {
-        Some(a) => a.finish(resp),
-        None => Ok(resp),
-    }
+    let form = ("/admin/login", PURPOSE, &back);
+    own_page(ctx, browser, form, "the admin console", hint, again, &[]).await
 }
 
 /// `POST /admin/logout`, from the navigation's form: the session ends
