@@ -8,18 +8,24 @@
 // another client.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
 import { registerClient, createUser, obtainCode, exchange, token, authorize, field, Jar, REDIRECT_URI } from "./flow.mjs";
 import { Console, createAdmin, page, goesTo, formOf } from "./console.mjs";
 
-let worker, admin, browser;
+let worker, brief, admin, browser;
 before(async () => {
   worker = await startWorker();
+  // A re-authentication window of 2 s, for destructive actions.
+  brief = await startWorker({ vars: { ADMIN_REAUTH_TTL: "2" } });
   admin = await createAdmin(worker);
   browser = new Console(worker, { address: "198.51.100.44" });
   await browser.signIn(admin);
 });
-after(async () => { await worker?.stop(); });
+after(async () => {
+  await worker?.stop();
+  await brief?.stop();
+});
 
 const refusedPage = /expired, was already sent, or did not come from this page/;
 const unique = (prefix) => `${prefix} ${Math.random().toString(36).slice(2, 8)}`;
@@ -365,4 +371,40 @@ test("the list pages on with a cursor and searches by name or id", async () => {
   assert.match(await browser.open("/admin/clients?q=no-such-client-anywhere"), /No clients match/);
   await page(await browser.get("/admin/clients?cursor=not-ours"), 400, /not one the console made/);
   await page(await browser.get("/admin/clients/no-such-id"), 404, /no such client/);
+});
+
+test("rotating and deleting ask for a recent sign-in, and come back to their confirmation", async () => {
+  const someone = await createAdmin(brief);
+  const late = new Console(brief);
+  await late.signIn(someone);
+  const client = (await (await brief.fetch("/register", {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ client_name: "Kept", redirect_uris: [REDIRECT_URI] }),
+  })).json());
+  const path = `/admin/clients/${client.client_id}`;
+  const deletion = await late.open(`${path}/delete`, /<h1>Delete Kept<\/h1>/);
+  const rotation = await late.open(`${path}/secret`, /<h1>Rotate the secret of Kept<\/h1>/);
+  // Whole seconds: more than 3 s after is surely later than 2 s.
+  await sleep(3200);
+  for (const action of ["delete", "secret"]) {
+    const back = `${path}/${action}`;
+    goesTo(await late.get(back), `/admin/login?return_to=${encodeURIComponent(back)}`, 302);
+    const confirm = action === "delete" ? deletion : rotation;
+    goesTo(await late.postForm(confirm, back), `/admin/login?return_to=${encodeURIComponent(back)}`);
+  }
+  const kept = await brief.fetch(`/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${client.client_id}:${client.client_secret}`).toString("base64") },
+    body: "grant_type=refresh_token&refresh_token=x",
+  });
+  // Authenticated (401 invalid_client otherwise), then refused the grant it does not have.
+  assert.equal((await kept.json()).error, "unauthorized_client", "the secret still works: nothing was rotated");
+  // Signed in again, the administrator is back at the confirmation, whose form (unused) now deletes.
+  const back = `${path}/delete`;
+  const again = await page(await late.get(`/admin/login?return_to=${encodeURIComponent(back)}`), 200);
+  goesTo(await late.postForm(again, "/admin/login", { username: someone.username, password: someone.password }), back);
+  goesTo(await late.postForm(deletion, back), "/admin/clients?done=deleted");
+  const gone = await brief.fetch(`/register/${client.client_id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(gone.status, 401);
 });

@@ -223,7 +223,7 @@ pub async fn delete_as_admin(ctx: &Ctx, actor: &Actor, client_id: &str) -> OAuth
 }
 
 /// RFC 7592 §2.2: `record` with its metadata replaced by `body`'s, as
-/// `manager` may change it, not yet saved. A client turning confidential
+/// `manager` may change it, not yet saved; refused, `record` is as it was. A client turning confidential
 /// is issued a secret, returned to be shown once; one turning public
 /// loses it. The administrator's update (`PUT /register/{id}` with
 /// `ADMIN_TOKEN`, or the console) and the client's own both come here.

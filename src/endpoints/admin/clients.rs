@@ -240,10 +240,10 @@ async fn edit(ctx: &Ctx, admin: &mut Admin, page: &ConsolePage, mut record: Clie
         return client(ctx, admin, &record, &stored, &[], Some(Notice::Failed(REFUSED)), 400).await;
     }
     let body = form.to_json(Some(&record.client_id));
-    let unchanged = record.clone();
+    // Refused, `update` has changed nothing.
     let secret = match register::update(&mut record, &body, Manager::Admin) {
         Ok(secret) => secret,
-        Err(refused) => return client(ctx, admin, &unchanged, &form, &refused.0, None, 400).await,
+        Err(refused) => return client(ctx, admin, &record, &form, &refused.0, None, 400).await,
     };
     ctx.save_client(&record).await?;
     audit::record(ctx, &admin.actor(), "client.update", &record.client_id, None).await;
