@@ -21,11 +21,12 @@ use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult
 use crate::protocol::params::decode_path_segment;
 use crate::protocol::privilege::Manager;
 use crate::store::{listing, RecordStore};
-use crate::ui::admin::{confirm_page, Confirm, Notice};
+use crate::ui::admin::{confirm_page, Confirm, Notice, Shell};
 use crate::ui::admin_clients::{
     client_page, client_path, clients_page, done_notice, issued_page, ClientFormView, ClientRow, ClientSummary,
     ClientsView, IssuedView,
 };
+use crate::ui::Page;
 use serde_json::Value;
 
 /// What each form is sealed for: one cannot be posted as another.
@@ -82,6 +83,20 @@ fn name(record: &ClientRecord) -> &str {
     record.metadata.client_name.as_deref().unwrap_or(&record.client_id)
 }
 
+/// A page of the section in the console's layout (its sign-out form, and
+/// `notice` at the top).
+async fn show(
+    ctx: &Ctx,
+    admin: &mut Admin,
+    status: u16,
+    notice: Option<Notice<'_>>,
+    page: &dyn Fn(Shell) -> Page,
+) -> Reply {
+    let sign_out = admin.sign_out_form(ctx).await?;
+    let shell = admin.shell("clients", &sign_out, notice);
+    html(status, page(shell), &admin.browser.cookies)
+}
+
 /// `GET /admin/clients?q=…&cursor=…`.
 async fn list(ctx: &Ctx, admin: &mut Admin, page: &ConsolePage) -> Reply {
     let query = page.params.get("q").unwrap_or_default();
@@ -95,10 +110,8 @@ async fn list(ctx: &Ctx, admin: &mut Admin, page: &ConsolePage) -> Reply {
         query_encoded: encode(query),
         next: listed.next.as_deref(),
     };
-    let sign_out = admin.sign_out_form(ctx).await?;
     let notice = done_notice(page.params.get("done"));
-    let shell = admin.shell("clients", &sign_out, notice);
-    html(200, clients_page(shell, &view), &admin.browser.cookies)
+    show(ctx, admin, 200, notice, &|shell| clients_page(shell, &view)).await
 }
 
 /// A row from a client's labels (`Record::metadata` of `ClientRecord`).
@@ -129,9 +142,7 @@ async fn new_client(
         errors,
         post: fields.context(NEW_PATH),
     };
-    let sign_out = admin.sign_out_form(ctx).await?;
-    let shell = admin.shell("clients", &sign_out, notice);
-    html(status, client_page(shell, &view), &admin.browser.cookies)
+    show(ctx, admin, status, notice, &|shell| client_page(shell, &view)).await
 }
 
 /// `POST /admin/clients/new`: registers the client the form describes,
@@ -171,9 +182,7 @@ async fn show_issued(
         secret,
         next: &next,
     };
-    let sign_out = admin.sign_out_form(ctx).await?;
-    let shell = admin.shell("clients", &sign_out, None);
-    html(200, issued_page(shell, &view), &admin.browser.cookies)
+    show(ctx, admin, 200, None, &|shell| issued_page(shell, &view)).await
 }
 
 fn summary<'a>(record: &'a ClientRecord, path: &'a str) -> ClientSummary<'a> {
@@ -207,9 +216,7 @@ async fn client(
         errors,
         post: fields.context(&path),
     };
-    let sign_out = admin.sign_out_form(ctx).await?;
-    let shell = admin.shell("clients", &sign_out, notice);
-    html(status, client_page(shell, &view), &admin.browser.cookies)
+    show(ctx, admin, status, notice, &|shell| client_page(shell, &view)).await
 }
 
 /// `GET /admin/clients/{id}`.
@@ -284,9 +291,7 @@ async fn confirm(
         button,
         back: &back,
     };
-    let sign_out = admin.sign_out_form(ctx).await?;
-    let shell = admin.shell("clients", &sign_out, None);
-    html(200, confirm_page(shell, &page), &admin.browser.cookies)
+    show(ctx, admin, 200, None, &|shell| confirm_page(shell, &page)).await
 }
 
 fn public_has_none(record: &ClientRecord) -> OAuthResult<()> {
