@@ -50,14 +50,15 @@ fn cors_of(path: &str, ctx: &Ctx) -> Option<(Cors, &'static str)> {
 async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
     let m = req.method();
     let get = matches!(m, Method::Get | Method::Head);
+    if let Some(script) = assets::script(path) {
+        return if get { assets::serve(script) } else { not_allowed("GET") };
+    }
     match path {
         "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" if get => discovery::get(ctx),
         "/jwks.json" if get => jwks::get(ctx).await,
         "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server" | "/jwks.json" => {
             not_allowed("GET")
         }
-        assets::PASSKEY_JS_PATH if get => assets::passkey_js(),
-        assets::PASSKEY_JS_PATH => not_allowed("GET"),
         "/authorize" if get || m == Method::Post => authorize::handle(req, ctx).await,
         "/authorize" => not_allowed("GET, POST"),
         "/token" if m == Method::Post => token::post(req, ctx).await,

@@ -12,11 +12,13 @@
 //! registration access token (RFC 7592 §3 requires one in the response,
 //! and only its hash is kept), so the previous one stops working.
 
+use super::admin::audit::{self, Actor};
 use super::http::{error_response, json, json_body, no_content, Reply};
 use super::{bearer_error, http, Ctx};
 use crate::endpoints::request::Request;
 use crate::protocol::client::{
-    apply_update, build_client_information, parse_client_metadata, ClientMetadata, ClientRecord,
+    apply_update, build_client_information, parse_client_metadata, parse_metadata_fields, ClientMetadata, ClientRecord,
+    FieldErrors,
 };
 use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::{ErrorCode, OAuthError, OAuthResult};
@@ -35,7 +37,7 @@ fn client_uri(ctx: &Ctx, client_id: &str) -> String {
 }
 
 /// A secret for a confidential client, none for a public one.
-fn new_secret(metadata: &ClientMetadata) -> Option<String> {
+pub fn new_secret(metadata: &ClientMetadata) -> Option<String> {
     metadata
         .token_endpoint_auth_method
         .is_confidential()
@@ -146,22 +148,42 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         }
     }
     let body = json_body(&mut req).await;
-    let mut self_registered = None;
-    let metadata = match access {
-        InitialAccess::Admin => body.and_then(|b| parse_client_metadata(&b))?,
+    let issued = match access {
+        InitialAccess::Admin => register_as_admin(ctx, &Actor::token(&req), &body?).await??,
         InitialAccess::Open => {
-            self_registered = Some(SelfRegistered::new(ctx.now, ctx.config.open_registration_unused_ttl));
-            open_metadata(body)?
+            let self_registered = SelfRegistered::new(ctx.now, ctx.config.open_registration_unused_ttl);
+            issue(ctx, open_metadata(body)?, Some(self_registered)).await?
         }
         InitialAccess::Token { id, secret_hash } => {
-            spend(ctx, &id, secret_hash, body.and_then(|b| parse_client_metadata(&b))).await?
+            let metadata = spend(ctx, &id, secret_hash, body.and_then(|b| parse_client_metadata(&b))).await?;
+            issue(ctx, metadata, None).await?
         }
     };
-    let client_id = random::id();
+    let body = build_client_information(
+        &issued.record,
+        issued.secret.as_deref(),
+        Some(&issued.registration_token),
+        &client_uri(ctx, &issued.record.client_id),
+    );
+    json(201, &body)
+}
+
+/// A client just registered, and what it was issued, shown once: its
+/// secret (confidential clients) and its registration access token.
+pub struct Issued {
+    pub record: ClientRecord,
+    pub secret: Option<String>,
+    pub registration_token: String,
+}
+
+/// Registers a client with `metadata` (validated, within what its
+/// registrant may register): a new id, a secret when it is confidential,
+/// a registration access token, saved.
+async fn issue(ctx: &Ctx, metadata: ClientMetadata, self_registered: Option<SelfRegistered>) -> OAuthResult<Issued> {
     let secret = new_secret(&metadata);
     let registration_token = random::token();
     let record = ClientRecord {
-        client_id: client_id.clone(),
+        client_id: random::id(),
         client_secret_hash: secret.as_deref().map(secret_hash),
         registration_access_token_hash: secret_hash(&registration_token),
         client_id_issued_at: ctx.now,
@@ -169,13 +191,63 @@ pub async fn create(mut req: Request, ctx: &Ctx) -> Reply {
         metadata,
     };
     ctx.save_client(&record).await?;
-    let body = build_client_information(
-        &record,
-        secret.as_deref(),
-        Some(&registration_token),
-        &client_uri(ctx, &client_id),
-    );
-    json(201, &body)
+    Ok(Issued {
+        record,
+        secret,
+        registration_token,
+    })
+}
+
+/// A registration by the administrator (`ADMIN_TOKEN` at `POST /register`,
+/// or the console), logged as `actor`'s: any valid metadata, privileges
+/// too. Metadata that is not valid is refused (`Ok(Err)`) with every
+/// member's error.
+pub async fn register_as_admin(ctx: &Ctx, actor: &Actor, body: &Value) -> OAuthResult<Result<Issued, FieldErrors>> {
+    let metadata = match parse_metadata_fields(body) {
+        Ok(metadata) => metadata,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let issued = issue(ctx, metadata, None).await?;
+    let record = &issued.record;
+    let name = record.metadata.client_name.as_deref();
+    audit::record(ctx, actor, "client.create", &record.client_id, name).await;
+    Ok(Ok(issued))
+}
+
+/// The administrator's deletion (`DELETE /register/{id}` with
+/// `ADMIN_TOKEN`, or the console), logged as `actor`'s.
+pub async fn delete_as_admin(ctx: &Ctx, actor: &Actor, client_id: &str) -> OAuthResult<()> {
+    ctx.delete_client(client_id).await?;
+    audit::record(ctx, actor, "client.delete", client_id, None).await;
+    Ok(())
+}
+
+/// RFC 7592 §2.2: `record` with its metadata replaced by `body`'s, as
+/// `manager` may change it, not yet saved; refused, `record` is as it was. A client turning confidential
+/// is issued a secret, returned to be shown once; one turning public
+/// loses it. The administrator's update (`PUT /register/{id}` with
+/// `ADMIN_TOKEN`, or the console) and the client's own both come here.
+pub fn update(record: &mut ClientRecord, body: &Value, manager: Manager) -> Result<Option<String>, FieldErrors> {
+    let metadata = apply_update(record, body, manager)?;
+    // A self-registered client managing itself stays within the limits
+    // it registered under.
+    if manager == Manager::Client && record.self_registered.is_some() {
+        check_limits(body, &metadata)?;
+    }
+    let mut secret = None;
+    record.client_secret_hash = match (
+        record.client_secret_hash.take(),
+        metadata.token_endpoint_auth_method.is_confidential(),
+    ) {
+        (Some(h), true) => Some(h),
+        (None, true) => {
+            secret = new_secret(&metadata);
+            secret.as_deref().map(secret_hash)
+        }
+        (_, false) => None,
+    };
+    record.metadata = metadata;
+    Ok(secret)
 }
 
 /// The client named in the path, if the caller may manage it, and who the
@@ -195,37 +267,25 @@ async fn authorized_client(req: &Request, ctx: &Ctx, client_id: &str) -> OAuthRe
 
 pub async fn manage(mut req: Request, ctx: &Ctx, client_id: &str) -> Reply {
     let (mut record, manager) = authorized_client(&req, ctx, client_id).await?;
+    let admin = (manager == Manager::Admin).then(|| Actor::token(&req));
     if req.method() == Method::Delete {
-        ctx.delete_client(client_id).await?;
+        match &admin {
+            Some(actor) => delete_as_admin(ctx, actor, client_id).await?,
+            None => ctx.delete_client(client_id).await?,
+        }
         return no_content();
     }
+    let put = req.method() == Method::Put;
     let mut secret = None;
-    if req.method() == Method::Put {
-        let body = json_body(&mut req).await?;
-        let metadata = apply_update(&record, &body, manager)?;
-        // A self-registered client managing itself stays within the limits
-        // it registered under.
-        if manager == Manager::Client && record.self_registered.is_some() {
-            check_limits(&body, &metadata)?;
-        }
-        // A client turning confidential needs a secret; one turning public
-        // must lose it.
-        record.client_secret_hash = match (
-            record.client_secret_hash.take(),
-            metadata.token_endpoint_auth_method.is_confidential(),
-        ) {
-            (Some(h), true) => Some(h),
-            (None, true) => {
-                secret = new_secret(&metadata);
-                secret.as_deref().map(secret_hash)
-            }
-            (_, false) => None,
-        };
-        record.metadata = metadata;
+    if put {
+        secret = update(&mut record, &json_body(&mut req).await?, manager)?;
     }
     let registration_token = random::token();
     record.registration_access_token_hash = secret_hash(&registration_token);
     ctx.save_client(&record).await?;
+    if let Some(actor) = admin.as_ref().filter(|_| put) {
+        audit::record(ctx, actor, "client.update", client_id, None).await;
+    }
     json(
         200,
         &build_client_information(

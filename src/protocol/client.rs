@@ -367,13 +367,8 @@ fn parse_grant_types(obj: &Map<String, Value>) -> OAuthResult<Option<Vec<GrantTy
     Ok(Some(grants))
 }
 
-/// `grant_types` and `response_types` with their RFC 7591 §2 defaults
-/// (`authorization_code` / `code`). When only one of the two is sent, the
-/// other defaults to its consistent counterpart, so a client registering
-/// `grant_types: ["client_credentials"]` need not also send
-/// `response_types: []`.
-fn grants_and_response_types(obj: &Map<String, Value>) -> OAuthResult<(Vec<GrantType>, Vec<String>)> {
-    let grants = parse_grant_types(obj)?;
+/// `response_types` as sent (duplicates merged), or `None` when omitted.
+fn parse_response_types(obj: &Map<String, Value>) -> OAuthResult<Option<Vec<String>>> {
     let mut responses = opt_strings(obj, "response_types", 8, MAX_NAME_LEN)?;
     if let Some(list) = &mut responses {
         if let Some(bad) = list.iter().find(|r| *r != "code") {
@@ -381,7 +376,16 @@ fn grants_and_response_types(obj: &Map<String, Value>) -> OAuthResult<(Vec<Grant
         }
         list.dedup();
     }
-    Ok(match (grants, responses) {
+    Ok(responses)
+}
+
+/// `grant_types` and `response_types` with their RFC 7591 §2 defaults
+/// (`authorization_code` / `code`). When only one of the two is sent, the
+/// other defaults to its consistent counterpart, so a client registering
+/// `grant_types: ["client_credentials"]` need not also send
+/// `response_types: []`.
+fn with_defaults(grants: Option<Vec<GrantType>>, responses: Option<Vec<String>>) -> (Vec<GrantType>, Vec<String>) {
+    match (grants, responses) {
         (Some(g), Some(r)) => (g, r),
         (Some(g), None) => {
             let r = if g.contains(&GrantType::AuthorizationCode) {
@@ -393,34 +397,95 @@ fn grants_and_response_types(obj: &Map<String, Value>) -> OAuthResult<(Vec<Grant
         }
         (None, Some(r)) if r.is_empty() => (vec![], r),
         (None, _) => (vec![GrantType::AuthorizationCode], vec!["code".into()]),
-    })
+    }
+}
+
+/// Why a registration is invalid, and the member that says so when one
+/// does: a form shows the error next to that member's field. The JSON API
+/// sends only the error (`error`, `error_description`), through `From`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: Option<&'static str>,
+    pub error: OAuthError,
+}
+
+/// Every error of a registration, in the order the members are read;
+/// never empty. As an [`OAuthError`], the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<Invalid>);
+
+impl From<FieldErrors> for OAuthError {
+    fn from(mut all: FieldErrors) -> Self {
+        all.0.swap_remove(0).error
+    }
+}
+
+impl From<OAuthError> for FieldErrors {
+    fn from(error: OAuthError) -> Self {
+        FieldErrors(vec![Invalid { field: None, error }])
+    }
+}
+
+fn invalid_at(field: &'static str, error: OAuthError) -> Invalid {
+    Invalid {
+        field: Some(field),
+        error,
+    }
+}
+
+/// The errors of every member, in the order the members are read.
+#[derive(Default)]
+struct Errors(Vec<Invalid>);
+
+impl Errors {
+    /// `member`'s value, or its default with the error noted.
+    fn take<T: Default>(&mut self, field: &'static str, member: OAuthResult<T>) -> T {
+        match member {
+            Ok(value) => value,
+            Err(error) => {
+                self.note(field, error);
+                T::default()
+            }
+        }
+    }
+
+    // Once, not in each `take`.
+    #[inline(never)]
+    fn note(&mut self, field: &'static str, error: OAuthError) {
+        self.0.push(invalid_at(field, error));
+    }
 }
 
 /// RFC 7591 §2.1: grant types and response types must agree; we refuse
 /// inconsistent combinations rather than guess.
-fn validate_consistency(m: &ClientMetadata) -> OAuthResult<()> {
+fn validate_consistency(m: &ClientMetadata) -> Result<(), Invalid> {
     let has = |g| m.grant_types.contains(&g);
+    let meta = |field, description: &'static str| Err(invalid_at(field, bad_metadata(description)));
     if m.grant_types.is_empty() {
-        return Err(bad_metadata("grant_types must not be empty"));
+        return meta("grant_types", "grant_types must not be empty");
     }
     if has(GrantType::AuthorizationCode) != m.response_types.iter().any(|r| r == "code") {
-        return Err(bad_metadata(
+        return meta(
+            "response_types",
             "response type \"code\" and grant type \"authorization_code\" must be registered together",
-        ));
+        );
     }
     if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
-        return Err(bad_metadata(
+        return meta(
+            "grant_types",
             "grant type \"refresh_token\" requires \"authorization_code\"",
-        ));
+        );
     }
     if has(GrantType::ClientCredentials) && !m.token_endpoint_auth_method.is_confidential() {
-        return Err(bad_metadata(
+        return meta(
+            "token_endpoint_auth_method",
             "grant type \"client_credentials\" requires a client authentication method other than \"none\"",
-        ));
+        );
     }
     if has(GrantType::AuthorizationCode) && m.redirect_uris.is_empty() {
-        return Err(bad_redirect(
-            "redirect_uris is required for the authorization_code grant",
+        return Err(invalid_at(
+            "redirect_uris",
+            bad_redirect("redirect_uris is required for the authorization_code grant"),
         ));
     }
     Ok(())
@@ -429,40 +494,72 @@ fn validate_consistency(m: &ClientMetadata) -> OAuthResult<()> {
 /// Parses and validates an RFC 7591 §2 registration request.
 /// RFC 7591 §2: "The authorization server MUST ignore any client metadata
 /// sent by the client that it does not understand", so unknown members are
-/// dropped.
+/// dropped. The error is the first of [`parse_metadata_fields`].
 pub fn parse_client_metadata(body: &Value) -> OAuthResult<ClientMetadata> {
+    Ok(parse_metadata_fields(body)?)
+}
+
+/// [`parse_client_metadata`] with every member's error, not only the
+/// first, each with the member it is about (a form shows them all at
+/// once). The agreement between members
+/// (`validate_consistency`) is judged once every member is valid.
+pub fn parse_metadata_fields(body: &Value) -> Result<ClientMetadata, FieldErrors> {
     let obj = body
         .as_object()
         .ok_or_else(|| bad_metadata("the request body must be a JSON object"))?;
-    let application_type = parse_enum(obj, "application_type", parse_application_type)?.unwrap_or_default();
-    let (grant_types, response_types) = grants_and_response_types(obj)?;
-    let scope = opt_string(obj, "scope", MAX_SCOPE_LEN)?;
+    let mut e = Errors::default();
+    let application_type = e
+        .take(
+            "application_type",
+            parse_enum(obj, "application_type", parse_application_type),
+        )
+        .unwrap_or_default();
+    let grant_types = e.take("grant_types", parse_grant_types(obj));
+    let response_types = e.take("response_types", parse_response_types(obj));
+    let (grant_types, response_types) = with_defaults(grant_types, response_types);
+    let scope = e.take("scope", opt_string(obj, "scope", MAX_SCOPE_LEN));
     if let Some(s) = &scope {
-        validate_scope(s)?;
+        e.take("scope", validate_scope(s));
     }
-    let auth_method = parse_enum(obj, "token_endpoint_auth_method", AuthMethod::parse)?;
-    let alg = parse_enum(obj, "id_token_signed_response_alg", SigningAlg::parse)?;
+    let auth_method = e.take(
+        "token_endpoint_auth_method",
+        parse_enum(obj, "token_endpoint_auth_method", AuthMethod::parse),
+    );
+    let alg = e.take(
+        "id_token_signed_response_alg",
+        parse_enum(obj, "id_token_signed_response_alg", SigningAlg::parse),
+    );
     let metadata = ClientMetadata {
-        redirect_uris: redirect_list(obj, "redirect_uris", application_type)?,
+        redirect_uris: e.take("redirect_uris", redirect_list(obj, "redirect_uris", application_type)),
         token_endpoint_auth_method: auth_method.unwrap_or_default(),
         grant_types,
         response_types,
-        client_name: opt_string(obj, "client_name", MAX_NAME_LEN)?,
-        client_uri: informational_uri(obj, "client_uri")?,
-        logo_uri: informational_uri(obj, "logo_uri")?,
-        policy_uri: informational_uri(obj, "policy_uri")?,
-        tos_uri: informational_uri(obj, "tos_uri")?,
-        contacts: opt_strings(obj, "contacts", MAX_CONTACTS, MAX_CONTACT_LEN)?.unwrap_or_default(),
+        client_name: e.take("client_name", opt_string(obj, "client_name", MAX_NAME_LEN)),
+        client_uri: e.take("client_uri", informational_uri(obj, "client_uri")),
+        logo_uri: e.take("logo_uri", informational_uri(obj, "logo_uri")),
+        policy_uri: e.take("policy_uri", informational_uri(obj, "policy_uri")),
+        tos_uri: e.take("tos_uri", informational_uri(obj, "tos_uri")),
+        contacts: e
+            .take("contacts", opt_strings(obj, "contacts", MAX_CONTACTS, MAX_CONTACT_LEN))
+            .unwrap_or_default(),
         scope,
         id_token_signed_response_alg: alg.unwrap_or_default(),
-        post_logout_redirect_uris: redirect_list(obj, "post_logout_redirect_uris", application_type)?,
-        default_acr_values: acr_value_list(obj)?,
-        allowed_cors_origins: origin_list(obj, "allowed_cors_origins")?,
+        post_logout_redirect_uris: e.take(
+            "post_logout_redirect_uris",
+            redirect_list(obj, "post_logout_redirect_uris", application_type),
+        ),
+        default_acr_values: e.take("default_acr_values", acr_value_list(obj)),
+        allowed_cors_origins: e.take("allowed_cors_origins", origin_list(obj, "allowed_cors_origins")),
         application_type,
-        resource_server: opt_bool(obj, "resource_server")?.unwrap_or(false),
-        allowed_resources: allowed_resources(obj)?,
+        resource_server: e
+            .take("resource_server", opt_bool(obj, "resource_server"))
+            .unwrap_or(false),
+        allowed_resources: e.take("allowed_resources", allowed_resources(obj)),
     };
-    validate_consistency(&metadata)?;
+    if !e.0.is_empty() {
+        return Err(FieldErrors(e.0));
+    }
+    validate_consistency(&metadata).map_err(|one| FieldErrors(vec![one]))?;
     Ok(metadata)
 }
 
@@ -625,25 +722,21 @@ pub fn build_client_information(
 /// `client_secret_expires_at`, `client_id_issued_at`) are ignored, since
 /// clients commonly echo the whole read response back. Only the admin may
 /// change privileged metadata (`privilege::check_update`).
-pub fn apply_update(existing: &ClientRecord, body: &Value, manager: Manager) -> OAuthResult<ClientMetadata> {
+pub fn apply_update(existing: &ClientRecord, body: &Value, manager: Manager) -> Result<ClientMetadata, FieldErrors> {
     let obj = body
         .as_object()
         .ok_or_else(|| invalid_request("the request body must be a JSON object"))?;
     match obj.get("client_id").and_then(Value::as_str) {
         Some(id) if id == existing.client_id => {}
-        _ => {
-            return Err(invalid_request(
-                "client_id must be present and equal the registered client_id",
-            ))
-        }
+        _ => return Err(invalid_request("client_id must be present and equal the registered client_id").into()),
     }
     if let Some(secret) = obj.get("client_secret").filter(|v| !v.is_null()) {
         let matches = secret.as_str().is_some_and(|s| existing.verify_secret(s));
         if !matches {
-            return Err(invalid_request("client_secret does not match the issued client secret"));
+            return Err(invalid_request("client_secret does not match the issued client secret").into());
         }
     }
-    let requested = parse_client_metadata(body)?;
+    let requested = parse_metadata_fields(body)?;
     check_update(manager, &existing.metadata, &requested)?;
     Ok(requested)
 }
@@ -806,6 +899,85 @@ mod tests {
         let m = parse_client_metadata(&b).unwrap();
         assert_eq!((m.client_uri, m.scope), (None, None));
         assert_eq!(m.grant_types, vec![GrantType::AuthorizationCode]);
+    }
+
+    /// The members each error is about, in order.
+    fn fields_of(b: &Value) -> Vec<Option<&'static str>> {
+        let all = parse_metadata_fields(b).expect_err("invalid");
+        all.0.iter().map(|i| i.field).collect()
+    }
+
+    #[test]
+    fn every_error_names_its_member() {
+        let cc = "client_credentials";
+        for (field, extra) in [
+            ("application_type", json!({"application_type": "desktop"})),
+            ("grant_types", json!({"grant_types": ["password"]})),
+            ("response_types", json!({"response_types": ["token"]})),
+            ("scope", json!({"scope": 1})),
+            ("scope", json!({"scope": "a a"})),
+            ("token_endpoint_auth_method", json!({"token_endpoint_auth_method": "x"})),
+            (
+                "id_token_signed_response_alg",
+                json!({"id_token_signed_response_alg": "none"}),
+            ),
+            ("redirect_uris", json!({"redirect_uris": ["http://app.example/cb"]})),
+            ("client_name", json!({"client_name": 5})),
+            ("client_uri", json!({"client_uri": "/x"})),
+            ("logo_uri", json!({"logo_uri": "http://app.example/l.png"})),
+            ("policy_uri", json!({"policy_uri": 1})),
+            ("tos_uri", json!({"tos_uri": "x"})),
+            ("contacts", json!({"contacts": "ops@example.com"})),
+            (
+                "post_logout_redirect_uris",
+                json!({"post_logout_redirect_uris": ["/bye"]}),
+            ),
+            ("default_acr_values", json!({"default_acr_values": [""]})),
+            (
+                "allowed_cors_origins",
+                json!({"allowed_cors_origins": ["https://a.example/"]}),
+            ),
+            ("resource_server", json!({"resource_server": "yes"})),
+            ("allowed_resources", json!({"allowed_resources": ["/mcp"]})),
+            // Members that disagree: the one a person would change.
+            ("grant_types", json!({"grant_types": [], "response_types": []})),
+            (
+                "response_types",
+                json!({"grant_types": [cc], "response_types": ["code"]}),
+            ),
+            (
+                "grant_types",
+                json!({"grant_types": ["refresh_token"], "response_types": []}),
+            ),
+            (
+                "token_endpoint_auth_method",
+                json!({"grant_types": [cc], "token_endpoint_auth_method": "none", "redirect_uris": null}),
+            ),
+            ("redirect_uris", json!({"redirect_uris": []})),
+        ] {
+            assert_eq!(fields_of(&body(extra.clone())), [Some(field)], "{extra}");
+        }
+        assert_eq!(fields_of(&json!([])), [None]);
+    }
+
+    #[test]
+    fn all_errors_at_once_the_first_as_before() {
+        let b = body(json!({"client_name": 5, "logo_uri": "/l", "scope": "", "redirect_uris": ["x"]}));
+        assert_eq!(
+            fields_of(&b),
+            [
+                Some("scope"),
+                Some("redirect_uris"),
+                Some("client_name"),
+                Some("logo_uri")
+            ]
+        );
+        let first = parse_client_metadata(&b).unwrap_err();
+        assert_eq!(first, parse_metadata_fields(&b).unwrap_err().0[0].error);
+        assert_eq!(first.description, "scope has an invalid scope token \"\"");
+        // Agreement is judged once every member is valid: not here.
+        let b = body(json!({"client_name": 5, "redirect_uris": []}));
+        assert_eq!(fields_of(&b), [Some("client_name")]);
     }
 
     #[test]
@@ -1098,6 +1270,10 @@ mod tests {
         assert!(public.get("client_secret_expires_at").is_none());
     }
 
+    fn update(rec: &ClientRecord, body: &Value, manager: Manager) -> OAuthResult<ClientMetadata> {
+        Ok(apply_update(rec, body, manager)?)
+    }
+
     #[test]
     fn update_rules() {
         let rec = record("client_secret_basic");
@@ -1112,7 +1288,7 @@ mod tests {
         assert_eq!(m.client_name, None);
         assert_eq!(m.grant_types, vec![GrantType::AuthorizationCode]);
         // Which the client itself may not do: its grant types would change.
-        assert_eq!(code_of(apply_update(&rec, &ok, Manager::Client)), META);
+        assert_eq!(code_of(update(&rec, &ok, Manager::Client)), META);
 
         let bad = Some(ErrorCode::InvalidRequest);
         let cases = [
@@ -1131,10 +1307,10 @@ mod tests {
             (REDIRECT, json!({"client_id": "c1", "redirect_uris": ["http://x/cb"]})),
         ];
         for (expected, b) in cases {
-            assert_eq!(code_of(apply_update(&rec, &b, Manager::Admin)), expected, "{b}");
+            assert_eq!(code_of(update(&rec, &b, Manager::Admin)), expected, "{b}");
         }
         // A public client has no secret, so any presented one is wrong.
         let b = json!({"client_id": "c1", "client_secret": "", "redirect_uris": [CB]});
-        assert_eq!(code_of(apply_update(&record("none"), &b, Manager::Admin)), bad);
+        assert_eq!(code_of(update(&record("none"), &b, Manager::Admin)), bad);
     }
 }

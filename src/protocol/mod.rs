@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod client_document;
+pub mod client_form;
 pub mod cookie;
 pub mod cors;
 pub mod discovery;

@@ -126,6 +126,18 @@ impl Record for ClientRecord {
     fn expires_at(&self) -> Option<u64> {
         self.self_registered.and_then(|s| s.unused_until)
     }
+    /// What the console's list of clients shows: the name and the
+    /// authentication method (searched, like the id), and when the client
+    /// was registered (a number, so a search for digits does not find it).
+    fn metadata(&self) -> Option<serde_json::Value> {
+        let m = &self.metadata;
+        let mut shown = labels(&[
+            ("name", m.client_name.as_deref()),
+            ("method", Some(m.token_endpoint_auth_method.as_str())),
+        ])?;
+        shown["created"] = self.client_id_issued_at.into();
+        Some(shown)
+    }
 }
 
 impl Record for RevokedAccessToken {
@@ -348,6 +360,35 @@ mod tests {
         let (exact, more) = block_on(find(&store, "alice:", 5)).unwrap();
         assert_eq!((exact.len(), more), (5, false));
         assert_eq!(block_on(find(&store, "carol:", 5)).unwrap(), (vec![], false));
+    }
+
+    #[test]
+    fn clients_are_listed_by_name_or_id_with_their_method_and_date() {
+        use crate::grants::testing::client;
+        let store = MemoryStore::default();
+        let mut named = client(serde_json::json!({"redirect_uris": ["https://rp.example/cb"], "client_name": "Shop"}));
+        named.client_id_issued_at = 1_764_633_600;
+        let mut public = client(
+            serde_json::json!({"redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "none"}),
+        );
+        public.client_id = "client-2".into();
+        block_on(store.put(&named)).unwrap();
+        block_on(store.put(&public)).unwrap();
+        let page = |q| block_on(listing::page(&store, q, None)).unwrap().unwrap().rows;
+        let rows = page("SHOP");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            rows[0],
+            (
+                "client-1".into(),
+                serde_json::json!({"name": "Shop", "method": "client_secret_basic", "created": 1_764_633_600})
+            )
+        );
+        assert_eq!(
+            page("client-2")[0].1,
+            serde_json::json!({"method": "none", "created": 0})
+        );
+        assert!(page("1764").is_empty(), "the date is not searched");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod account;
 pub mod admin;
 pub mod admin_accounts;
+pub mod admin_clients;
 mod consent;
 mod error;
 mod login;

@@ -13,6 +13,7 @@
 
 mod accounts;
 pub mod audit;
+mod clients;
 mod keys;
 mod login;
 
@@ -181,6 +182,9 @@ async fn answer(mut req: Request, ctx: &Ctx, path: &str) -> Reply {
         "/admin/logout" if post => return login::sign_out(ctx, admin, &page).await,
         "/admin" | "/admin/logout" => return Err(not_allowed()),
         _ => {}
+    }
+    if let Some(rest) = under(path, "/admin/clients") {
+        return clients::handle(ctx, &mut admin, &page, rest).await;
     }
     if let Some(rest) = under(path, "/admin/accounts") {
         return accounts::handle(ctx, &mut admin, &page, rest).await;
