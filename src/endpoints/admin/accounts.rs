@@ -17,6 +17,7 @@ use crate::endpoints::sessions;
 use crate::endpoints::Ctx;
 use crate::protocol::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use crate::protocol::params::Params;
+use crate::protocol::session::UserSession;
 use crate::protocol::user::UserRecord;
 use crate::protocol::user_form::FieldErrors;
 use crate::store::listing;
@@ -162,17 +163,7 @@ async fn view(
     let [claims_fields, end_all, revoke_all, enrollment] = [0, 1, 2, 3].map(|i| &fields[i]);
     let (session_fields, grant_fields) = fields[4..].split_at(live.len());
     let sign_out = admin.sign_out_form(ctx).await?;
-    let session_rows: Vec<SessionRow> = live
-        .iter()
-        .zip(session_fields)
-        .map(|(s, f)| SessionRow {
-            key: s.session_key(),
-            signed_in: date_time(s.auth_time),
-            how: SessionRow::how(&s.amr, s.idp.as_deref()),
-            ends: date_time(s.expires_at),
-            end: f.context(&paths[1]),
-        })
-        .collect();
+    let session_rows = session_rows(&live, session_fields, &paths[1]);
     let grant_rows: Vec<ConsentRow> = apps
         .iter()
         .zip(grant_fields)
@@ -211,6 +202,20 @@ async fn view(
     };
     let page = user_page(admin.shell(SECTION, &sign_out, notice), &page);
     html(status, page, &admin.browser.cookies)
+}
+
+/// The sessions as the page lists them, each with its "End" form.
+fn session_rows<'a>(live: &'a [UserSession], fields: &'a [Fields], action: &'a str) -> Vec<SessionRow<'a>> {
+    live.iter()
+        .zip(fields)
+        .map(|(s, f)| SessionRow {
+            key: s.session_key(),
+            signed_in: date_time(s.auth_time),
+            how: SessionRow::how(&s.amr, s.idp.as_deref()),
+            ends: date_time(s.expires_at),
+            end: f.context(action),
+        })
+        .collect()
 }
 
 /// A form for each of `purposes` on `target`, each its own single-use handle.
