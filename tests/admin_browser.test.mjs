@@ -131,9 +131,9 @@ async function signInAtRp(page, url, user, redirectUri) {
   return new URL(page.url());
 }
 
-test("an administrator registers a confidential client, copies its secret, and an unmodified RP signs a person in with it; an edit of its redirect URIs holds at once", { skip }, async (t) => {
+test("an administrator creates a user and a confidential client, copies its secret; an unmodified RP signs that user in with it; an edit of its redirect URIs holds at once; the user's session is ended", { skip }, async (t) => {
   const admin = await createAdmin(worker, `ops${randomBytes(3).toString("hex")}`);
-  const user = await createUser(worker);
+  const user = { username: `ada${randomBytes(3).toString("hex")}`, password: "a long pass phrase", name: "Ada Console" };
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: worker.url });
   const page = await context.newPage();
@@ -147,6 +147,23 @@ test("an administrator registers a confidential client, copies its secret, and a
     && new URL(r.url()).pathname !== "/favicon.ico" && errors.push(`${r.status()} ${r.url()}`));
   try {
     await signIn(page, admin);
+    // A user, made here.
+    await page.getByRole("navigation").getByRole("link", { name: "Users" }).click();
+    await page.getByRole("heading", { name: "Users", level: 1 }).waitFor();
+    await page.getByRole("link", { name: "New user" }).click();
+    await page.getByLabel("Username").fill(user.username);
+    await page.getByLabel("Password (optional)").fill(user.password);
+    await page.getByLabel("Name", { exact: true }).fill(user.name);
+    await page.getByLabel("E-mail address", { exact: true }).fill(`${user.username}@example.com`);
+    await page.getByLabel("E-mail address verified").check();
+    await shoot(t, page, "user-new");
+    await page.getByRole("button", { name: "Create user" }).click();
+    await page.getByRole("heading", { name: user.username, level: 1 }).waitFor();
+    await shoot(t, page, "user");
+    await page.getByRole("navigation").getByRole("link", { name: "Users" }).click();
+    await page.getByRole("link", { name: user.username }).waitFor();
+    await shoot(t, page, "users");
+
     await page.getByRole("navigation").getByRole("link", { name: "Clients" }).click();
     await page.getByRole("heading", { name: "Clients", level: 1 }).waitFor();
     await shoot(t, page, "clients-empty");
@@ -181,8 +198,10 @@ test("an administrator registers a confidential client, copies its secret, and a
     const { url, checks } = await rp.start();
     const back = await signInAtRp(person, url, user, rpServer.url);
     const tokens = await oidc.authorizationCodeGrant(rp.config, back, checks);
-    assert.equal(tokens.claims().sub, user.sub);
     assert.equal(tokens.claims().aud, clientId);
+    const info = await oidc.fetchUserInfo(rp.config, tokens.access_token, tokens.claims().sub);
+    assert.deepEqual([info.name, info.email, info.email_verified], [user.name, `${user.username}@example.com`, true],
+      "the claims set in the console");
 
     // Its redirect URIs edited: the old one is refused at /authorize at once.
     await page.goto(`${worker.url}/admin/clients/${encodeURIComponent(clientId)}`);
@@ -206,6 +225,19 @@ test("an administrator registers a confidential client, copies its secret, and a
     await page.goto(`${worker.url}/admin/clients`);
     await page.getByRole("link", { name: "Console RP" }).waitFor();
     await shoot(t, page, "clients");
+
+    // The user's session, seen and ended here: their browser is signed out.
+    await person.goto(`${worker.url}/account`);
+    await person.getByRole("heading", { name: "Your account" }).waitFor();
+    await page.goto(`${worker.url}/admin/accounts/${user.username}`);
+    const end = page.getByRole("button", { name: /^End the session signed in/ });
+    assert.equal(await end.count(), 1, "one session");
+    await shoot(t, page, "user-session");
+    await end.click();
+    await page.getByRole("status").waitFor();
+    assert.equal(await page.getByRole("button", { name: /^End the session signed in/ }).count(), 0);
+    await person.goto(`${worker.url}/account`);
+    assert.equal(new URL(person.url()).pathname, "/account/login", "signed out");
     assert.deepEqual(errors, [], "no console errors (a CSP violation would be one)");
   } finally {
     await person.context().close();
