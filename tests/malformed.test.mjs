@@ -132,7 +132,8 @@ test("invalid UTF-8 → 400 invalid_request", async () => {
 });
 
 test("unknown paths → 404 JSON not_found", async () => {
-  const paths = ["/", "/nope", "/token/extra", "/register/a/b", "/admin", "/admin/users/a/b", "/admin/keys",
+  // (`/admin` itself is the admin console, a page: admin.test.mjs.)
+  const paths = ["/", "/nope", "/token/extra", "/register/a/b", "/admin/users/a/b", "/admin/keys", "/administrator",
     "/admin/registration-tokens/a/b",
     "/.well-known/foo", "/jwks", "/TOKEN", "/token.json", "//token/x", "/%FF", "/register%2Fx"];
   for (const p of paths) {
