@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
 import { createUser, field, Jar } from "./flow.mjs";
-import { Console, createAdmin, page, goesTo, formOf } from "./console.mjs";
+import { Console, createAdmin, page, goesTo, formOf, flip } from "./console.mjs";
 
 let worker, brief;
 before(async () => {
@@ -114,7 +114,7 @@ test("every form needs its CSRF token, its own purpose, this administrator and o
   const refusedPage = /expired, was already sent, or did not come from this page/;
   await page(await browser.post("/admin/signing-keys/rotate", { ...fields, csrf: undefined }), 400, refusedPage);
   await page(await browser.post("/admin/signing-keys/rotate", { step: "rotate", handle: fields.handle }), 400, refusedPage);
-  await page(await browser.post("/admin/signing-keys/rotate", { ...fields, csrf: fields.csrf.slice(0, -2) + "AA" }), 400, refusedPage);
+  await page(await browser.post("/admin/signing-keys/rotate", { ...fields, csrf: flip(fields.csrf) }), 400, refusedPage);
   // The navigation's sign-out form is not a rotation form.
   const signOut = formOf(home, "/admin/logout");
   await page(await browser.post("/admin/signing-keys/rotate", { step: "rotate", handle: field(signOut, "handle"), csrf: field(signOut, "csrf") }), 400, refusedPage);

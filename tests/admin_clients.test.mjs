@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startWorker, ADMIN_TOKEN } from "./helpers.mjs";
 import { registerClient, createUser, obtainCode, exchange, token, authorize, field, Jar, REDIRECT_URI } from "./flow.mjs";
-import { Console, createAdmin, page, goesTo, formOf } from "./console.mjs";
+import { Console, createAdmin, page, goesTo, formOf, flip } from "./console.mjs";
 
 let worker, brief, admin, browser;
 before(async () => {
@@ -328,7 +328,7 @@ test("a post needs its CSRF token, a form of its own purpose for this client, an
   // Missing or wrong CSRF: refused, the page again with the registration as it is.
   const missing = await page(await send(path, { csrf: null }), 400, refusedPage);
   assert.equal(formValues(formOf(missing, path)).get("redirect_uris"), REDIRECT_URI);
-  await page(await send(path, { csrf: values.get("csrf").slice(0, -2) + "AA" }), 400, refusedPage);
+  await page(await send(path, { csrf: flip(values.get("csrf")) }), 400, refusedPage);
   await unchanged();
   // This client's edit form is not another client's, nor a deletion or a new client.
   await page(await send(`/admin/clients/${other.client_id}`, {}), 400, refusedPage);

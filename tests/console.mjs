@@ -32,6 +32,9 @@ export async function page(res, status, pattern) {
   return text;
 }
 
+/** A token with its first character changed (never the same token: that character carries six bits of it). */
+export const flip = (token) => (token[0] === "A" ? "B" : "A") + token.slice(1);
+
 /** A redirect (303 after a post, 302 after a GET) to `path`. */
 export function goesTo(res, path, status = 303) {
   assert.equal(res.status, status, `expected ${status} to ${path}`);
