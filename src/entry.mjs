@@ -18,12 +18,54 @@ import Worker, { AdminSessionStep, GrantStep, LinkStep, OnceStep, PasskeyStep, R
 
 export * from "./index.js";
 
-// The fetch handler is worker-build's own, untouched, unless the worker has
-// a `FAULTS` binding: only the tests give it one (tests/helpers.mjs
+// Published documents (discovery, the JWK set) that the worker marked with
+// this header, by URL: answered again from here, without entering the wasm,
+// for as many seconds as the header says. Their bodies are ready-made
+// strings on the Rust side too; what a request costs there is worker-rs's
+// way in and out (its entrypoint proxy, the Request and Response
+// conversions), which cost more than the plain JavaScript of the peer's
+// whole answer. Few entries, so that any number of hosts or query strings
+// cannot grow it; any other request than a GET empties it, so a key
+// rotation at /admin is seen at once by the isolate that made it.
+const ISOLATE_CACHE = "x-edge-oidc-isolate-cache";
+const DOCUMENTS_MAX = 8;
+const documents = new Map();
+
+function served(request) {
+  if (request.method !== "GET") {
+    documents.clear();
+    return undefined;
+  }
+  const kept = documents.get(request.url);
+  if (kept && Date.now() < kept.until) return new Response(kept.body, kept);
+  return undefined;
+}
+
+async function keep(request, response) {
+  const seconds = Number(response.headers.get(ISOLATE_CACHE));
+  if (!response.headers.has(ISOLATE_CACHE)) return response;
+  const headers = new Headers(response.headers);
+  headers.delete(ISOLATE_CACHE);
+  const body = await response.text();
+  if (response.status === 200 && seconds > 0) {
+    if (documents.size >= DOCUMENTS_MAX) documents.clear();
+    documents.set(request.url, { body, status: 200, headers, until: Date.now() + seconds * 1000 });
+  }
+  return new Response(body, { status: response.status, headers });
+}
+
+class Entry extends Worker {
+  async fetch(request) {
+    return served(request) ?? keep(request, await super.fetch(request));
+  }
+}
+
+// The entry point is the one above, unless the worker has a `FAULTS`
+// binding: only the tests give it one (tests/helpers.mjs
 // `startWorker({ faults })`), to make a chosen binding fail on demand.
 // Without it (in every deployment, where no wrangler.toml declares it) no
 // wrapper is made and no request pays anything for it.
-export default env.FAULTS ? withFaults(Worker) : Worker;
+export default env.FAULTS ? withFaults(Entry) : Entry;
 
 /**
  * A Durable Object class whose state is one value under `key`, decided by

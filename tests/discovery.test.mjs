@@ -101,3 +101,26 @@ test("with ISSUER set, the issuer and every endpoint hang off it, whatever the r
     await w.stop();
   }
 });
+
+test("a document answered again from the isolate's copy is the same answer, with no internal header", async () => {
+  const w = await startWorker({ vars: { ISSUER: "https://op.example" } });
+  try {
+    for (const path of ["/.well-known/openid-configuration", "/jwks.json"]) {
+      const answers = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await w.fetch(path);
+        answers.push({ status: res.status, headers: [...res.headers].filter(([k]) => k !== "date"), body: await res.text() });
+      }
+      assert.equal(answers[0].status, 200);
+      assert.deepEqual(answers[1], answers[0], path);
+      assert.deepEqual(answers[2], answers[0], path);
+      const names = answers[0].headers.map(([k]) => k);
+      assert.ok(!names.some((k) => k.startsWith("x-edge-oidc")), `${path}: ${names}`);
+      for (const h of ["cache-control", "content-type", "access-control-allow-origin", "strict-transport-security", "x-content-type-options"]) {
+        assert.ok(names.includes(h), `${path} keeps ${h}`);
+      }
+    }
+  } finally {
+    await w.stop();
+  }
+});

@@ -5,14 +5,22 @@
 // {"refused":{"refusal":"not_found"}} once deleted.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { startWorker } from "./helpers.mjs";
 import { registerClient, createUser, obtainCode, exchange, decodeJwt, REDIRECT_URI } from "./flow.mjs";
-import { signIn, refresh, revoke, assertError, userinfoStatus, grantObject, grantId, eventually, clientPost } from "./lifecycle.mjs";
+import { signIn, refresh, revoke, assertError, userinfoStatus, grantObject, grantId, eventually, clientPost, sleep } from "./lifecycle.mjs";
 
 const state = async (w, gid) => {
   const r = await grantObject(w, gid);
   return r.ok ? "alive" : r.refused.refusal;
 };
+/** The grant objects' SQLite files under a persisted state directory. */
+async function grantFiles(dir) {
+  const entries = await readdir(dir, { recursive: true });
+  return entries.filter((e) => e.includes("GrantObject") && e.endsWith(".sqlite") && !e.endsWith("metadata.sqlite"));
+}
 const deleted = (w, gid) => eventually(async () => (await state(w, gid)) === "not_found");
 
 async function withWorker(vars, fn) {
@@ -35,18 +43,31 @@ test("the grant object answers get with the grant while alive", async () => {
   });
 });
 
-test("an unused code's grant is deleted after CODE_TTL, and the code is then invalid", async () => {
-  await withWorker({ CODE_TTL: "1" }, async (w) => {
+test("a code stores nothing until it is redeemed: refused or expired, it leaves no grant", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), "edge-oidc-codes-"));
+  const w = await startWorker({ persistDir: dir, vars: { CODE_TTL: "2" } });
+  try {
     const client = await registerClient(w);
-    const got = await obtainCode(w, client, await createUser(w));
-    const gid = grantId(got.code);
-    assert.ok(["alive", "expired"].includes(await state(w, gid)));
-    assert.ok(await deleted(w, gid), "the unused code's grant was never deleted");
-    const res = await clientPost(w, "/token", client, {
-      grant_type: "authorization_code", code: got.code, redirect_uri: REDIRECT_URI, code_verifier: got.verifier,
+    const user = await createUser(w);
+    const [kept, lapsed] = [await obtainCode(w, client, user), await obtainCode(w, client, user)];
+    assert.deepEqual(await grantFiles(dir), [], "/authorize reached no grant object");
+    const redeem = (got, verifier = got.verifier) => clientPost(w, "/token", client, {
+      grant_type: "authorization_code", code: got.code, redirect_uri: REDIRECT_URI, code_verifier: verifier,
     });
-    await assertError(res, 400, "invalid_grant");
-  });
+    // Refused before it is consumed: no grant is made, and the code still works.
+    await assertError(await redeem(kept, "x".repeat(43)), 400, "invalid_grant");
+    assert.equal(await state(w, grantId(kept.code)), "not_found");
+    const tokens = await (await redeem(kept)).json();
+    assert.equal(await state(w, grantId(kept.code)), "alive");
+    assert.equal(await userinfoStatus(w, tokens.access_token), 200);
+    // Expired: refused, and nothing was ever stored for it.
+    await sleep(2100);
+    await assertError(await redeem(lapsed), 400, "invalid_grant");
+    assert.equal(await state(w, grantId(lapsed.code)), "not_found");
+  } finally {
+    await w.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test("a redeemed grant without refresh token lives as long as its access token, then is deleted", async () => {

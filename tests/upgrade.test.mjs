@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startWorker, ROOT } from "./helpers.mjs";
-import { decodeJwt } from "./flow.mjs";
+import { REDIRECT_URI, decodeJwt, exchange, obtainCode, token } from "./flow.mjs";
 import { refresh, assertError, grantObject, grantId, sleep } from "./lifecycle.mjs";
 
 const FIXTURE = path.join(ROOT, "tests/fixtures/rust-grant-object");
@@ -50,6 +50,44 @@ test("grants stored by the Rust grant object keep working: userinfo, refresh, re
     // The superseded token is still recognised: reuse revokes the grant.
     await assertError(await refresh(w, client, tokens.refresh_token), 400, "invalid_grant");
     await assertError(await refresh(w, client, rotated.refresh_token), 400, "invalid_grant");
+  } finally {
+    await w.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// tests/fixtures/stored-code: the state of the last release whose /authorize
+// stored each grant with its code's hash (made by its make.mjs at c492610):
+// one code never redeemed, and one grant redeemed into a refresh chain.
+const STORED_CODE = path.join(ROOT, "tests/fixtures/stored-code");
+
+test("codes and grants stored at /authorize by the release before sealed codes keep working", async () => {
+  const { vars, client, user, pending, tokens } = JSON.parse(await readFile(path.join(STORED_CODE, "issued.json"), "utf8"));
+  const dir = await mkdtemp(path.join(tmpdir(), "edge-oidc-upgrade-"));
+  await cp(path.join(STORED_CODE, "state"), dir, { recursive: true });
+  const w = await startWorker({ persistDir: dir, vars });
+  try {
+    assert.equal(pending.code.split(".")[1].length, 43, "a stored code's secret, not a sealed grant");
+    // The stored code redeems once; its replay revokes what it issued.
+    const redeemed = await exchange(w, client, pending);
+    assert.equal((await userinfo(w, redeemed.access_token)).email, "stored@example.com");
+    await assertError(await token(w, client, {
+      grant_type: "authorization_code", code: pending.code, redirect_uri: REDIRECT_URI, code_verifier: pending.verifier,
+    }), 400, "invalid_grant");
+    await assertError(await refresh(w, client, redeemed.refresh_token), 400, "invalid_grant");
+
+    // The grant redeemed before the upgrade: its tokens work and its chain rotates.
+    assert.equal((await userinfo(w, tokens.access_token)).name, "Stored Code");
+    const res = await refresh(w, client, tokens.refresh_token);
+    assert.equal(res.status, 200, await res.clone().text());
+    const rotated = await res.json();
+    await assertError(await refresh(w, client, tokens.refresh_token), 400, "invalid_grant");
+    await assertError(await refresh(w, client, rotated.refresh_token), 400, "invalid_grant");
+
+    // And a code issued now, by the same key ring, is a sealed one.
+    const fresh = await obtainCode(w, client, user);
+    assert.ok(fresh.code.split(".")[1].length > 43);
+    assert.ok((await exchange(w, client, fresh)).access_token);
   } finally {
     await w.stop();
     await rm(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 //! `GET /.well-known/openid-configuration` and
 //! `GET /.well-known/oauth-authorization-server`.
 
-use super::http::{json_public, Reply};
+use super::http::{isolate_cache, json_public, Reply};
 use super::Ctx;
 use crate::memo::Memo;
 use crate::protocol::discovery::provider_metadata;
@@ -18,5 +18,7 @@ pub fn get(ctx: &Ctx) -> Reply {
             provider_metadata(issuer).to_string().into()
         })
     });
-    json_public(&body, 3600)
+    // The settings are the isolate's for its life: the document can be
+    // served as is for as long as a client may cache it.
+    isolate_cache(json_public(&body, 3600)?, 3600)
 }

@@ -139,6 +139,19 @@ pub fn json_public(body: &str, max_age: u32) -> Reply {
     Ok(Response::from_bytes(body.as_bytes().to_vec())?.with_headers(h))
 }
 
+/// The header by which an answer tells src/entry.mjs that it may answer
+/// the same GET with this very response for `seconds` without running the
+/// worker (a published document: discovery, the JWK set). entry.mjs
+/// removes it from every response, so no client sees it.
+const ISOLATE_CACHE: &str = "x-edge-oidc-isolate-cache";
+
+pub fn isolate_cache(resp: Response, seconds: u64) -> Reply {
+    if seconds > 0 {
+        resp.headers().set(ISOLATE_CACHE, &seconds.to_string())?;
+    }
+    Ok(resp)
+}
+
 pub fn no_content() -> Reply {
     Ok(Response::empty()?
         .with_status(204)

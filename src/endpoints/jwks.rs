@@ -5,7 +5,7 @@
 //! once, and the form secret is replaced).
 
 use super::admin::audit::{record, Actor};
-use super::http::{content_type, json, json_body, json_public, read_body, Reply};
+use super::http::{content_type, isolate_cache, json, json_body, json_public, read_body, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::error::{invalid_request, OAuthResult};
@@ -16,7 +16,8 @@ use serde_json::json;
 pub async fn get(ctx: &Ctx) -> Reply {
     let body = keys::jwks_json(&ctx.env, &ctx.config, ctx.now).await?;
     // Short caching: relying parties refetch on an unknown `kid` anyway.
-    json_public(&body, 300)
+    let reply = json_public(&body, 300)?;
+    isolate_cache(reply, keys::fresh_for(&ctx.config, ctx.now))
 }
 
 /// The body is optional: none means a scheduled rotation.

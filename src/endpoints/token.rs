@@ -42,7 +42,8 @@ pub async fn post(mut req: Request, ctx: &Ctx) -> Reply {
         TokenRequest::AuthorizationCode(request) => {
             let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
             let users = ctx.revocations();
-            let body = authorization_code::exchange(&grants, &users, &signer, &site, &client, request).await?;
+            let key = crate::store::secrets::code_key(&ctx.env).await?;
+            let body = authorization_code::exchange(&grants, &key, &users, &signer, &site, &client, request).await?;
             // The code is used up: its tokens go out even if keeping the
             // registration fails (it is tried again at the next exchange).
             if let Err(e) = ctx.keep_registration(&client).await {

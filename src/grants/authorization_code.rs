@@ -12,6 +12,7 @@ use crate::protocol::encoding::secret_hash;
 use crate::protocol::error::OAuthResult;
 use crate::protocol::grant::{CodeBinding, CodeRedemption, Grant, GrantOp, Refusal};
 use crate::protocol::resource::narrow;
+use crate::protocol::sealed_code::{self, CodeKey};
 use crate::protocol::session::SessionRecord;
 use crate::protocol::token::CodeExchange;
 use crate::protocol::user::{UserRecord, UserRevocation};
@@ -19,17 +20,18 @@ use crate::random;
 use crate::store::{GrantStore, RecordStore, StoreResult, TokenSigner};
 use serde_json::Value;
 
-/// Creates the grant for an approved authorization request and returns its
-/// code: 256 random bits, stored only as a hash, valid `CODE_TTL` seconds.
+/// The code for an approved authorization request: the grant it would make,
+/// sealed (protocol/sealed_code.rs), valid `CODE_TTL` seconds. Nothing is
+/// stored: the grant's object is made where the code is first redeemed.
 /// The grant keeps how the session signed in, for its ID tokens.
-pub async fn issue_code(
+pub fn issue_code(
     grants: &dyn GrantStore,
+    key: &CodeKey,
     site: &Site<'_>,
     req: &AuthorizationRequest,
     user: &UserRecord,
     session: &SessionRecord,
 ) -> StoreResult<String> {
-    let secret = random::token();
     let grant = Grant {
         client_id: req.client_id.clone(),
         sub: user.sub.clone(),
@@ -44,7 +46,8 @@ pub async fn issue_code(
         resources: req.resources.clone(),
         created_at: site.now,
         code: Some(CodeBinding {
-            hash: secret_hash(&secret),
+            // The hash of the sealed code itself, put in when it is opened.
+            hash: String::new(),
             redirect_uri: req.redirect_uri.clone(),
             code_challenge: req.code_challenge.clone(),
             expires_at: site.now + site.config.code_ttl,
@@ -54,14 +57,18 @@ pub async fn issue_code(
         tokens_valid_until: 0,
         revoked: false,
     };
-    let id = grants.create(grant, site.now).await?;
-    Ok(compose_token(&id, &secret))
+    let id = grants.new_id()?;
+    let sealed = sealed_code::seal(key, &id, &grant, random::bytes());
+    Ok(compose_token(&id, &sealed))
 }
 
-/// RFC 6749 §4.1.3 / §4.1.4: redeems `code` for tokens. The grant store
-/// checks and consumes the code in one step; a replay revokes the grant.
+/// RFC 6749 §4.1.3 / §4.1.4: redeems `code` for tokens. The grant's object
+/// checks and consumes the code in one step (making the grant from a sealed
+/// code at its first redemption); a replay revokes the grant. A code that
+/// does not open is refused before any object is reached.
 pub async fn exchange(
     grants: &dyn GrantStore,
+    key: &CodeKey,
     users: &dyn RecordStore<UserRevocation>,
     signer: &dyn TokenSigner,
     site: &Site<'_>,
@@ -75,9 +82,16 @@ pub async fn exchange(
         resources,
     } = request;
     let (grant_id, secret) = split_token(&code).ok_or_else(|| Refusal::Mismatch.error())?;
+    let pending = match sealed_code::is_sealed(secret) {
+        true => Some(Box::new(
+            sealed_code::open(key, grant_id, secret).ok_or_else(|| Refusal::Mismatch.error())?,
+        )),
+        false => None,
+    };
     let refresh_token = client.allows_grant(GrantType::RefreshToken).then(random::token);
     let redemption = CodeRedemption {
         code_hash: secret_hash(secret),
+        pending,
         client_id: client.client_id.clone(),
         redirect_uri,
         code_verifier,
@@ -110,7 +124,7 @@ pub async fn exchange(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::grants::testing::{claims_of, confidential_client, deleted_users, session, user, FakeSigner};
+    use crate::grants::testing::{claims_of, code_key, confidential_client, deleted_users, session, user, FakeSigner};
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
     use crate::protocol::grant::GrantReply;
@@ -148,13 +162,14 @@ mod tests {
     }
 
     fn code_for(grants: &MemoryGrants, config: &Config, scopes: &[&str]) -> String {
-        block_on(issue_code(
+        issue_code(
             grants,
+            &code_key(),
             &site(config, 1000),
             &request(scopes),
             &user(),
             &session(990),
-        ))
+        )
         .unwrap()
     }
 
@@ -173,6 +188,7 @@ mod tests {
         let client = confidential_client();
         block_on(exchange(
             grants,
+            &code_key(),
             &deleted_users(user_deleted),
             &FakeSigner,
             &site(config, now),
@@ -191,7 +207,7 @@ mod tests {
             resources: resources.iter().map(|r| r.to_string()).collect(),
             ..request(scopes)
         };
-        block_on(issue_code(grants, &site(config, 1000), &req, &user(), &session(990))).unwrap()
+        issue_code(grants, &code_key(), &site(config, 1000), &req, &user(), &session(990)).unwrap()
     }
 
     fn aud_of(body: &Value) -> Value {
@@ -271,7 +287,7 @@ mod tests {
                 amr: amr.iter().map(|m| m.to_string()).collect(),
                 ..session(990)
             };
-            let code = block_on(issue_code(&grants, &site(&config, 1000), &req, &user(), &session)).unwrap();
+            let code = issue_code(&grants, &code_key(), &site(&config, 1000), &req, &user(), &session).unwrap();
             let body = redeem(&grants, &config, &code, 1010).unwrap();
             claims_of(body["id_token"].as_str().unwrap()).2
         };
@@ -350,6 +366,78 @@ mod tests {
         assert!(
             redeem(&grants, &config, &code, 1010).is_ok(),
             "a wrong guess does not burn the code"
+        );
+    }
+
+    #[test]
+    fn a_code_stores_nothing_until_its_first_redemption() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let code = code_for(&grants, &config, &["openid"]);
+        assert_eq!(grants.stored(), 0);
+        let (id, sealed) = split_token(&code).unwrap();
+        assert!(
+            sealed_code::is_sealed(sealed) && !sealed.contains('.'),
+            "one dot: not a JWT"
+        );
+        redeem(&grants, &config, &code, 1010).unwrap();
+        assert_eq!(grants.stored(), 1);
+        assert!(matches!(
+            block_on(grants.apply(id, GrantOp::Get, 1011)).unwrap(),
+            GrantReply::Ok { .. }
+        ));
+    }
+
+    #[test]
+    fn a_sealed_code_altered_or_moved_to_another_grant_is_refused_and_stores_nothing() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let code = code_for(&grants, &config, &["openid"]);
+        let (id, sealed) = split_token(&code).unwrap();
+        let other = code_for(&grants, &config, &["openid"]);
+        let (other_id, _) = split_token(&other).unwrap();
+        let flipped = format!("{}{}", if sealed.starts_with('A') { 'B' } else { 'A' }, &sealed[1..]);
+        for bad in [compose_token(id, &flipped), compose_token(other_id, sealed)] {
+            assert_eq!(
+                redeem(&grants, &config, &bad, 1010).unwrap_err().description,
+                Refusal::Mismatch.description()
+            );
+        }
+        let foreign_key = CodeKey::derive(b"another deployment");
+        let client = confidential_client();
+        let e = block_on(exchange(
+            &grants,
+            &foreign_key,
+            &deleted_users(false),
+            &FakeSigner,
+            &site(&config, 1010),
+            &client,
+            CodeExchange {
+                code: code.clone(),
+                redirect_uri: Some("https://rp.example/cb".into()),
+                code_verifier: Some(VERIFIER.into()),
+                resources: Vec::new(),
+            },
+        ))
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidGrant, "another key does not open it");
+        assert_eq!(grants.stored(), 0);
+        assert!(redeem(&grants, &config, &code, 1010).is_ok());
+    }
+
+    #[test]
+    fn a_code_an_earlier_release_stored_with_its_grant_still_redeems_once() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        // The grant an earlier release stored at /authorize, as a sealed code holds it.
+        let sealed = code_for(&grants, &config, &["openid"]);
+        let (id, sealed) = split_token(&sealed).unwrap();
+        let mut grant = sealed_code::open(&code_key(), id, sealed).unwrap();
+        let secret = random::token();
+        grant.code.as_mut().unwrap().hash = secret_hash(&secret);
+        block_on(grants.apply("g-old", GrantOp::Create { grant: Box::new(grant) }, 1000)).unwrap();
+        let code = compose_token("g-old", &secret);
+        assert!(redeem(&grants, &config, &code, 1010).is_ok());
+        assert_eq!(
+            redeem(&grants, &config, &code, 1011).unwrap_err().description,
+            Refusal::Replayed.description()
         );
     }
 }

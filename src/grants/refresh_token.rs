@@ -69,7 +69,8 @@ mod tests {
     use crate::config::{Config, RefreshTokenPolicy};
     use crate::grants::authorization_code::{exchange, issue_code};
     use crate::grants::testing::{
-        claims_of, client, confidential_client, deleted_users, revoked_grants, session, user, withdrawn, FakeSigner,
+        claims_of, client, code_key, confidential_client, deleted_users, revoked_grants, session, user, withdrawn,
+        FakeSigner,
     };
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
@@ -126,10 +127,11 @@ mod tests {
             acr_values: acr_values.iter().map(|a| a.to_string()).collect(),
             idp: None,
         };
-        let code = block_on(issue_code(grants, &site(1000), &req, &user(), &session)).unwrap();
+        let code = issue_code(grants, &code_key(), &site(1000), &req, &user(), &session).unwrap();
         let c = confidential_client();
         block_on(exchange(
             grants,
+            &code_key(),
             &deleted_users(false),
             &FakeSigner,
             &site(1001),

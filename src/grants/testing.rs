@@ -109,3 +109,8 @@ fn revocations(revocation: Option<UserRevocation>) -> MemoryStore<UserRevocation
     }
     store
 }
+
+/// The key the tests seal codes with.
+pub fn code_key() -> crate::protocol::sealed_code::CodeKey {
+    crate::protocol::sealed_code::CodeKey::derive(b"the tests' key-ring secret")
+}

@@ -90,6 +90,11 @@ pub struct Grant {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodeRedemption {
     pub code_hash: String,
+    /// The grant a sealed code carries (protocol/sealed_code.rs), for its
+    /// first redemption to make; none for a code an earlier release stored
+    /// with its grant at `/authorize`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Box<Grant>>,
     pub client_id: String,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
@@ -404,6 +409,15 @@ pub fn apply(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> GrantReply {
         *slot = Some(*grant.clone());
         return GrantReply::Ok { grant };
     }
+    if let (
+        None,
+        GrantOp::RedeemCode(CodeRedemption {
+            pending: Some(grant), ..
+        }),
+    ) = (&slot, &op)
+    {
+        return redeem_first(slot, (**grant).clone(), op, now);
+    }
     let Some(grant) = slot.as_mut() else {
         return refused(Refusal::NotFound);
     };
@@ -433,6 +447,20 @@ pub fn apply(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> GrantReply {
         },
         Err(refusal) => refused(refusal),
     }
+}
+
+/// A sealed code's first redemption: its grant is made from the code and
+/// kept only if the code is consumed, so a code refused before that (a
+/// thief without the verifier, an expired code) leaves no grant behind, and
+/// the rightful client can still redeem it. Once kept, the grant answers
+/// every later redemption of the code as a replay.
+fn redeem_first(slot: &mut Option<Grant>, pending: Grant, op: GrantOp, now: u64) -> GrantReply {
+    let mut made = Some(pending);
+    let reply = apply(&mut made, op, now);
+    if matches!(reply, GrantReply::Ok { .. }) {
+        *slot = made;
+    }
+    reply
 }
 
 /// The grant object's rules, for the object that holds a grant.

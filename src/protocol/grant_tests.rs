@@ -35,6 +35,7 @@ fn grant(challenge: Option<&str>) -> Option<Grant> {
 fn redemption() -> CodeRedemption {
     CodeRedemption {
         code_hash: "code-hash".into(),
+        pending: None,
         client_id: "c1".into(),
         redirect_uri: Some("https://rp/cb".into()),
         code_verifier: Some(VERIFIER.into()),
@@ -564,4 +565,88 @@ fn every_operation_reads_back_from_its_wire_form() {
     ] {
         assert!(serde_json::from_str::<GrantOp>(wrong).is_err(), "{wrong}");
     }
+}
+
+/// A sealed code's redemption: the grant travels with it.
+fn first_redemption() -> GrantOp {
+    GrantOp::RedeemCode(CodeRedemption {
+        pending: grant(Some(CHALLENGE)).map(Box::new),
+        ..redemption()
+    })
+}
+
+#[test]
+fn a_sealed_codes_first_redemption_makes_the_grant_and_the_next_is_a_replay() {
+    let mut slot = None;
+    let made = step::<GrantMachine>(&mut slot, first_redemption(), 110);
+    assert!(made.changed, "the grant is stored");
+    assert!(made.alarm_at.is_some(), "with its clean-up alarm");
+    let grant = slot.clone().unwrap();
+    assert!(grant.code.as_ref().unwrap().used);
+    assert!(grant.refresh.is_some());
+    // Concurrent or later, the same code meets the stored grant.
+    assert_eq!(refusal(apply(&mut slot, first_redemption(), 111)), Refusal::Replayed);
+    assert!(slot.unwrap().revoked, "the replay revokes all the grant issued");
+}
+
+#[test]
+fn a_sealed_code_refused_before_it_is_consumed_leaves_no_grant() {
+    let refused = [
+        (
+            CodeRedemption {
+                code_verifier: Some("wrong".repeat(9)),
+                ..redemption()
+            },
+            Refusal::PkceFailed,
+        ),
+        (
+            CodeRedemption {
+                client_id: "c2".into(),
+                ..redemption()
+            },
+            Refusal::WrongClient,
+        ),
+        (
+            CodeRedemption {
+                redirect_uri: None,
+                ..redemption()
+            },
+            Refusal::WrongRedirectUri,
+        ),
+        (
+            CodeRedemption {
+                resources: vec!["urn:c".into()],
+                ..redemption()
+            },
+            Refusal::ResourceExceeded,
+        ),
+    ];
+    for (r, why) in refused {
+        let mut slot = None;
+        let op = GrantOp::RedeemCode(CodeRedemption {
+            pending: grant(Some(CHALLENGE)).map(Box::new),
+            ..r
+        });
+        let s = step::<GrantMachine>(&mut slot, op, 110);
+        assert_eq!(refusal(s.reply), why);
+        assert!(!s.changed && slot.is_none(), "{why:?} stores nothing");
+    }
+    let mut slot = None;
+    assert_eq!(refusal(apply(&mut slot, first_redemption(), 160)), Refusal::Expired);
+    assert!(slot.is_none(), "an expired code stores nothing");
+    // The rightful client still redeems it.
+    assert!(matches!(
+        apply(&mut slot, first_redemption(), 111),
+        GrantReply::Ok { .. }
+    ));
+}
+
+#[test]
+fn a_redemption_without_its_grant_finds_none() {
+    let mut slot = None;
+    assert_eq!(
+        refusal(apply(&mut slot, GrantOp::RedeemCode(redemption()), 110)),
+        Refusal::NotFound
+    );
+    assert!(slot.is_none());
 }

@@ -30,6 +30,7 @@ pub mod privilege;
 pub mod registration_token;
 pub mod resource;
 pub mod scope;
+pub mod sealed_code;
 pub mod sealed_secret;
 pub mod session;
 pub mod throttle;

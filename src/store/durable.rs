@@ -8,7 +8,7 @@
 //! per thing, named by what it is about (`DurableObjects`).
 
 use super::{GrantStore, ObjectStore, StoreError, StoreResult};
-use crate::protocol::grant::{Grant, GrantMachine, GrantOp, GrantReply, Refusal};
+use crate::protocol::grant::{GrantMachine, GrantOp, GrantReply, Refusal};
 use crate::protocol::object::Machine;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -54,16 +54,11 @@ pub struct DurableGrants(pub ObjectNamespace);
 
 #[async_trait(?Send)]
 impl GrantStore for DurableGrants {
-    async fn create(&self, grant: Grant, now: u64) -> StoreResult<String> {
-        let id = self.0.unique_id().map_err(do_err)?;
-        let hex = id.to_string();
-        call::<GrantMachine>(
-            id.get_stub().map_err(do_err)?,
-            GrantOp::Create { grant: Box::new(grant) },
-            now,
-        )
-        .await?;
-        Ok(hex)
+    /// A unique id is made here, in the worker, without reaching any
+    /// object: the object comes to exist where it is first called, and a
+    /// unique id (unlike a name) needs no global check that it is new.
+    fn new_id(&self) -> StoreResult<String> {
+        Ok(self.0.unique_id().map_err(do_err)?.to_string())
     }
 
     async fn apply(&self, id: &str, op: GrantOp, now: u64) -> StoreResult<GrantReply> {

@@ -103,6 +103,21 @@ pub async fn ring(env: &Env, config: &Config, now: u64) -> StoreResult<Rc<KeyRin
     Ok(fresh)
 }
 
+/// How many more seconds this isolate's copy of the ring stays fresh (none
+/// when it has none): how long a copy of its JWK set may be served as is.
+pub fn fresh_for(config: &Config, now: u64) -> u64 {
+    let ttl = if config.signing_keys.is_some() {
+        u64::MAX
+    } else {
+        cache_ttl(config)
+    };
+    CACHE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map_or(0, |(at, _)| at.saturating_add(ttl).saturating_sub(now))
+    })
+}
+
 /// Asks the key ring to rotate every algorithm now, then drops the cached
 /// copy. (Tokens this isolate verified with keys a compromise removed are
 /// not trusted from its cache: that needs their key still in the ring.)

@@ -66,14 +66,18 @@ pub struct MemoryGrants {
     grants: RefCell<HashMap<String, Option<Grant>>>,
 }
 
+#[cfg(test)]
+impl MemoryGrants {
+    /// How many grants are stored.
+    pub fn stored(&self) -> usize {
+        self.grants.borrow().values().filter(|g| g.is_some()).count()
+    }
+}
+
 #[async_trait(?Send)]
 impl GrantStore for MemoryGrants {
-    async fn create(&self, grant: Grant, now: u64) -> StoreResult<String> {
-        let id = crate::random::id();
-        let mut slot = None;
-        apply(&mut slot, GrantOp::Create { grant: Box::new(grant) }, now);
-        self.grants.borrow_mut().insert(id.clone(), slot);
-        Ok(id)
+    fn new_id(&self) -> StoreResult<String> {
+        Ok(crate::random::id())
     }
 
     async fn apply(&self, id: &str, op: GrantOp, now: u64) -> StoreResult<GrantReply> {

@@ -6,7 +6,7 @@
 use crate::protocol::client::ClientRecord;
 use crate::protocol::federation::provider::ProviderSet;
 use crate::protocol::federation::request::KeptTokensRecord;
-use crate::protocol::grant::{Grant, GrantOp, GrantReply};
+use crate::protocol::grant::{GrantOp, GrantReply};
 use crate::protocol::session::{ConsentRecord, SessionRecord, UserSession};
 use crate::protocol::token::RevokedAccessToken;
 use crate::protocol::user::{EmailIndex, UserRecord, UserRevocation};
@@ -289,7 +289,9 @@ pub trait PasswordHasher {
 /// opaque and carried inside codes and refresh tokens.
 #[async_trait(?Send)]
 pub trait GrantStore {
-    async fn create(&self, grant: Grant, now: u64) -> StoreResult<String>;
+    /// The id of a grant not stored yet: the name its object will have
+    /// once something (a code's first redemption) stores it.
+    fn new_id(&self) -> StoreResult<String>;
     async fn apply(&self, id: &str, op: GrantOp, now: u64) -> StoreResult<GrantReply>;
 }
 

@@ -1,6 +1,7 @@
 //! Secrets we store and must read back (upstream client secrets, Apple
 //! signing keys, kept upstream tokens), encrypted with AES-256-GCM through
-//! WebCrypto, and the ES256 signature of Apple's client secret.
+//! WebCrypto; the key that seals authorization codes, derived from the same
+//! storage key; and the ES256 signature of Apple's client secret.
 //!
 //! The storage key is 32 random bytes the key-ring object makes once and
 //! keeps (src/durable/keyring.rs), whether or not `SIGNING_KEYS` is set:
@@ -20,6 +21,7 @@ use super::keys::ask_keyring;
 use super::webcrypto::{js_err, to_bytes};
 use super::{StoreError, StoreResult};
 use crate::protocol::encoding::{b64url_decode, sha256};
+use crate::protocol::sealed_code::CodeKey;
 use crate::protocol::sealed_secret::{SealedSecret, IV_LEN};
 use wasm_bindgen::prelude::*;
 use worker::Env;
@@ -90,15 +92,38 @@ async fn ensure_storage_key(env: &Env) -> StoreResult<()> {
     if has_storage_key() {
         return Ok(());
     }
+    let raw = storage_key(env).await?;
+    set_storage_key(&raw).await.map_err(|e| js_err("importKey", e))
+}
+
+thread_local! {
+    /// The code key, derived once per isolate.
+    static CODE_KEY: std::cell::RefCell<Option<CodeKey>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The key that seals authorization codes (protocol/sealed_code.rs),
+/// derived from the storage key: like it, the same in every isolate and
+/// kept when the signing keys are replaced or rotated, so a code sealed a
+/// moment before a rotation still opens.
+pub async fn code_key(env: &Env) -> StoreResult<CodeKey> {
+    if let Some(key) = CODE_KEY.with(|k| k.borrow().clone()) {
+        return Ok(key);
+    }
+    let key = CodeKey::derive(&storage_key(env).await?);
+    CODE_KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
+    Ok(key)
+}
+
+/// The storage key's 32 bytes, from the key ring.
+async fn storage_key(env: &Env) -> StoreResult<Vec<u8>> {
     let encoded = ask_keyring(env, "/storage-key")
         .await?
         .text()
         .await
         .map_err(|e| StoreError(format!("key ring: {e}")))?;
-    let raw = b64url_decode(&encoded)
+    b64url_decode(&encoded)
         .filter(|k| k.len() == 32)
-        .ok_or_else(|| StoreError("key ring: the storage key is not 32 bytes of base64url".into()))?;
-    set_storage_key(&raw).await.map_err(|e| js_err("importKey", e))
+        .ok_or_else(|| StoreError("key ring: the storage key is not 32 bytes of base64url".into()))
 }
 
 /// Encrypts `plaintext` for storage in the field named by `context`.

@@ -172,7 +172,8 @@ async fn finish(
         return login::page(req, client, ctx, browser).await;
     };
     let grants = DurableGrants(ctx.env.durable_object("GRANTS")?);
-    let code = issue_code(&grants, &site(ctx), &req, &user, session).await?;
+    let key = crate::store::secrets::code_key(&ctx.env).await?;
+    let code = issue_code(&grants, &key, &site(ctx), &req, &user, session)?;
     let location = success_redirect(&req.redirect_uri, &code, req.state.as_deref(), &ctx.issuer);
     redirect(browser.after_post, &location, &browser.cookies)
 }
