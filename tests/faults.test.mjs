@@ -120,6 +120,45 @@ test("code exchange with KV down before the grant is reached (client not cached)
   await redeemsOnce(client, got);
 });
 
+// The grant's object consumes the code (or rotates the refresh token) and
+// a later step fails: the client got no tokens, so its retry must work,
+// once, and not count as a replay.
+// (The key ring's other answer, the storage key that opens sealed codes,
+// is read before the grant's object is reached: it stays up here.)
+const LATER_STEPS = [
+  ["the user's revocations (KV)", "OIDC_KV", (c) => c.key.startsWith("deleted_user:")],
+  ["the signing keys (key ring)", "KEYRING", (c) => new URL(c.call).pathname === "/keys"],
+];
+
+for (const [step, binding, when] of LATER_STEPS) {
+  test(`code exchange failing after the grant's object was reached, at ${step}: the retry redeems it, once`, async () => {
+    const client = await registerClient(worker);
+    const got = await obtainCode(worker, client, await createUser(worker));
+    await restart();
+    faults.down(binding, when);
+    const { res, calls } = await traced(() => token(worker, client, codeRequest(got)));
+    await assertUnavailable(res);
+    const ops = calls.map(grantOp).filter(Boolean);
+    assert.deepEqual(ops, ["redeem_code", "undo_redemption"], "consumed, then given back");
+    assert.ok(calls.some((c) => c.binding === binding && when(c)), `${step} were asked for`);
+    faults.up();
+    await redeemsOnce(client, got);
+  });
+
+  test(`refresh failing after the grant's object was reached, at ${step}: the retry rotates it, once`, async () => {
+    const { client, tokens } = await signIn(worker);
+    await restart();
+    faults.down(binding, when);
+    const { res, calls } = await traced(() => refresh(worker, client, tokens.refresh_token));
+    await assertUnavailable(res);
+    const ops = calls.map(grantOp).filter(Boolean);
+    assert.deepEqual(ops, ["rotate_refresh", "undo_rotation"], "rotated, then given back");
+    assert.ok(calls.some((c) => c.binding === binding && when(c)), `${step} were asked for`);
+    faults.up();
+    await rotatesOnce(client, tokens.refresh_token);
+  });
+}
+
 test("refresh with the grant's object down: 503; back, the token rotates once and the superseded one revokes", async () => {
   const { client, tokens } = await signIn(worker);
   faults.down("GRANTS");
