@@ -125,10 +125,8 @@ async function person(server, ctx) {
   return conn;
 }
 
-async function main() {
-  process.env.TMPDIR = STORAGE_DIR;
-  const dir = mkdtempSync(path.join(STORAGE_DIR, "edge-oidc-soak-"));
-  const state = { dir, server: null, processes: [] };
+async function main(state) {
+  const { dir } = state;
   state.server = await start(dir);
   state.processes.push({ pid: state.server.pid, started: Date.now() });
   const { server } = state;
@@ -181,13 +179,13 @@ async function main() {
   const audited = await audit(ctx, heldGrants(ctx, [...conns, probeConn]), { connections: CONNECTIONS, killedAt: restarted?.killedAt });
 
   const report = summarise({ http, ctx, samples, state, restarted, trafficStart, trafficEnd, cpu, audited });
-  const storageBytes = Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split("\t")[0]);
-  report.storage_bytes_at_end = storageBytes;
   await state.server.stop();
-  rmSync(dir, { recursive: true, force: true });
+  state.server = null;
+  // Measured once workerd is gone: while it runs, SQLite files come and go under du.
+  report.storage_bytes_at_end = Number(execFileSync("du", ["-sb", dir], { encoding: "utf8" }).split("\t")[0]);
   writeFileSync(path.join(ROOT, "bench/soak-results.json"), JSON.stringify(report, null, 2) + "\n");
   print(report);
-  process.exit(report.passed ? 0 : 1);
+  return report.passed;
 }
 
 // ---------------------------------------------------------------- report
@@ -276,4 +274,12 @@ function print(r) {
   console.log(`\n${r.passed ? "PASS" : `FAIL: ${r.failed_checks.length} checks failed`}. Results: bench/soak-results.json`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+process.env.TMPDIR = STORAGE_DIR;
+const state = { dir: mkdtempSync(path.join(STORAGE_DIR, "edge-oidc-soak-")), server: null, processes: [] };
+main(state)
+  .then((passed) => { process.exitCode = passed ? 0 : 1; }, (e) => { console.error(e); process.exitCode = 1; })
+  .finally(async () => {
+    await state.server?.stop().catch(() => {});
+    rmSync(state.dir, { recursive: true, force: true });
+    process.exit();
+  });
