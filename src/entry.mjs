@@ -13,7 +13,7 @@
 // decision and one write: a worker-rs object spends more than that on its
 // own glue, and only a JavaScript class can take RPC calls, which skip the
 // Request and Response a fetch would build.
-import { DurableObject } from "cloudflare:workers";
+import { DurableObject, env } from "cloudflare:workers";
 import Worker, { AdminSessionStep, GrantStep, LinkStep, OnceStep, PasskeyStep, RegistrationTokenStep, ThrottleStep } from "./index.js";
 
 export * from "./index.js";
@@ -54,11 +54,18 @@ async function keep(request, response) {
   return new Response(body, { status: response.status, headers });
 }
 
-export default class extends Worker {
+class Entry extends Worker {
   async fetch(request) {
     return served(request) ?? keep(request, await super.fetch(request));
   }
 }
+
+// The entry point is the one above, unless the worker has a `FAULTS`
+// binding: only the tests give it one (tests/helpers.mjs
+// `startWorker({ faults })`), to make a chosen binding fail on demand.
+// Without it (in every deployment, where no wrangler.toml declares it) no
+// wrapper is made and no request pays anything for it.
+export default env.FAULTS ? withFaults(Entry) : Entry;
 
 /**
  * A Durable Object class whose state is one value under `key`, decided by
@@ -116,3 +123,103 @@ export class RegistrationTokenObject extends machineObject(RegistrationTokenStep
 export class PasskeyObject extends machineObject(PasskeyStep, "passkeys") {}
 export class LinkObject extends machineObject(LinkStep, "link") {}
 export class AdminSessionObject extends machineObject(AdminSessionStep, "session") {}
+
+// Fault injection, for tests only (see the default export above).
+
+/** The worker with every KV and Durable Object binding it is given wrapped by [`faulty`]. */
+function withFaults(Entry) {
+  return class extends Entry {
+    constructor(ctx, bindings) {
+      super(ctx, faultyEnv(bindings));
+    }
+  };
+}
+
+/**
+ * Asks the test (`FAULTS`, a service binding to a Node function) whether
+ * this call to `binding` fails, telling it what the call is: `op` (the KV
+ * method, or `run` / `fetch` for an object), `key` (the KV key or list
+ * prefix, or the object's name or id) and `call` (an object's operation).
+ * Throws as an unreachable platform does: an Error that is not ours.
+ */
+async function reach(faults, binding, op, key, call) {
+  const res = await faults.fetch("http://faults/", { method: "POST", body: JSON.stringify({ binding, op, key, call }) });
+  if ((await res.text()) === "down") throw new Error(`${binding} ${op}: network connection lost`);
+}
+
+/** `bindings` with its KV namespaces and Durable Object namespaces wrapped, the rest as it is. */
+function faultyEnv(bindings) {
+  const faults = bindings.FAULTS;
+  const wrapped = new Map();
+  return new Proxy(bindings, {
+    get(target, name) {
+      const b = Reflect.get(target, name);
+      if (typeof name !== "string" || b === null || typeof b !== "object") return b;
+      if (!wrapped.has(name)) wrapped.set(name, faulty(b, name, faults));
+      return wrapped.get(name);
+    },
+  });
+}
+
+function faulty(binding, name, faults) {
+  switch (binding.constructor?.name) {
+    case "KvNamespace": {
+      // worker-rs reads these five methods off the namespace and calls them.
+      const method = (op) => async (...args) => {
+        await reach(faults, name, op, typeof args[0] === "string" ? args[0] : args[0]?.prefix ?? "");
+        return binding[op](...args);
+      };
+      const ops = ["get", "getWithMetadata", "put", "delete", "list"];
+      return Object.fromEntries(ops.map((op) => [op, method(op)]));
+    }
+    case "DurableObjectNamespace":
+      return new DurableObjectNamespace(binding, name, faults);
+    default:
+      return binding;
+  }
+}
+
+/**
+ * A Durable Object namespace whose stubs fail on demand. Its class has the
+ * platform's name because worker-rs's `env.durable_object()` checks the
+ * binding's constructor name; ids are the real ones.
+ */
+class DurableObjectNamespace {
+  #ns;
+  #name;
+  #faults;
+  constructor(ns, name, faults) {
+    this.#ns = ns;
+    this.#name = name;
+    this.#faults = faults;
+  }
+  idFromName(...args) {
+    return this.#ns.idFromName(...args);
+  }
+  idFromString(...args) {
+    return this.#ns.idFromString(...args);
+  }
+  newUniqueId(...args) {
+    return this.#ns.newUniqueId(...args);
+  }
+  get(id, ...args) {
+    return this.#stub(this.#ns.get(id, ...args), id.name ?? id.toString());
+  }
+  getByName(name, ...args) {
+    return this.#stub(this.#ns.getByName(name, ...args), name);
+  }
+  /** The stub's two ways in: RPC `run` (our JavaScript objects) and `fetch` (the KeyRing). */
+  #stub(stub, key) {
+    const [faults, binding] = [this.#faults, this.#name];
+    return {
+      async run(call) {
+        await reach(faults, binding, "run", key, call);
+        return stub.run(call);
+      },
+      async fetch(input, init) {
+        await reach(faults, binding, "fetch", key, String(input?.url ?? input));
+        return stub.fetch(input, init);
+      },
+    };
+  }
+}

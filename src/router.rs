@@ -2,7 +2,7 @@
 //! Trailing slashes are ignored (`/token/` is `/token`), as clients written
 //! for django-oidc-provider expect.
 
-use crate::endpoints::http::{error_response, Reply};
+use crate::endpoints::http::{error_as_page, error_response, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::{
     account, admin, assets, authorize, cors, discovery, federation, idps, introspect, jwks, logout, register,
@@ -136,6 +136,18 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
     }
 }
 
+/// An error that reached the route table. `/authorize` and `/logout` are
+/// opened by a person's browser: there a storage failure is the page
+/// saying the service is briefly unavailable, not JSON. (The console, the
+/// account pages and the federation callback make their own error pages.)
+fn failed(path: &str, e: &OAuthError) -> Response {
+    let page = matches!(path, "/authorize" | "/logout") && e.retry_after().is_some();
+    match page.then(|| error_as_page("", e, &[])) {
+        Some(Ok(resp)) => resp,
+        _ => error_response(e),
+    }
+}
+
 pub async fn route(req: Request, ctx: &Ctx) -> Response {
     let trimmed = match req.url().path.trim_end_matches('/') {
         "" => "/",
@@ -145,7 +157,7 @@ pub async fn route(req: Request, ctx: &Ctx) -> Response {
     let Some((cors, methods)) = cors_of(&trimmed, ctx) else {
         return dispatch(req, ctx, &trimmed)
             .await
-            .unwrap_or_else(|e| error_response(&e));
+            .unwrap_or_else(|e| failed(&trimmed, &e));
     };
     let origin = req.header("origin");
     if req.method() == Method::Options {

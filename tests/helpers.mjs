@@ -1,7 +1,7 @@
 // Shared harness for the integration tests: runs the built worker
 // (build/entry.mjs, from scripts/setup.sh) in miniflare, with the same
 // bindings as wrangler.toml.
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { Miniflare, Response, convertV4MiniflareOptions } from "miniflare";
 import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -81,11 +81,12 @@ export function freePort() {
  * Starts the worker. `persistDir`: keep KV / Durable Object state there (to
  * restart on the same state); by default every worker starts empty.
  * `vars`: extra env vars / secrets. `miniflare`: extra miniflare options (the
- * profiler's `inspectorPort`). Returns { mf, url, fetch(path, init), stop() };
+ * profiler's `inspectorPort`). `faults`: a {@link Faults} whose bindings then
+ * fail on demand. Returns { mf, url, fetch(path, init), stop() };
  * `url` is a real HTTP origin (for openid-client, browsers), `fetch` skips the
  * network and never follows redirects unless told to.
  */
-export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}) {
+export async function startWorker({ persistDir, vars = {}, miniflare = {}, faults } = {}) {
   // miniflare 5 (the one wrangler 4.164 pins) has a new options schema; its
   // convertV4MiniflareOptions() takes the familiar miniflare 4 shape (and leaves
   // the cross-process dev registry off, so tests never see other sessions).
@@ -112,6 +113,8 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
       REGISTRATION_TOKENS: { className: "RegistrationTokenObject", useSQLite: true },
     },
     bindings: { ADMIN_TOKEN, ...vars },
+    // src/entry.mjs wraps the bindings only when this one exists.
+    ...(faults ? { serviceBindings: { FAULTS: faults.handler } } : {}),
     // One root for all storage (miniflare 5 dropped kvPersist / durableObjectsPersist).
     // Unset = an ephemeral temp dir that dispose() removes.
     ...(persistDir ? { resourcePersistencePath: path.resolve(persistDir) } : {}),
@@ -128,6 +131,32 @@ export async function startWorker({ persistDir, vars = {}, miniflare = {} } = {}
     url,
     fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, url), { redirect: "manual", ...init }),
     stop: () => mf.dispose(),
+  };
+}
+
+/**
+ * Bindings that fail on demand, for `startWorker({ faults })`: while
+ * `down(binding, when)` holds, every call the worker makes to KV namespace
+ * or Durable Object namespace `binding` (those of them `when` picks, given
+ * `{ op, key, call }`: see `reach` in src/entry.mjs) throws as an
+ * unreachable platform would. `up()` brings them all back. `calls` is
+ * every call asked about, in order.
+ */
+export class Faults {
+  #rules = [];
+  calls = [];
+  down(binding, when = () => true) {
+    this.#rules.push({ binding, when });
+    return this;
+  }
+  up() {
+    this.#rules = [];
+  }
+  handler = async (req) => {
+    const call = await req.json();
+    this.calls.push(call);
+    const down = this.#rules.some((r) => r.binding === call.binding && r.when(call));
+    return new Response(down ? "down" : "up");
   };
 }
 

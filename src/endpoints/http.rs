@@ -159,15 +159,39 @@ pub fn no_content() -> Reply {
 }
 
 /// The one place an error becomes a response: RFC 6749 §5.2 JSON, the
-/// status it carries, and its `WWW-Authenticate` challenge.
+/// status it carries, its `WWW-Authenticate` challenge and its
+/// `Retry-After`.
 pub fn error_response(e: &OAuthError) -> Response {
     let h = base_headers("application/json", false);
     if let Some(challenge) = e.www_authenticate("edge-oidc") {
         let _ = h.set("www-authenticate", &challenge);
     }
+    retry_after(&h, e);
     Response::from_bytes(e.to_json().into_bytes())
         .map(|r| r.with_status(e.status).with_headers(h))
         .unwrap_or_else(|_| Response::empty().expect("empty response").with_status(e.status))
+}
+
+/// RFC 9110 §10.2.3: when the client (or person) may try again.
+fn retry_after(h: &Headers, e: &OAuthError) {
+    if let Some(seconds) = e.retry_after() {
+        // Fails only on immutable headers, which these are not.
+        let _ = h.set("retry-after", &seconds.to_string());
+    }
+}
+
+/// An error as a page for a person, under the heading `title`, with the
+/// status and `Retry-After` it carries. A storage failure is the same page
+/// everywhere: the service is briefly unavailable. Descriptions are safe
+/// to show (internal detail is logged, never put in them).
+pub fn error_as_page(title: &str, e: &OAuthError, cookies: &[String]) -> Reply {
+    let page = match e.retry_after() {
+        Some(_) => crate::ui::unavailable_page(),
+        None => crate::ui::error_page(title, &e.description),
+    };
+    let resp = html(e.status, page, cookies)?;
+    retry_after(resp.headers(), e);
+    Ok(resp)
 }
 
 /// Every answer under an https issuer, pages, redirects and errors alike,

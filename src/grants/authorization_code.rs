@@ -102,7 +102,8 @@ pub async fn exchange(
         refresh_idle_ttl: site.config.refresh_token_idle_ttl,
         access_token_exp: site.now + site.config.access_token_ttl,
     };
-    let grant = grant_for_tokens(grants, users, grant_id, GrantOp::RedeemCode(redemption), site.now).await?;
+    let issued = grant_for_tokens(grants, users, grant_id, GrantOp::RedeemCode(redemption), site.now).await?;
+    let grant = &issued.grant;
     // The grant decides whether the chain started (policy and scopes).
     let refresh_token = refresh_token
         .filter(|_| grant.refresh.is_some())
@@ -117,14 +118,17 @@ pub async fn exchange(
         grant_id: Some(grant_id),
         resources: narrow(&resources, &grant.resources).map_err(|_| Refusal::ResourceExceeded.error())?,
     };
-    Ok(mint(signer, site, &subject, refresh_token.as_deref()).await?)
+    let minted = mint(signer, site, &subject, refresh_token.as_deref()).await;
+    issued.answer(minted).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::grants::testing::{claims_of, code_key, confidential_client, deleted_users, session, user, FakeSigner};
+    use crate::grants::testing::{
+        claims_of, code_key, confidential_client, deleted_users, session, user, FakeSigner, Unreachable,
+    };
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
     use crate::protocol::grant::GrantReply;
@@ -439,5 +443,44 @@ mod tests {
             redeem(&grants, &config, &code, 1011).unwrap_err().description,
             Refusal::Replayed.description()
         );
+    }
+
+    #[test]
+    fn a_code_consumed_by_an_exchange_that_then_failed_redeems_once_more_and_only_once() {
+        let (grants, config) = (MemoryGrants::default(), Config::default());
+        let exchange_with = |users: &dyn RecordStore<UserRevocation>, signer: &dyn TokenSigner, code: &str| {
+            block_on(exchange(
+                &grants,
+                &code_key(),
+                users,
+                signer,
+                &site(&config, 1010),
+                &confidential_client(),
+                CodeExchange {
+                    code: code.into(),
+                    redirect_uri: Some("https://rp.example/cb".into()),
+                    code_verifier: Some(VERIFIER.into()),
+                    resources: Vec::new(),
+                },
+            ))
+        };
+        let users = deleted_users(false);
+        // The user's revocations, then the signing keys, out of reach after
+        // the grant's object consumed the code.
+        for (revocations, signer) in [
+            (
+                &Unreachable as &dyn RecordStore<UserRevocation>,
+                &FakeSigner as &dyn TokenSigner,
+            ),
+            (&users, &Unreachable),
+        ] {
+            let code = code_for(&grants, &config, &["openid", "offline_access"]);
+            let failed = exchange_with(revocations, signer, &code).unwrap_err();
+            assert_eq!((failed.code, failed.status), (ErrorCode::TemporarilyUnavailable, 503));
+            let body = exchange_with(&users, &FakeSigner, &code).expect("the retry redeems it");
+            assert!(body["refresh_token"].is_string());
+            let replay = exchange_with(&users, &FakeSigner, &code).unwrap_err();
+            assert_eq!(replay.description, Refusal::Replayed.description());
+        }
     }
 }

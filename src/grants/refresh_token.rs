@@ -45,7 +45,8 @@ pub async fn refresh(
         idle_ttl: site.config.refresh_token_idle_ttl,
         access_token_exp: site.now + site.config.access_token_ttl,
     };
-    let grant = grant_for_tokens(grants, users, grant_id, GrantOp::RotateRefresh(rotation), site.now).await?;
+    let issued = grant_for_tokens(grants, users, grant_id, GrantOp::RotateRefresh(rotation), site.now).await?;
+    let grant = &issued.grant;
     let scopes = requested_scopes.unwrap_or_else(|| grant.scopes.clone());
     // OIDC Core §12.2: the new ID token keeps `auth_time` (and `amr`, `acr`)
     // of the original authentication and carries no `nonce`.
@@ -60,7 +61,8 @@ pub async fn refresh(
         resources: narrow(resources, &grant.resources).map_err(|_| Refusal::ResourceExceeded.error())?,
     };
     let new_token = compose_token(grant_id, &new_secret);
-    Ok(mint(signer, site, &subject, Some(&new_token)).await?)
+    let minted = mint(signer, site, &subject, Some(&new_token)).await;
+    issued.answer(minted).await
 }
 
 #[cfg(test)]
@@ -70,7 +72,7 @@ mod tests {
     use crate::grants::authorization_code::{exchange, issue_code};
     use crate::grants::testing::{
         claims_of, client, code_key, confidential_client, deleted_users, revoked_grants, session, user, withdrawn,
-        FakeSigner,
+        FakeSigner, Unreachable,
     };
     use crate::protocol::authorize::{AuthorizationRequest, Prompt};
     use crate::protocol::error::ErrorCode;
@@ -335,5 +337,37 @@ mod tests {
         let refused = refresh_with(&grants, withdrawn("client-1", 1000), rt3).unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidGrant);
         assert_eq!(refused.description, "the user has withdrawn this client's access");
+    }
+
+    #[test]
+    fn a_token_rotated_by_a_refresh_that_then_failed_rotates_once_more_and_only_once() {
+        let grants = MemoryGrants::default();
+        let users = deleted_users(false);
+        let refresh_with = |users: &dyn RecordStore<UserRevocation>, signer: &dyn TokenSigner, token: &str| {
+            block_on(refresh(
+                &grants,
+                users,
+                signer,
+                &site(2000),
+                &confidential_client(),
+                &request(token, None, &[]),
+            ))
+        };
+        for (revocations, signer) in [
+            (
+                &Unreachable as &dyn RecordStore<UserRevocation>,
+                &FakeSigner as &dyn TokenSigner,
+            ),
+            (&users, &Unreachable),
+        ] {
+            let rt = first_refresh(&grants);
+            let failed = refresh_with(revocations, signer, &rt).unwrap_err();
+            assert_eq!((failed.code, failed.status), (ErrorCode::TemporarilyUnavailable, 503));
+            let next = refresh_with(&users, &FakeSigner, &rt).expect("the retry rotates it");
+            let replay = refresh_with(&users, &FakeSigner, &rt).unwrap_err();
+            assert_eq!(replay.description, Refusal::Replayed.description());
+            let after = refresh_with(&users, &FakeSigner, next["refresh_token"].as_str().unwrap());
+            assert!(after.is_err(), "the reuse revoked the grant");
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::protocol::jose::{attach_signature, parse_jws, signing_input, SigningA
 use crate::protocol::session::SessionRecord;
 use crate::protocol::user::{PasswordHash, UserRecord, UserRevocation};
 use crate::store::memory::MemoryStore;
-use crate::store::{RecordStore, StoreResult, TokenSigner};
+use crate::store::{RecordStore, StoreError, StoreResult, TokenSigner};
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
@@ -18,6 +18,34 @@ pub struct FakeSigner;
 impl TokenSigner for FakeSigner {
     async fn sign(&self, alg: SigningAlg, typ: &str, claims: &Value) -> StoreResult<String> {
         Ok(attach_signature(&signing_input(alg, "test-kid", typ, claims), b"fake"))
+    }
+}
+
+/// A store or signer that cannot be reached, as a KV namespace or the key
+/// ring can fail: every call is a `StoreError`.
+pub struct Unreachable;
+
+fn unreachable<T>() -> StoreResult<T> {
+    Err(StoreError("unreachable (test)".into()))
+}
+
+#[async_trait(?Send)]
+impl TokenSigner for Unreachable {
+    async fn sign(&self, _: SigningAlg, _: &str, _: &Value) -> StoreResult<String> {
+        unreachable()
+    }
+}
+
+#[async_trait(?Send)]
+impl RecordStore<UserRevocation> for Unreachable {
+    async fn get(&self, _: &str) -> StoreResult<Option<UserRevocation>> {
+        unreachable()
+    }
+    async fn put(&self, _: &UserRevocation) -> StoreResult<()> {
+        unreachable()
+    }
+    async fn delete(&self, _: &str) -> StoreResult<()> {
+        unreachable()
     }
 }
 

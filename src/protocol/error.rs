@@ -117,6 +117,12 @@ impl OAuthError {
         }
     }
 
+    /// RFC 9110 §10.2.3 `Retry-After`, in seconds, when the client may
+    /// try again: a 503 is a storage failure ([`temporarily_unavailable`]).
+    pub fn retry_after(&self) -> Option<u64> {
+        (self.status == 503).then_some(UNAVAILABLE_RETRY_AFTER)
+    }
+
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = status;
         self
@@ -170,6 +176,27 @@ pub fn server_error() -> OAuthError {
     OAuthError::new(ErrorCode::ServerError, "the server could not complete the request")
 }
 
+/// How long a client is asked to wait after a storage failure. A Durable
+/// Object or KV call that fails is most often an object being reset or
+/// moved, or a location's brief trouble, which clears within seconds; and a
+/// code lives only `CODE_TTL` (60 s by default), so the client must be able
+/// to retry well within that. Five seconds leaves room for several tries.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
+/// A storage or platform failure (a Durable Object or KV namespace that
+/// cannot be reached): 503 with `Retry-After` (RFC 9110 §15.6.4). RFC 6749
+/// §4.1.2.1 defines `temporarily_unavailable` for the authorization
+/// endpoint ("a 503 Service Unavailable HTTP status code cannot be returned
+/// to the client via an HTTP redirect"); every other endpoint answers the
+/// same code, with the status that it stands for. Nothing was used up: the
+/// same request may be sent again.
+pub fn temporarily_unavailable() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::TemporarilyUnavailable,
+        "the service is briefly unavailable; try again in a few seconds",
+    )
+}
+
 pub type OAuthResult<T> = Result<T, OAuthError>;
 
 #[cfg(test)]
@@ -199,6 +226,18 @@ mod tests {
             assert_eq!(OAuthError::new(code, "").status, 400, "{:?}", code);
         }
         assert_eq!(OAuthError::new(ErrorCode::NotFound, "").status, 404);
+    }
+
+    #[test]
+    fn unavailable_is_503_with_retry_after_and_no_challenge() {
+        let e = temporarily_unavailable();
+        assert_eq!((e.status, e.retry_after()), (503, Some(UNAVAILABLE_RETRY_AFTER)));
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["error"], "temporarily_unavailable");
+        // RFC 6750 §3: a challenge is for a request lacking a usable token;
+        // this one's token may be fine.
+        assert!(e.www_authenticate("r").is_none());
+        assert_eq!(server_error().retry_after(), None);
     }
 
     #[test]

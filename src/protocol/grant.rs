@@ -150,6 +150,40 @@ pub enum GrantOp {
     },
     Get,
     Revoke,
+    /// Takes back what a [`GrantOp::RedeemCode`] did, when the token
+    /// response it was for could not be made (a later step failed to reach
+    /// storage): see [`GrantOp::undo`].
+    UndoRedemption {
+        code_hash: String,
+        refresh_hash: Option<String>,
+    },
+    /// Takes back what a [`GrantOp::RotateRefresh`] did, likewise.
+    UndoRotation {
+        presented_hash: String,
+        new_hash: String,
+    },
+}
+
+impl GrantOp {
+    /// The operation that takes this one back, for the token endpoint to
+    /// send when, after the grant's object did this, a later step failed to
+    /// reach storage (the user's revocations, the signing keys): the client
+    /// got a 503 and no tokens, and its retry must not count as a replay.
+    /// It carries the new refresh token's hash, which only the request that
+    /// made it knows, so it applies only to the state that request left.
+    pub fn undo(&self) -> Option<GrantOp> {
+        match self {
+            GrantOp::RedeemCode(r) => Some(GrantOp::UndoRedemption {
+                code_hash: r.code_hash.clone(),
+                refresh_hash: r.refresh_hash.clone(),
+            }),
+            GrantOp::RotateRefresh(r) => Some(GrantOp::UndoRotation {
+                presented_hash: r.presented_hash.clone(),
+                new_hash: r.new_hash.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for GrantOp {
@@ -171,6 +205,14 @@ impl<'de> Deserialize<'de> for GrantOp {
             },
             "get" => GrantOp::Get,
             "revoke" => GrantOp::Revoke,
+            "undo_redemption" => GrantOp::UndoRedemption {
+                code_hash: op.field("code_hash")?,
+                refresh_hash: op.field("refresh_hash")?,
+            },
+            "undo_rotation" => GrantOp::UndoRotation {
+                presented_hash: op.field("presented_hash")?,
+                new_hash: op.field("new_hash")?,
+            },
             other => return Err(D::Error::unknown_variant(other, &[])),
         })
     }
@@ -387,6 +429,45 @@ impl Grant {
         Ok(())
     }
 
+    /// Undoes [`Grant::redeem_code`], provided the grant is exactly as that
+    /// redemption left it: its code used, and the refresh chain it started
+    /// (if any) still at its first token, which never left the worker. A
+    /// replay in between revoked the grant, so nothing is undone then. The
+    /// access tokens' end it moved stays: no token of it was sent, and a
+    /// later end only keeps the storage longer.
+    fn undo_redemption(&mut self, code_hash: &str, refresh_hash: Option<&str>) -> Result<(), Refusal> {
+        let code = self.code.as_mut().ok_or(Refusal::Mismatch)?;
+        if !same(&code.hash, code_hash) || !code.used {
+            return Err(Refusal::Mismatch);
+        }
+        let untouched = match (&self.refresh, refresh_hash) {
+            (None, _) => true,
+            (Some(r), Some(h)) => same(&r.current_hash, h) && r.previous_hashes.is_empty(),
+            (Some(_), None) => false,
+        };
+        if !untouched {
+            return Err(Refusal::Mismatch);
+        }
+        code.used = false;
+        self.refresh = None;
+        Ok(())
+    }
+
+    /// Undoes [`Grant::rotate_refresh`], provided the chain is exactly as
+    /// that rotation left it: the new token (never sent) current, the
+    /// presented one the last superseded. The presented token becomes
+    /// current again; its last use stays the attempt's time.
+    fn undo_rotation(&mut self, presented_hash: &str, new_hash: &str) -> Result<(), Refusal> {
+        let refresh = self.refresh.as_mut().ok_or(Refusal::Mismatch)?;
+        let superseded_last = refresh.previous_hashes.last().is_some_and(|h| same(h, presented_hash));
+        if !same(&refresh.current_hash, new_hash) || !superseded_last {
+            return Err(Refusal::Mismatch);
+        }
+        refresh.previous_hashes.pop();
+        refresh.current_hash = presented_hash.to_owned();
+        Ok(())
+    }
+
     /// The moment nothing in this grant can be used any more, after which
     /// its storage can go. A revoked grant can go at once: an absent grant
     /// and a revoked one are refused alike.
@@ -436,6 +517,14 @@ pub fn apply(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> GrantReply {
             grant.revoked = true;
             Ok(())
         }
+        GrantOp::UndoRedemption {
+            code_hash,
+            refresh_hash,
+        } if !grant.revoked => grant.undo_redemption(code_hash, refresh_hash.as_deref()),
+        GrantOp::UndoRotation {
+            presented_hash,
+            new_hash,
+        } if !grant.revoked => grant.undo_rotation(presented_hash, new_hash),
         GrantOp::Get if grant.revoked => Err(Refusal::Revoked),
         GrantOp::Get if grant.ends_at() <= now => Err(Refusal::Expired),
         GrantOp::Get => Ok(()),

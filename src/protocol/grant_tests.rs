@@ -515,6 +515,18 @@ fn every_operation_reads_back_from_its_wire_form() {
         },
         GrantOp::Get,
         GrantOp::Revoke,
+        GrantOp::UndoRedemption {
+            code_hash: "c".into(),
+            refresh_hash: Some("r".into()),
+        },
+        GrantOp::UndoRedemption {
+            code_hash: "c".into(),
+            refresh_hash: None,
+        },
+        GrantOp::UndoRotation {
+            presented_hash: "p".into(),
+            new_hash: "n".into(),
+        },
     ];
     for op in ops {
         let text = serde_json::to_string(&op).unwrap();
@@ -649,4 +661,139 @@ fn a_redemption_without_its_grant_finds_none() {
         Refusal::NotFound
     );
     assert!(slot.is_none());
+}
+
+/// What the token endpoint sends when a step after `op` failed.
+fn undo_of(op: &GrantOp) -> GrantOp {
+    op.undo().expect("an operation that hands out tokens")
+}
+
+fn ok(reply: GrantReply) -> Box<Grant> {
+    match reply {
+        GrantReply::Ok { grant } => grant,
+        GrantReply::Refused { refusal } => panic!("refused: {refusal:?}"),
+    }
+}
+
+#[test]
+fn only_operations_that_hand_out_tokens_have_an_undo() {
+    assert!(GrantOp::RedeemCode(redemption()).undo().is_some());
+    assert!(rotation("a", "b").undo().is_some());
+    for op in [GrantOp::Get, GrantOp::Revoke, undo_of(&rotation("a", "b"))] {
+        assert_eq!(op.undo(), None, "{op:?}");
+    }
+}
+
+#[test]
+fn an_undone_first_redemption_lets_the_retry_redeem_once_and_a_replay_still_revokes() {
+    let mut slot = None;
+    let first = first_redemption();
+    ok(apply(&mut slot, first.clone(), 110));
+    let undone = step::<GrantMachine>(&mut slot, undo_of(&first), 111);
+    let g = ok(undone.reply);
+    assert!(
+        !g.code.as_ref().unwrap().used && g.refresh.is_none(),
+        "as before the redemption"
+    );
+    assert!(undone.changed, "stored; the alarm set at the redemption still ends it");
+    // The client's retry (with a refresh token of its own) redeems it ...
+    let retry = GrantOp::RedeemCode(CodeRedemption {
+        refresh_hash: Some("rt-retry".into()),
+        pending: grant(Some(CHALLENGE)).map(Box::new),
+        ..redemption()
+    });
+    assert_eq!(
+        ok(apply(&mut slot, retry.clone(), 112)).refresh.unwrap().current_hash,
+        "rt-retry"
+    );
+    // ... once: the next is a replay, as ever.
+    assert_eq!(refusal(apply(&mut slot, retry, 113)), Refusal::Replayed);
+    assert!(slot.unwrap().revoked);
+}
+
+#[test]
+fn an_undone_redemption_without_a_refresh_chain_redeems_again_once() {
+    let mut slot = grant(Some(CHALLENGE));
+    let op = GrantOp::RedeemCode(CodeRedemption {
+        refresh_needs_offline_access: true,
+        ..redemption()
+    });
+    assert!(
+        ok(apply(&mut slot, op.clone(), 110)).refresh.is_none(),
+        "no offline_access: no chain"
+    );
+    ok(apply(&mut slot, undo_of(&op), 111));
+    ok(apply(&mut slot, op.clone(), 112));
+    assert_eq!(refusal(apply(&mut slot, op, 113)), Refusal::Replayed);
+}
+
+#[test]
+fn a_redemption_is_undone_only_from_the_state_it_left() {
+    let op = GrantOp::RedeemCode(redemption());
+    let undo = undo_of(&op);
+    // The code was never redeemed, or the undo came twice.
+    let mut unused = grant(Some(CHALLENGE));
+    assert_eq!(refusal(apply(&mut unused, undo.clone(), 110)), Refusal::Mismatch);
+    // Another request's undo: not its refresh token, not its code.
+    let mut slot = redeemed();
+    let foreign = [
+        GrantOp::UndoRedemption {
+            code_hash: "code-hash".into(),
+            refresh_hash: Some("rt-other".into()),
+        },
+        GrantOp::UndoRedemption {
+            code_hash: "code-hash".into(),
+            refresh_hash: None,
+        },
+        GrantOp::UndoRedemption {
+            code_hash: "other".into(),
+            refresh_hash: Some("rt1".into()),
+        },
+    ];
+    for wrong in foreign {
+        assert_eq!(refusal(apply(&mut slot, wrong, 111)), Refusal::Mismatch);
+    }
+    // The chain moved on: its first token did reach the client.
+    ok(apply(&mut slot, rotation("rt1", "rt2"), 120));
+    assert_eq!(refusal(apply(&mut slot, undo.clone(), 121)), Refusal::Mismatch);
+    assert!(slot.as_ref().unwrap().code.as_ref().unwrap().used);
+    // A replay came first: the grant stays revoked.
+    let mut slot = redeemed();
+    assert_eq!(refusal(apply(&mut slot, op, 111)), Refusal::Replayed);
+    assert_eq!(refusal(apply(&mut slot, undo, 112)), Refusal::Revoked);
+    assert!(slot.unwrap().revoked);
+}
+
+#[test]
+fn an_undone_rotation_lets_the_retry_rotate_once_and_reuse_still_revokes() {
+    let mut slot = redeemed();
+    let op = rotation("rt1", "rt2");
+    ok(apply(&mut slot, op.clone(), 200));
+    let r = ok(apply(&mut slot, undo_of(&op), 201)).refresh.unwrap();
+    assert_eq!((r.current_hash.as_str(), r.previous_hashes.len()), ("rt1", 0));
+    ok(apply(&mut slot, rotation("rt1", "rt3"), 202));
+    assert_eq!(
+        refusal(apply(&mut slot, rotation("rt1", "rt4"), 203)),
+        Refusal::Replayed
+    );
+    assert!(slot.unwrap().revoked);
+}
+
+#[test]
+fn a_rotation_is_undone_only_from_the_state_it_left() {
+    let mut slot = redeemed();
+    let first = rotation("rt1", "rt2");
+    ok(apply(&mut slot, first.clone(), 200));
+    for wrong in [undo_of(&rotation("rt1", "rt9")), undo_of(&rotation("rt0", "rt2"))] {
+        assert_eq!(refusal(apply(&mut slot, wrong, 201)), Refusal::Mismatch);
+    }
+    // rt2 reached the client and was rotated in turn: the first rotation stands.
+    ok(apply(&mut slot, rotation("rt2", "rt3"), 210));
+    assert_eq!(refusal(apply(&mut slot, undo_of(&first), 211)), Refusal::Mismatch);
+    assert_eq!(slot.as_ref().unwrap().refresh.as_ref().unwrap().current_hash, "rt3");
+    // Revoked meanwhile: nothing comes back.
+    let second = rotation("rt3", "rt4");
+    ok(apply(&mut slot, second.clone(), 220));
+    ok(apply(&mut slot, GrantOp::Revoke, 221));
+    assert_eq!(refusal(apply(&mut slot, undo_of(&second), 222)), Refusal::Revoked);
 }

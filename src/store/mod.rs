@@ -33,7 +33,7 @@ pub mod upstream;
 pub mod webcrypto;
 
 /// A storage or platform failure. Its text is logged, never sent to clients
-/// (they get a generic `server_error`).
+/// (they get a generic `temporarily_unavailable`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
 
@@ -45,12 +45,14 @@ impl std::fmt::Display for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A store failure reaches the client as a bare `server_error`; the detail
-/// goes to the log.
+/// A store failure reaches the client as a bare 503
+/// `temporarily_unavailable` with `Retry-After`: the object or namespace
+/// could not be reached, nothing was used up, and the same request may be
+/// sent again. The detail goes to the log.
 impl From<StoreError> for crate::protocol::error::OAuthError {
     fn from(e: StoreError) -> Self {
         crate::log::error(&format!("store error: {e}"));
-        crate::protocol::error::server_error()
+        crate::protocol::error::temporarily_unavailable()
     }
 }
 

@@ -20,6 +20,16 @@ pub fn error_page(title: &str, message: &str) -> Page {
     render(&ErrorPage { title, message })
 }
 
+/// The page for a person when storage could not be reached (503, with
+/// `Retry-After`): nothing of theirs was used up, so the same step works
+/// again once it is back.
+pub fn unavailable_page() -> Page {
+    error_page(
+        "Briefly unavailable",
+        "This service cannot complete your request right now. Wait a few seconds, then reload this page or go back and try again.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
@@ -33,6 +43,14 @@ mod tests {
         for absent in ["<form", "<a ", "<button", "role=\"alert\""] {
             assert!(!html.contains(absent), "unexpected {absent}");
         }
+    }
+
+    #[test]
+    fn the_unavailable_page_says_so_in_words_for_a_person() {
+        let html = unavailable_page().html;
+        assert!(html.contains("<h1>Briefly unavailable</h1>"));
+        assert!(html.contains("Wait a few seconds"));
+        assert!(!html.contains("temporarily_unavailable"));
     }
 
     #[test]

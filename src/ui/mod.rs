@@ -25,7 +25,7 @@ pub use account::{
     account_page, AccountPage, AddPasskey, ConsentRow, ConsentView, LinkRow, Notice, PasskeyRow, PasskeyView,
 };
 pub use consent::{consent_page, DocumentClient, Unverified};
-pub use error::error_page;
+pub use error::{error_page, unavailable_page};
 pub use login::{login_page, LoginView, PasskeyRequest};
 pub use logout::{logged_out_page, logout_page};
 pub use passkey::{enroll_page, PASSKEY_SCRIPT};
@@ -289,6 +289,7 @@ mod tests {
             ),
             ("consent", consent_page(&f, "App", None, "alice", &scopes, None).html),
             ("error", error_page("Something went wrong", "Try again.").html),
+            ("unavailable", unavailable_page().html),
             ("logout", logout_page(&f, Some("App")).html),
             ("logged out", logged_out_page().html),
             ("account", account::tests::render_with("Ada", None, None)),

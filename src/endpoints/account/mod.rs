@@ -18,15 +18,14 @@ mod password;
 mod sessions;
 
 use super::browser::{form_fields, page_params, read_browser, read_form, use_form, Browser};
-use super::http::{html, redirect, Reply};
+use super::http::{error_as_page, html, redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::error::{ErrorCode, OAuthError};
 use crate::protocol::params::Params;
 use crate::protocol::user::UserRecord;
 use crate::ui::{
-    account_page, error_page, AccountPage, AddPasskey, ConsentRow, FormContext, LinkRow, Notice, PasskeyRow,
-    PasskeyView,
+    account_page, AccountPage, AddPasskey, ConsentRow, FormContext, LinkRow, Notice, PasskeyRow, PasskeyView,
 };
 use worker::Method;
 
@@ -157,10 +156,9 @@ fn not_allowed(methods: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::MethodNotAllowed, description)
 }
 
-/// An error as a page, with the status it carries. Descriptions are safe
-/// to show (internal detail is logged, never put in them).
+/// An error as a page, with the status it carries.
 fn failed(e: &OAuthError) -> Reply {
-    html(e.status, error_page("Your account", &e.description), &[])
+    error_as_page("Your account", e, &[])
 }
 
 /// The person signed in on this browser, or the way to sign in (303 after

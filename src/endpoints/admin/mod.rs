@@ -18,7 +18,7 @@ mod keys;
 mod login;
 
 use super::browser::{form_fields, page_params, read_browser, read_form, use_form, Browser};
-use super::http::{cookie, html, redirect, Reply};
+use super::http::{cookie, error_as_page, html, redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::admin_session::{AdminSession, AdminSessionMachine, AdminSessionOp};
@@ -210,10 +210,9 @@ pub fn not_found() -> OAuthError {
     OAuthError::new(ErrorCode::NotFound, "There is no such page.")
 }
 
-/// An error as a page, with the status it carries. Descriptions are safe
-/// to show (internal detail is logged, never put in them).
+/// An error as a page, with the status it carries.
 fn failed(e: &OAuthError) -> Reply {
-    html(e.status, error_page("Admin console", &e.description), &[])
+    error_as_page("Admin console", e, &[])
 }
 
 /// The administrator of this request: a live console session (which this

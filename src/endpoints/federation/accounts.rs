@@ -48,11 +48,10 @@ pub fn secret_context(id: &str, field: &str) -> String {
 /// key (Apple's documented form of a client secret).
 pub async fn client_secret(ctx: &Ctx, p: &ProviderRecord) -> OAuthResult<String> {
     let (env, now) = (&ctx.env, ctx.now);
+    // Not a storage failure (the store answered): retrying will not help.
     let unreadable = || {
-        OAuthError::from(crate::store::StoreError(format!(
-            "idp {}: the stored secret is unreadable",
-            p.id
-        )))
+        crate::log::error(&format!("idp {}: the stored secret is unreadable", p.id));
+        crate::protocol::error::server_error()
     };
     Ok(match &p.secret {
         StoredSecret::ClientSecret { sealed } => open_secret(env, sealed, &secret_context(&p.id, "client_secret"))

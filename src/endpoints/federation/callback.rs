@@ -14,7 +14,7 @@ use super::{
     VERIFIER,
 };
 use crate::endpoints::browser::{first_use, form_secret, page_error, page_params, read_browser, stale_form};
-use crate::endpoints::http::{html, redirect, Reply};
+use crate::endpoints::http::{error_as_page, redirect, Reply};
 use crate::endpoints::request::Request;
 use crate::endpoints::Ctx;
 use crate::protocol::encoding::{ct_eq, secret_hash};
@@ -33,7 +33,6 @@ use crate::protocol::params::Params;
 use crate::store::upstream::{send, UpstreamRequest, TIMEOUT_MS};
 use crate::store::webcrypto::WebCryptoVerifier;
 use crate::store::{SignatureVerifier, StoreError};
-use crate::ui::error_page;
 use serde_json::{Map, Value};
 use worker::Method;
 
@@ -41,7 +40,7 @@ use worker::Method;
 pub async fn handle(req: Request, ctx: &Ctx, idp: &str) -> Reply {
     answer(req, ctx, idp)
         .await
-        .or_else(|e| html(e.status, error_page("Signing in", &e.description), &[]))
+        .or_else(|e| error_as_page("Signing in", &e, &[]))
 }
 
 async fn answer(mut req: Request, ctx: &Ctx, idp: &str) -> Reply {
