@@ -1,7 +1,8 @@
 // Request steps shared by bench/run.mjs, bench/profile.mjs and the sign-in
 // benchmarks: codes minted through the real /authorize, their exchange,
 // refresh-token chains, and login forms.
-import { Jar, REDIRECT_URI, authParams, authorize, basicAuth, field } from "../tests/flow.mjs";
+import { createHash, randomBytes } from "node:crypto";
+import { Jar, REDIRECT_URI, authParams, authorize, basicAuth, field, pkce } from "../tests/flow.mjs";
 
 const FORM = "application/x-www-form-urlencoded";
 
@@ -16,6 +17,43 @@ export const codeMinter = (worker, jar, client) => async () => {
   if (!code) throw new Error(`/authorize did not redirect with a code: ${res.status} ${(await res.text()).slice(0, 200)}`);
   return { code, verifier };
 };
+
+/**
+ * Mints one code per call through the peer's /authorize, which approves at
+ * once (bench/peer/worker.js).
+ */
+export const peerCodeMinter = (peer, client) => async () => {
+  const { params, verifier } = authParams(client);
+  const res = await peer.fetch(`/authorize?${new URLSearchParams(params)}`);
+  const code = res.status === 302 ? new URL(res.headers.get("location")).searchParams.get("code") : null;
+  if (!code) throw new Error(`peer /authorize did not redirect with a code: ${res.status} ${(await res.text()).slice(0, 200)}`);
+  return { code, verifier };
+};
+
+/**
+ * Mints one code per call for bench/bare-grant: a new grant id from the
+ * floor, then the PKCE challenge in the clear, `<id>.<challenge>` (the
+ * floor's stand-in for the pending grant a code carries).
+ */
+export const floorCodeMinter = (floor) => async () => {
+  const { verifier, challenge } = pkce();
+  const id = await (await floor.fetch("/code")).text();
+  return { code: `${id}.${challenge}`, verifier };
+};
+
+/** What a floor stores for a session cookie: the key of its record (bench/bare-authorize). */
+export const sessionKey = (cookie) => `session:${createHash("sha256").update(cookie).digest("base64url")}`;
+
+/**
+ * `GET /authorize` with `params` and `headers` (the session cookie), each
+ * request with its own `state`, as each browser's would be.
+ */
+export const authorizeStep = (params, headers = {}) => ({
+  method: "GET", headers,
+  setupRequest(req) {
+    return { ...req, path: `/authorize?${new URLSearchParams({ ...params, state: randomBytes(8).toString("hex") })}` };
+  },
+});
 
 /** A login form for `client` in a new browser: { jar, html }. */
 export async function loginForm(worker, client) {
@@ -42,10 +80,10 @@ export const keepContext = (client) => { client.requestIterator.resetContext = (
 /**
  * Refresh rotation, one chain per connection (with `keepContext`): the first
  * request takes a seed refresh token from `takeSeed()`, each later one sends
- * the token the previous answer returned.
+ * the token the previous answer returned, to `path`.
  */
-export const refreshChainStep = (takeSeed, headers) => ({
-  method: "POST", path: "/token",
+export const refreshChainStep = (takeSeed, headers, path = "/token") => ({
+  method: "POST", path,
   setupRequest(req, context) {
     context.rt ??= takeSeed();
     if (!context.rt) throw new Error("more connections than refresh chains");
