@@ -112,7 +112,7 @@ pub async fn exchange(
         sub: &grant.sub,
         client,
         scopes: &grant.scopes,
-        signed_in: Some(SignedIn::of(&grant)),
+        signed_in: Some(SignedIn::of(grant)),
         nonce: grant.nonce.as_deref(),
         sid: grant.sid.as_deref(),
         grant_id: Some(grant_id),

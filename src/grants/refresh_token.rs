@@ -54,7 +54,7 @@ pub async fn refresh(
         sub: &grant.sub,
         client,
         scopes: &scopes,
-        signed_in: Some(SignedIn::of(&grant)),
+        signed_in: Some(SignedIn::of(grant)),
         nonce: None,
         sid: grant.sid.as_deref(),
         grant_id: Some(grant_id),
