@@ -47,6 +47,13 @@ fn cors_of(path: &str, ctx: &Ctx) -> Option<(Cors, &'static str)> {
     }
 }
 
+/// The documents anyone may read, from any origin.
+const PUBLISHED: [&str; 3] = [
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
+    "/jwks.json",
+];
+
 async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
     let m = req.method();
     let get = matches!(m, Method::Get | Method::Head);
@@ -140,10 +147,14 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
 /// opened by a person's browser: there a storage failure is the page
 /// saying the service is briefly unavailable, not JSON. (The console, the
 /// account pages and the federation callback make their own error pages.)
+/// The published documents answer `*` when they fail too, so that a page
+/// reading them learns of the 503 and its `Retry-After` rather than of a
+/// CORS failure.
 fn failed(path: &str, e: &OAuthError) -> Response {
     let page = matches!(path, "/authorize" | "/logout") && e.retry_after().is_some();
     match page.then(|| error_as_page("", e, &[])) {
         Some(Ok(resp)) => resp,
+        _ if PUBLISHED.contains(&path) => cors::answer_public(error_response(e)),
         _ => error_response(e),
     }
 }

@@ -27,10 +27,15 @@ after(async () => {
 });
 afterEach(() => faults.up());
 
-/** A new runtime on the same storage: every isolate cache (clients, revocations, keys) is cold. */
-async function restart() {
+/**
+ * A new runtime on the same storage: every isolate cache (clients,
+ * revocations, keys) is cold. `samePort` keeps the origin, and with it the
+ * issuer of tokens issued before.
+ */
+async function restart({ samePort = false } = {}) {
+  const port = Number(new URL(worker.url).port);
   await worker.stop();
-  worker = await startWorker({ persistDir: dir, faults });
+  worker = await startWorker({ persistDir: dir, faults, miniflare: samePort ? { port } : {} });
 }
 
 /** `send()`'s response and the binding calls the worker made for it. */
@@ -217,6 +222,34 @@ test("/authorize with the session store down: the person sees the 503 page; back
   assert.equal(location.searchParams.get("state"), params.state);
 });
 
+test("/authorize with storage down after the request is valid: back to the client with temporarily_unavailable, state and iss", async () => {
+  const { client, jar } = await signIn(worker);
+  const { params } = authParams(client);
+  faults.down("OIDC_KV", (c) => c.key.startsWith("consent:"));
+  const res = await authorize(worker, jar, params);
+  assert.equal(res.status, 302, await res.text());
+  const location = new URL(res.headers.get("location"));
+  assert.equal(location.origin + location.pathname, REDIRECT_URI);
+  assert.equal(location.searchParams.get("error"), "temporarily_unavailable");
+  assert.equal(location.searchParams.get("state"), params.state);
+  assert.equal(location.searchParams.get("iss"), worker.url);
+  assert.equal(location.searchParams.get("code"), null);
+  assert.doesNotMatch(location.search, INTERNALS);
+  faults.up();
+  const again = new URL((await authorize(worker, jar, params)).headers.get("location"));
+  assert.ok(again.searchParams.get("code"), "the same request gets its code once storage is back");
+});
+
+test("logout with an id_token_hint and the key ring down: the 503 page, not \"not a valid ID token\"", async () => {
+  const { tokens } = await signIn(worker);
+  await restart({ samePort: true });
+  faults.down("KEYRING");
+  await assertUnavailablePage(await worker.fetch(`/logout?id_token_hint=${tokens.id_token}`));
+  faults.up();
+  const res = await worker.fetch(`/logout?id_token_hint=${tokens.id_token}`);
+  assert.equal(res.status, 200, "with the keys back, the hint is valid");
+});
+
 test("sign-in with the throttles down: the 503 page, and the same form signs in once they are back", async () => {
   const client = await registerClient(worker);
   const user = await createUser(worker);
@@ -243,7 +276,11 @@ test("a person's other pages with KV down: the account page and logout answer th
 test("JWKS with the key ring down before any key was read: 503; discovery needs no key; back, the keys", async () => {
   await restart();
   faults.down("KEYRING");
-  await assertUnavailable(await worker.fetch("/jwks.json"));
+  const down = await worker.fetch("/jwks.json", { headers: { origin: "https://rp.example" } });
+  // A page reading the keys learns of the 503, not of a CORS failure.
+  assert.equal(down.headers.get("access-control-allow-origin"), "*");
+  assert.match(down.headers.get("access-control-expose-headers"), /Retry-After/);
+  await assertUnavailable(down);
   const discovery = await worker.fetch("/.well-known/openid-configuration");
   assert.equal(discovery.status, 200, await discovery.text());
   faults.up();

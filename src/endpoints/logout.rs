@@ -12,6 +12,7 @@ use super::http::{html, redirect, Reply};
 use super::Ctx;
 use crate::endpoints::request::Request;
 use crate::protocol::authorize::post_logout_redirect;
+use crate::protocol::error::OAuthError;
 use crate::protocol::params::Params;
 use crate::store::keys;
 use crate::ui::{error_page, logged_out_page, logout_page, FormContext};
@@ -29,10 +30,14 @@ struct Pending {
 
 /// §2: "The OP SHOULD accept ID Tokens when the RP identified by the ID
 /// Token's aud claim ... has a current session ... even when the exp time
-/// has passed": signature and issuer are checked, expiry is not.
-async fn id_token_hint(ctx: &Ctx, token: &str) -> Option<Map<String, Value>> {
-    let (typ, claims) = keys::verify_jwt(&ctx.env, &ctx.config, ctx.now, token).await.ok()??;
-    (typ == "JWT" && claims.get("iss").and_then(Value::as_str) == Some(&ctx.issuer)).then_some(claims)
+/// has passed": signature and issuer are checked, expiry is not. A key
+/// ring out of reach is the service's failure, not the hint's: it is the
+/// error (a 503 page), not "not valid".
+async fn id_token_hint(ctx: &Ctx, token: &str) -> Result<Option<Map<String, Value>>, OAuthError> {
+    let Some((typ, claims)) = keys::verify_jwt(&ctx.env, &ctx.config, ctx.now, token).await? else {
+        return Ok(None);
+    };
+    Ok((typ == "JWT" && claims.get("iss").and_then(Value::as_str) == Some(&ctx.issuer)).then_some(claims))
 }
 
 fn audience(claims: &Map<String, Value>) -> Option<String> {
@@ -55,7 +60,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx) -> Reply {
 
 async fn start(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
     let hint = match params.get("id_token_hint") {
-        Some(t) => match id_token_hint(ctx, t).await {
+        Some(t) => match id_token_hint(ctx, t).await? {
             Some(claims) => Some(claims),
             None => return page_error(browser, "The id_token_hint is not a valid ID token from this provider."),
         },

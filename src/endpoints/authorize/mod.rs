@@ -123,7 +123,35 @@ async fn start(params: &Params, ctx: &Ctx, browser: &mut Browser) -> Reply {
 }
 
 /// Decides the next step for a valid request: log in, consent, or done.
+/// Once the request is valid, its redirect URI can be trusted, so storage
+/// out of reach from here on goes back to the client as RFC 6749
+/// §4.1.2.1's `temporarily_unavailable` ("needed because a 503 ... cannot
+/// be returned to the client via an HTTP redirect"), with `state` and
+/// `iss`: the client can start again, where a page would strand the person.
 pub async fn proceed(
+    req: AuthorizationRequest,
+    client: &ClientRecord,
+    ctx: &Ctx,
+    browser: &mut Browser,
+    fresh_login: bool,
+    fresh_consent: bool,
+) -> Reply {
+    let (redirect_uri, state) = (req.redirect_uri.clone(), req.state.clone());
+    match next_step(req, client, ctx, browser, fresh_login, fresh_consent).await {
+        Err(error) if error.retry_after().is_some() => answer_error(
+            AuthorizeError::Redirect {
+                redirect_uri,
+                state,
+                error,
+            },
+            ctx,
+            browser,
+        ),
+        reply => reply,
+    }
+}
+
+async fn next_step(
     req: AuthorizationRequest,
     client: &ClientRecord,
     ctx: &Ctx,
