@@ -99,7 +99,7 @@ const verdict = (t) => (t.met == null ? (t.goal === "reported" ? "–" : "?") : 
 const targetTable = (ts) => table(["target", "goal", "median", "min–max", "rounds", ""],
   ts.map((t) => [t.name, t.goal, f(t.median, 2), range(t), t.rounds ?? "", verdict(t)]), 2);
 
-export function report({ groups, ratios, signInCpu, startedAt, algs }) {
+export function report({ groups, ratios, signInCpu, startedAt, algs, partial = false }) {
   const out = machine();
   const bareRuns = rows.filter((r) => r.server === "bare" && typeof r.round === "number");
   const bareCpu = median(bareRuns.map((r) => r.workerd_cpu_ms_per_req));
@@ -116,7 +116,8 @@ export function report({ groups, ratios, signInCpu, startedAt, algs }) {
   out.ratios = ratios;
   out.runs = rows;
   out.failures = failures.map((r) => ({ group: r.group, server: r.server, round: r.round, unexpected: r.unexpected, errors: r.errors, timeouts: r.timeouts }));
-  writeFileSync(path.join(ROOT, "bench/results.json"), JSON.stringify(out, null, 2) + "\n");
+  const results = partial ? "bench/results-partial.json" : "bench/results.json";
+  writeFileSync(path.join(ROOT, results), JSON.stringify(out, null, 2) + "\n");
 
   console.log("\n" + table(
     ["scenario", "server", "req/s", "min–max", "p50 ms", "p99 ms", "×bare", "min–max", "CPU ms/req", "(sys)", "−bare", "wd cores", "bad/err"],
@@ -136,7 +137,7 @@ ${CONNECTIONS} connections; per scenario one ${WARMUP_S}s warm-up per server, th
   its ${bareRuns.length} rounds: the runtime's own per-request cost); wd cores = workerd's CPU ÷ wall time (≈1: workerd is the bottleneck).
 wasm: ${out.wasm.bytes} bytes raw, ${out.wasm.gzip9_bytes} gzipped (level 9).
 The load generator (this Node process) used at most ${f(maxBenchCores, 2)} of a core during a run: ${maxBenchCores < 1 ? "under one core, leaving the other to workerd" : "ONE CORE OR MORE: the figures are limited by the load generator"}.
-Results: bench/results.json
+Results: ${results}
 
 Targets (issue 15):
 ${targetTable(out.targets)}
@@ -144,7 +145,7 @@ ${targetTable(out.targets)}
 Kept from issue 5:
 ${targetTable(out.targets_issue_5)}
 
-${signInLines(signInCpu).join("\n")}
+${signInCpu ? signInLines(signInCpu).join("\n") : "(sign-in CPU: not measured in a partial run)"}
 
 The whole run took ${f(out.duration_s / 60, 1)} minutes.`);
   if (failures.length) {

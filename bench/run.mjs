@@ -149,6 +149,13 @@ function chains(name, server, { seed, client, path }) {
 
 // ---------------------------------------------------------------- the run
 
+// BENCH_ONLY=client_credentials,userinfo: only the groups whose names
+// contain one of these, no per-algorithm groups and no sign-in CPU; for
+// a quick look while working on one path. Its results go to
+// bench/results-partial.json, never over a whole run's.
+const ONLY = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
+const wanted = (name) => !ONLY.length || ONLY.some((o) => name.includes(o));
+
 /**
  * Every comparison in turn; returns the groups and the ratios to report.
  * Besides ours/peer and ours/floor, floor/peer: the most any implementation
@@ -162,6 +169,7 @@ async function measureAll(s) {
   const groups = [];
   const ratios = [];
   const group = async (name, contenders, pairs, rounds) => {
+    if (!wanted(name)) return null;
     const g = await compare(name, contenders, rounds);
     groups.push(g);
     for (const [a, b] of pairs) ratios.push(ratio(g, a, b));
@@ -229,6 +237,7 @@ async function measureAll(s) {
   ], []);
 
   // CPU per token request by signing algorithm (no ratios: each one's CPU less the bare worker's).
+  if (ONLY.length) return { groups, ratios };
   const byIdTokenAlg = [];
   for (const alg of ALGS) {
     const client = await registerClient(s.ours, { id_token_signed_response_alg: alg });
@@ -257,6 +266,10 @@ async function main() {
     measured = await measureAll(await startAll(servers));
   } finally {
     await stopAll();
+  }
+  if (ONLY.length) {
+    report({ ...measured, startedAt: started, algs: ALGS, partial: true });
+    return;
   }
   // The CPU of one sign-in (its own workers, one at a time, with nothing else running).
   const signInCpu = await measureSignIns(log);

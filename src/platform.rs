@@ -1,6 +1,7 @@
 //! Reading the platform once per request: the clock and the settings.
 
 use crate::config::{is_local_origin, Config};
+use crate::memo::Memo;
 use crate::protocol::error::OAuthError;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -14,6 +15,9 @@ pub fn now_secs() -> u64 {
 thread_local! {
     static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
     static WARNED_NO_ISSUER: Cell<bool> = const { Cell::new(false) };
+    /// Whether the last origin served without `ISSUER` was local: parsing it
+    /// as a URL for every request cost a twentieth of a millisecond.
+    static LOCAL_ORIGIN: Memo<String, bool> = const { Memo::new() };
 }
 
 /// The issuer a request is served under: `ISSUER`, or else the request's
@@ -24,7 +28,7 @@ pub fn issuer(config: &Config, origin: &str) -> String {
     if let Some(issuer) = &config.issuer {
         return issuer.clone();
     }
-    if !WARNED_NO_ISSUER.with(Cell::get) && !is_local_origin(origin) {
+    if !WARNED_NO_ISSUER.with(Cell::get) && !LOCAL_ORIGIN.with(|m| m.get_or(origin, is_local_origin)) {
         WARNED_NO_ISSUER.with(|w| w.set(true));
         worker::console_warn!(
             "WARNING: ISSUER is not set, so the issuer follows each request's Host header (this one: {origin}). \

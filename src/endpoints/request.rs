@@ -14,6 +14,9 @@ pub struct Request {
     raw: web_sys::Request,
     method: Method,
     url: String,
+    /// Taken once: each `raw.headers()` is a call out of the wasm and a new
+    /// reference, and an endpoint reads several headers.
+    headers: web_sys::Headers,
 }
 
 impl Request {
@@ -21,6 +24,7 @@ impl Request {
         Self {
             method: Method::from(raw.method()),
             url: raw.url(),
+            headers: raw.headers(),
             raw,
         }
     }
@@ -35,7 +39,7 @@ impl Request {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.raw.headers().get(name).ok().flatten()
+        self.headers.get(name).ok().flatten()
     }
 
     /// The whole body; the caller has checked the declared length.
