@@ -8,7 +8,7 @@
 // SOAK_RESTART (0: no restart; default 1), BENCH_STORAGE_DIR (as bench/run.mjs).
 // Writes bench/soak-results.json. Exits non-zero if any check failed.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT, startWorker } from "../tests/helpers.mjs";
 import { createUser, registerClient } from "../tests/flow.mjs";
@@ -65,6 +65,14 @@ const start = (dir, port) => withWorkerdPid(() =>
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
 
+// What the memory goes with: grant objects ever made (their SQLite files on
+// disk) and the files workerd holds open (the databases of the objects it
+// keeps live, and their journals), per sample.
+const grantObjects = (dir) => readdirSync(path.join(dir, "do"))
+  .filter((d) => d.endsWith("GrantObject"))
+  .reduce((n, d) => n + readdirSync(path.join(dir, "do", d)).filter((f) => f.endsWith(".sqlite")).length, 0);
+const openFiles = (pid) => readdirSync(`/proc/${pid}/fd`).length;
+
 /** Kills workerd, starts it again on the same storage (and port, if it is free again). */
 async function restart(state, http) {
   const old = state.server;
@@ -100,6 +108,8 @@ function memoryOf(samples, proc) {
   const allowed = Math.max(FLAT_SHARE * first.rss_mb, FLAT_MIN_MB);
   return {
     pid: proc.pid, start_t: first.t, start_mb: first.rss_mb, end_t: last.t, end_mb: last.rss_mb,
+    start_grant_objects: first.grant_objects, end_grant_objects: last.grant_objects,
+    start_open_files: first.open_files, end_open_files: last.open_files,
     max_mb: Math.max(...s.map((x) => x.rss_mb)), slope_mb_per_min: slope * 60, allowed_growth_mb: allowed,
     flat: last.rss_mb - first.rss_mb <= allowed,
   };
@@ -144,7 +154,10 @@ async function main(state) {
 
   const samples = [];
   const sample = (label) => {
-    try { samples.push({ t: at(), pid: state.server.pid, rss_mb: rssMb(state.server.pid), label }); } catch { /* between processes */ }
+    try {
+      const pid = state.server.pid;
+      samples.push({ t: at(), pid, rss_mb: rssMb(pid), grant_objects: grantObjects(dir), open_files: openFiles(pid), label });
+    } catch { /* between processes */ }
   };
   const cpu0 = process.cpuUsage();
   const trafficStart = Date.now();
@@ -263,7 +276,7 @@ function print(r) {
   console.log(`audit at the end: ${r.audit.grants} held grants (${r.audit.issued_before_restart} issued before the restart, ${r.audit.issued_in_the_last_5s_before_restart} in its last 5 s)`);
   for (const m of r.memory.processes) {
     console.log(m.flat === null ? `memory: workerd ${m.pid}: ${m.note}`
-      : `memory (workerd ${m.pid} VmRSS): warm start ${f(m.start_mb)} MB at t=${f(m.start_t, 0)} s, end ${f(m.end_mb)} MB at t=${f(m.end_t, 0)} s, max ${f(m.max_mb)} MB, slope ${f(m.slope_mb_per_min, 2)} MB/min: ${m.flat ? "flat" : "NOT FLAT"} (allowed +${f(m.allowed_growth_mb)} MB)`);
+      : `memory (workerd ${m.pid} VmRSS): warm start ${f(m.start_mb)} MB at t=${f(m.start_t, 0)} s, end ${f(m.end_mb)} MB at t=${f(m.end_t, 0)} s, max ${f(m.max_mb)} MB, slope ${f(m.slope_mb_per_min, 2)} MB/min: ${m.flat ? "flat" : "NOT FLAT"} (allowed +${f(m.allowed_growth_mb)} MB); grant objects on disk ${m.start_grant_objects} → ${m.end_grant_objects}, files open ${m.start_open_files} → ${m.end_open_files}`);
   }
   console.log(`storage at the end: ${f(r.storage_bytes_at_end / 1048576)} MB`);
   console.log("\n  passed  failed  check");
