@@ -36,8 +36,8 @@ enum Cors {
 }
 
 /// The endpoints that answer CORS, how, and the methods a preflight
-/// allows. Discovery and JWKS answer `*` themselves; nothing else answers
-/// CORS (design.md).
+/// allows. Besides these, the [`PUBLISHED`] documents answer `*`; nothing
+/// else answers CORS (design.md).
 fn cors_of(path: &str, ctx: &Ctx) -> Option<(Cors, &'static str)> {
     match path {
         "/token" | "/revoke" => Some((Cors::Client, "POST")),
@@ -147,14 +147,10 @@ async fn dispatch(req: Request, ctx: &Ctx, path: &str) -> Reply {
 /// opened by a person's browser: there a storage failure is the page
 /// saying the service is briefly unavailable, not JSON. (The console, the
 /// account pages and the federation callback make their own error pages.)
-/// The published documents answer `*` when they fail too, so that a page
-/// reading them learns of the 503 and its `Retry-After` rather than of a
-/// CORS failure.
 fn failed(path: &str, e: &OAuthError) -> Response {
     let page = matches!(path, "/authorize" | "/logout") && e.retry_after().is_some();
     match page.then(|| error_as_page("", e, &[])) {
         Some(Ok(resp)) => resp,
-        _ if PUBLISHED.contains(&path) => cors::answer_public(error_response(e)),
         _ => error_response(e),
     }
 }
@@ -166,9 +162,16 @@ pub async fn route(req: Request, ctx: &Ctx) -> Response {
     }
     .to_string();
     let Some((cors, methods)) = cors_of(&trimmed, ctx) else {
-        return dispatch(req, ctx, &trimmed)
+        let resp = dispatch(req, ctx, &trimmed)
             .await
             .unwrap_or_else(|e| failed(&trimmed, &e));
+        // Every answer of a published document, a 503 included, so that a
+        // page reading it learns of the failure and its `Retry-After`
+        // rather than of a CORS refusal.
+        return match PUBLISHED.contains(&trimmed.as_str()) {
+            true => cors::answer_public(resp),
+            false => resp,
+        };
     };
     let origin = req.header("origin");
     if req.method() == Method::Options {

@@ -59,8 +59,8 @@ pub fn answer_any(resp: Response, origin: Option<&str>) -> Response {
     resp
 }
 
-/// A published document's error (discovery, the JWK set): readable by any
-/// page, as the documents themselves are.
+/// Any answer of a published document (discovery, the JWK set), errors
+/// included: readable by any page, with `Retry-After` exposed.
 pub fn answer_public(resp: Response) -> Response {
     allow(&resp, "*");
     resp

@@ -131,11 +131,10 @@ pub fn json(status: u16, body: &Value) -> Reply {
 }
 
 /// A JSON document (already serialised) that shared caches may keep for
-/// `max_age` seconds.
+/// `max_age` seconds. The router lets any origin read it (`PUBLISHED`).
 pub fn json_public(body: &str, max_age: u32) -> Reply {
     let h = base_headers("application/json", true);
     h.set("cache-control", &format!("public, max-age={max_age}"))?;
-    h.set("access-control-allow-origin", "*")?;
     Ok(Response::from_bytes(body.as_bytes().to_vec())?.with_headers(h))
 }
 
