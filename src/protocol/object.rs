@@ -5,8 +5,10 @@
 //! changed and moves its clean-up alarm, all without an `await`, so no two
 //! operations on one object interleave.
 
-use serde::de::{DeserializeOwned, Error};
+use serde::de::{DeserializeOwned, Error, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
 
 /// One kind of object's rules. `apply` is the whole decision; `ends_at` is
 /// when nothing in the state can matter any more and its storage may go.
@@ -69,39 +71,37 @@ fn alarm_time(ends_at: u64, now: u64) -> u64 {
 /// internally tagged enum buffers every field before choosing the variant,
 /// then holds a second copy of each variant's parser reading from that
 /// buffer; an externally tagged one still has a parser per variant. For our
-/// operations and replies that was about 60 KB of the wasm (20 KB gzipped). Here the value is read once
-/// as JSON, and each field from its own JSON text by the one parser of its
-/// type that reads it anywhere else (a grant: the stored state's). The wire
-/// forms are the derived `Serialize`'s, unchanged, so objects and workers
-/// of releases before and after this read each other's operations. Costs a
-/// second parse of a few hundred bytes per operation.
+/// operations and replies that was about 60 KB of the wasm (20 KB gzipped).
+/// Here the members are only skimmed, each kept as its JSON text
+/// (`RawValue`), and each field is then read from its text by the one
+/// parser of its type that reads it anywhere else (a grant: the stored
+/// state's). Skimming builds no `Value` tree: reading a grant's reply that
+/// way, then printing and reparsing it, was a tenth of a refresh's CPU in
+/// the worker. The wire forms are the derived `Serialize`'s, unchanged, so
+/// objects and workers of releases before and after this read each other's
+/// operations. Only serde_json can hand out raw text: these types are read
+/// from JSON text (`serde_json::from_str`), never from a `Value`.
 pub struct Tagged {
     name: String,
-    fields: serde_json::Map<String, serde_json::Value>,
+    fields: Members,
 }
+
+/// An object's members, each as its JSON text.
+type Members = BTreeMap<String, Box<RawValue>>;
 
 impl Tagged {
     /// Internally tagged: the variant's name is the string under `tag`.
     pub fn internal<'de, D: Deserializer<'de>>(d: D, tag: &'static str) -> Result<Self, D::Error> {
-        let mut fields = serde_json::Map::deserialize(d)?;
-        match fields.remove(tag) {
-            Some(serde_json::Value::String(name)) => Ok(Self { name, fields }),
-            _ => Err(D::Error::missing_field(tag)),
-        }
+        let mut fields = Members::deserialize(d)?;
+        let name = fields.remove(tag).ok_or_else(|| D::Error::missing_field(tag))?;
+        let name = serde_json::from_str(name.get()).map_err(|_| D::Error::custom(format!("{tag} is not a string")))?;
+        Ok(Self { name, fields })
     }
 
     /// Externally tagged: a unit variant's name, or an object of one
     /// member, the variant's name and its fields.
     pub fn external<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (name, fields) = match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(name) => (name, serde_json::Map::new()),
-            serde_json::Value::Object(outer) if outer.len() == 1 => match outer.into_iter().next() {
-                Some((name, serde_json::Value::Object(fields))) => (name, fields),
-                _ => return Err(D::Error::custom("a variant's fields are not an object")),
-            },
-            _ => return Err(D::Error::custom("not a variant: neither a name nor an object of one")),
-        };
-        Ok(Self { name, fields })
+        d.deserialize_any(External)
     }
 
     pub fn name(&self) -> &str {
@@ -110,13 +110,42 @@ impl Tagged {
 
     /// The field `name` (absent reads as `null`, so an `Option` is `None`).
     pub fn field<T: DeserializeOwned, E: Error>(&self, name: &str) -> Result<T, E> {
-        let value = self.fields.get(name).unwrap_or(&serde_json::Value::Null);
-        serde_json::from_str(&value.to_string()).map_err(E::custom)
+        let text = self.fields.get(name).map_or("null", |raw| raw.get());
+        serde_json::from_str(text).map_err(E::custom)
     }
 
     /// All the fields as one struct (a newtype variant's).
     pub fn fields<T: DeserializeOwned, E: Error>(&self) -> Result<T, E> {
         serde_json::from_str(&serde_json::to_string(&self.fields).map_err(E::custom)?).map_err(E::custom)
+    }
+}
+
+/// Reads an externally tagged variant without a `Value` in between.
+struct External;
+
+impl<'de> Visitor<'de> for External {
+    type Value = Tagged;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a variant: its name, or an object of one member")
+    }
+
+    fn visit_str<E: Error>(self, name: &str) -> Result<Tagged, E> {
+        Ok(Tagged {
+            name: name.to_owned(),
+            fields: Members::new(),
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tagged, A::Error> {
+        let Some(name) = map.next_key::<String>()? else {
+            return Err(A::Error::custom("a variant's object is empty"));
+        };
+        let fields = map.next_value::<Members>()?;
+        if map.next_key::<IgnoredAny>()?.is_some() {
+            return Err(A::Error::custom("a variant's object has more than one member"));
+        }
+        Ok(Tagged { name, fields })
     }
 }
 
@@ -133,7 +162,7 @@ impl Flattened {
     pub fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(Self(Tagged {
             name: String::new(),
-            fields: serde_json::Map::deserialize(d)?,
+            fields: Members::deserialize(d)?,
         }))
     }
 
@@ -172,4 +201,92 @@ pub trait WireName: Copy + 'static {
 pub fn read_name<'de, D: Deserializer<'de>, T: WireName>(d: D) -> Result<T, D::Error> {
     let name = String::deserialize(d)?;
     T::from_name(&name).ok_or_else(|| D::Error::custom(format!("unknown variant {name:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A stand-in operation read the way ours are.
+    #[derive(Debug, PartialEq)]
+    enum Op {
+        Get,
+        Put { key: String, value: Option<u32> },
+    }
+
+    fn read(tagged: Tagged) -> Result<Op, serde_json::Error> {
+        match tagged.name() {
+            "get" => Ok(Op::Get),
+            "put" => Ok(Op::Put {
+                key: tagged.field("key")?,
+                value: tagged.field("value")?,
+            }),
+            other => Err(serde_json::Error::unknown_variant(other, &[])),
+        }
+    }
+
+    fn external(text: &str) -> Result<Op, serde_json::Error> {
+        read(Tagged::external(&mut serde_json::Deserializer::from_str(text))?)
+    }
+
+    fn internal(text: &str) -> Result<Op, serde_json::Error> {
+        read(Tagged::internal(&mut serde_json::Deserializer::from_str(text), "op")?)
+    }
+
+    #[test]
+    fn reads_both_tagged_forms_with_fields_as_their_own_text() {
+        assert_eq!(external(r#""get""#).unwrap(), Op::Get);
+        let put = Op::Put {
+            key: "k".into(),
+            value: Some(7),
+        };
+        assert_eq!(external(r#"{"put": {"key": "k", "value": 7}}"#).unwrap(), put);
+        assert_eq!(internal(r#"{"value": 7, "op": "put", "key": "k"}"#).unwrap(), put);
+        let absent = Op::Put {
+            key: "k".into(),
+            value: None,
+        };
+        assert_eq!(
+            internal(r#"{"op": "put", "key": "k"}"#).unwrap(),
+            absent,
+            "absent is null"
+        );
+    }
+
+    #[test]
+    fn malformed_variants_are_errors() {
+        for bad in [
+            "{}",
+            r#"{"put": {"key": "k"}, "get": {}}"#,
+            r#"{"put": "k"}"#,
+            "7",
+            r#"{"put": {"key": 7}}"#,
+            r#""nothing""#,
+            r#"{"put": {"key": "k""#,
+        ] {
+            assert!(external(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            r#"{"key": "k"}"#,
+            r#"{"op": 7}"#,
+            r#""get""#,
+            r#"{"op": "put", "key": ["k"]}"#,
+        ] {
+            assert!(internal(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_flattened_record_takes_its_own_fields_and_leaves_the_rest() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Rest {
+            b: String,
+        }
+        let text = json!({"a": 1, "b": "x"}).to_string();
+        let mut record = Flattened::read(&mut serde_json::Deserializer::from_str(&text)).unwrap();
+        let a: u32 = record.take::<u32, serde_json::Error>("a").unwrap();
+        let rest: Rest = record.rest::<Rest, serde_json::Error>().unwrap();
+        assert_eq!((a, rest), (1, Rest { b: "x".into() }));
+    }
 }
