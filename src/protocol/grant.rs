@@ -401,6 +401,20 @@ impl Grant {
         Ok(())
     }
 
+    /// The grant as a reply carries it to the worker: without the hashes
+    /// of the superseded refresh tokens, which only the object reads (to
+    /// recognise a replay). A chain rotated often holds
+    /// `REMEMBERED_REFRESH_TOKENS` of them, most of the grant's text, which
+    /// every refresh would otherwise write and parse once more.
+    fn answered(&mut self) -> Box<Grant> {
+        let superseded = self.refresh.as_mut().map(|r| std::mem::take(&mut r.previous_hashes));
+        let answer = Box::new(self.clone());
+        if let (Some(r), Some(hashes)) = (self.refresh.as_mut(), superseded) {
+            r.previous_hashes = hashes;
+        }
+        answer
+    }
+
     fn inspect_refresh(&self, presented_hash: &str, idle_ttl: u64, now: u64) -> Result<(), Refusal> {
         let refresh = self.refresh.as_ref().ok_or(Refusal::Mismatch)?;
         if !same(&refresh.current_hash, presented_hash) {
@@ -532,7 +546,7 @@ pub fn apply(slot: &mut Option<Grant>, op: GrantOp, now: u64) -> GrantReply {
     };
     match outcome {
         Ok(()) => GrantReply::Ok {
-            grant: Box::new(grant.clone()),
+            grant: grant.answered(),
         },
         Err(refusal) => refused(refusal),
     }

@@ -237,6 +237,33 @@ fn remembered_refresh_tokens_are_bounded() {
 }
 
 #[test]
+fn a_reply_leaves_out_the_superseded_hashes_the_object_keeps() {
+    let mut slot = redeemed();
+    for i in 1..4 {
+        let GrantReply::Ok { grant } = apply(&mut slot, rotation(&format!("rt{i}"), &format!("rt{}", i + 1)), 110 + i)
+        else {
+            panic!("rotation {i} refused");
+        };
+        let answered = grant.refresh.as_ref().unwrap();
+        assert_eq!(
+            (answered.current_hash.as_str(), answered.previous_hashes.len()),
+            (format!("rt{}", i + 1).as_str(), 0)
+        );
+        let kept = slot.as_ref().unwrap().refresh.as_ref().unwrap();
+        assert_eq!(
+            kept.previous_hashes.len(),
+            i as usize,
+            "the object still remembers them"
+        );
+        let mut without = slot.clone().unwrap();
+        without.refresh.as_mut().unwrap().previous_hashes.clear();
+        assert_eq!(*grant, without, "and nothing else is left out");
+    }
+    // The replay of one it left out is still recognised.
+    assert_eq!(refusal(apply(&mut slot, rotation("rt2", "x"), 200)), Refusal::Replayed);
+}
+
+#[test]
 fn ends_when_everything_in_it_has_expired() {
     assert_eq!(grant(None).unwrap().ends_at(), 160);
     let g = redeemed().unwrap();
