@@ -54,11 +54,16 @@ async function keep(request, response) {
   return new Response(body, { status: response.status, headers });
 }
 
-class Entry extends Worker {
-  async fetch(request) {
-    return served(request) ?? keep(request, await super.fetch(request));
-  }
-}
+// A plain module handler, not a subclass of worker-build's entrypoint:
+// that class is a Proxy whose construct and get traps run for every
+// instance (they restart the wasm after a trap). The runtime makes an
+// instance of the default export per request, so a subclass paid them for
+// every kept document too; here only a request for the wasm makes one.
+const Entry = {
+  async fetch(request, bindings, ctx) {
+    return served(request) ?? keep(request, await new Worker(ctx, bindings).fetch(request));
+  },
+};
 
 // The entry point is the one above, unless the worker has a `FAULTS`
 // binding: only the tests give it one (tests/helpers.mjs
@@ -128,11 +133,7 @@ export class AdminSessionObject extends machineObject(AdminSessionStep, "session
 
 /** The worker with every KV and Durable Object binding it is given wrapped by [`faulty`]. */
 function withFaults(Entry) {
-  return class extends Entry {
-    constructor(ctx, bindings) {
-      super(ctx, faultyEnv(bindings));
-    }
-  };
+  return { fetch: (request, bindings, ctx) => Entry.fetch(request, faultyEnv(bindings), ctx) };
 }
 
 /**
