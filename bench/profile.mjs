@@ -112,14 +112,14 @@ async function main() {
 
 function report(name, r, { all, selfBy, totalBy, kinds }) {
   const per = (us) => (us / 1000 / r.requests).toFixed(4);
-  console.log(`\n${name}: ${r.requests} requests (${r.non2xx} unexpected), ${(all / 1000).toFixed(0)} ms sampled`
+  console.log(`\n${name}: ${r.requests} requests (${r.unexpected} unexpected), ${(all / 1000).toFixed(0)} ms sampled`
     + ` = ${per(all)} ms per request on the worker's thread (profiling slows it: compare shares, not times)`);
   console.log(`by kind, ms/req: ${sorted(kinds).map(([k, us]) => `${k} ${per(us)}`).join(", ")}\n`);
   console.log("self ms/req   total ms/req  function");
   for (const [k, us] of sorted(selfBy).slice(0, TOP)) {
     console.log(`${per(us).padStart(11)}  ${per(totalBy.get(k)).padStart(12)}  ${k}`);
   }
-  if (r.non2xx || r.errors) process.exitCode = 1;
+  if (r.unexpected || r.errors) process.exitCode = 1;
 }
 
 /** A run of `seconds` (or, for single-use codes, that many seconds' worth of requests), ready to start. */
@@ -138,7 +138,7 @@ async function run(server, scenario, { seconds, amount, requests }) {
   });
   // Answers other than the scenario's own (2xx unless it says): a profile of errors is worthless.
   const expected = scenario.status ? r.statusCodeStats[scenario.status]?.count ?? 0 : r.requests.total - r.non2xx;
-  return { requests: r.requests.total, non2xx: r.requests.total - expected, errors: r.errors };
+  return { requests: r.requests.total, unexpected: r.requests.total - expected, errors: r.errors };
 }
 
 /** The scenario's request list, built against a fresh provider. */

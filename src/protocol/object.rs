@@ -79,8 +79,8 @@ fn alarm_time(ends_at: u64, now: u64) -> u64 {
 /// way, then printing and reparsing it, was a tenth of a refresh's CPU in
 /// the worker. The wire forms are the derived `Serialize`'s, unchanged, so
 /// objects and workers of releases before and after this read each other's
-/// operations. Only serde_json can hand out raw text: these types are read
-/// from JSON text (`serde_json::from_str`), never from a `Value`.
+/// operations. Only serde_json's deserializers (of text, or of a `Value`)
+/// can hand out raw text, so these types are read with serde_json alone.
 pub struct Tagged {
     name: String,
     fields: Members,
